@@ -1,0 +1,54 @@
+"""What every surface needs from the running app: the core services, and per-surface error rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+from omnidrop.auth.bearer import bearer_token
+from omnidrop.auth.errors import AuthError
+from omnidrop.auth.keys import KeyService, Principal
+from omnidrop.uploads.core import UploadCore
+from omnidrop.uploads.errors import UploadError
+
+
+def core(request: Request) -> UploadCore:
+    return request.app.state.services.uploads
+
+
+def keys(request: Request) -> KeyService:
+    return request.app.state.services.keys
+
+
+async def bearer_principal(request: Request) -> Principal:
+    return await keys(request).authenticate(bearer_token(request.headers.get("authorization")))
+
+
+ErrorRenderer = Callable[[Exception], Response]
+
+
+def error_route(render: ErrorRenderer) -> type[APIRoute]:
+    """An APIRoute class whose handler errors (domain, auth, validation) come out in one API's shape.
+
+    Errors raised while FastAPI resolves dependencies and validates input happen inside the route
+    handler, so wrapping it covers them all without app-global exception handlers that would force one
+    shape on every surface.
+    """
+
+    class SurfaceRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def handle(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except (UploadError, AuthError, RequestValidationError) as exc:
+                    return render(exc)
+
+            return handle
+
+    return SurfaceRoute
