@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -44,7 +45,8 @@ def list_keys(data_dir: Path | None = DataDir) -> None:
     for r in records:
         table.add_row(r.id, r.prefix + "…", r.name, r.owner, " ".join(r.scopes), r.created_at.isoformat(timespec="seconds"),
                       r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "")
-    Console().print(table)
+    # Off a terminal Rich assumes 80 columns and would cut ids and prefixes that scripts need.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @app.command()

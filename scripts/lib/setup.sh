@@ -1,0 +1,62 @@
+# Sourced by scripts/serve and scripts/test: make this machine able to run omnidrop, idempotently.
+# Installs Debian packages and a pinned virtualenv only when something is missing or the pins changed.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$ROOT/.venv"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=""
+ensure_debian_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  echo "setup: installing Debian packages: ${missing[*]}"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_python() {
+  ensure_debian_packages python3 python3-venv python3-dev gcc libarchive13 curl jq ca-certificates
+  local py=python3
+  command -v python3.11 >/dev/null && py=python3.11
+  [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
+  # Reinstall only when the pins or the package metadata change.
+  local stamp="$VENV/.omnidrop-deps" want
+  want="$(cat "$ROOT/constraints.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing Python packages (pinned in constraints.txt)"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q -c "$ROOT/constraints.txt" -e "$ROOT[test]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+ensure_postgres() {
+  pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && return 0
+  ensure_debian_packages postgresql
+  local version
+  version="$(ls /etc/postgresql | sort -V | tail -n1)"
+  local hba="/etc/postgresql/$version/main/pg_hba.conf"
+  # The tests connect as postgres over TCP without a password, as on CI machines.
+  if ! grep -q "omnidrop-tests" "$hba"; then
+    as_root sed -i '1i host all all 127.0.0.1/32 trust # omnidrop-tests\nhost all all ::1/128 trust # omnidrop-tests' "$hba"
+  fi
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && return 0; sleep 1; done
+  echo "setup: PostgreSQL did not start" >&2
+  return 1
+}
+
+ensure_redis() {
+  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0
+  ensure_debian_packages redis-server redis-tools
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/omnidrop-tests.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "setup: Redis did not start" >&2
+  return 1
+}

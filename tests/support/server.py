@@ -1,0 +1,158 @@
+"""Real `omnidrop serve` processes for tests, each with its own data dir, port and settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+OMNIDROP = [sys.executable, "-m", "omnidrop.cli.main"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([*OMNIDROP, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@dataclass
+class LiveServer:
+    data_dir: Path
+    env: dict[str, str]
+    port: int
+    server: str = "granian"
+    workers: int = 1
+    proc: subprocess.Popen | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def start(self) -> LiveServer:
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [*OMNIDROP, "serve", "--port", str(self.port), "--server", self.server, "--workers", str(self.workers)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not come up:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process tree, as a crash would."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def key(self, *scopes: str, owner: str = "default") -> str:
+        """An API key for this server's database (created once per scope set and owner)."""
+        wanted = scopes or ("projects:write", "projects:read")
+        cache = f"{owner}:{' '.join(sorted(wanted))}"
+        if cache not in self.keys:
+            args = ["keys", "create", "--name", f"test-{len(self.keys)}", "--owner", owner]
+            for scope in wanted:
+                args += ["--scope", scope]
+            done = run_cli(args, self.env)
+            assert done.returncode == 0, done.stderr
+            self.keys[cache] = done.stdout.strip().splitlines()[-1]
+        return self.keys[cache]
+
+    def headers(self, *scopes: str, owner: str = "default") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key(*scopes, owner=owner)}"}
+
+
+class ServerFactory:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.running: list[LiveServer] = []
+
+    def start(self, *, database_url: str | None = None, data_dir: Path | None = None, server: str = "granian",
+              workers: int = 1, port: int | None = None, **settings: object) -> LiveServer:
+        """Settings are OMNIDROP_* variables in lower case, e.g. max_file_bytes=1000."""
+        data_dir = data_dir or self.root / f"data-{len(self.running)}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIDROP_")}
+        env["OMNIDROP_DATA_DIR"] = str(data_dir)
+        env["PYTHONUNBUFFERED"] = "1"
+        if database_url:
+            env["OMNIDROP_DATABASE_URL"] = database_url
+        for name, value in settings.items():
+            env[f"OMNIDROP_{name.upper()}"] = _env_value(value)
+        live = LiveServer(data_dir=data_dir, env=env, port=port or free_port(), server=server, workers=workers)
+        self.running.append(live)
+        return live.start()
+
+    def stop_all(self) -> None:
+        for live in self.running:
+            live.stop()
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, dict, bool)):
+        return json.dumps(value)
+    return str(value)
+
+
+def stored_bytes(server: LiveServer, session_id: str, name: str) -> bytes:
+    """The bytes the server holds for one file, found through its database row."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from omnidrop.db.engine import Database
+    from omnidrop.db.models import UploadFile
+    from omnidrop.settings import Settings
+
+    url = Settings(data_dir=server.data_dir, database_url=server.env.get("OMNIDROP_DATABASE_URL")).resolved_database_url
+
+    async def blob_key() -> str:
+        db = Database(url)
+        try:
+            async with db.read() as s:
+                return await s.scalar(
+                    select(UploadFile.blob_key).where(UploadFile.session_id == session_id, UploadFile.name == name)
+                )
+        finally:
+            await db.dispose()
+
+    return (server.data_dir / "blobs" / asyncio.run(blob_key())).read_bytes()

@@ -1,0 +1,55 @@
+import asyncio
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from omnidrop.auth.keys import KeyService
+from omnidrop.db.models import UploadFile, UploadSession
+from omnidrop.db.types import utcnow
+from omnidrop.uploads.leases import Lease, LeaseLost
+
+
+@pytest.fixture
+async def file_id(db):
+    owner = await KeyService(db).ensure_owner(f"lease-{os.urandom(4).hex()}")
+    now = utcnow()
+    async with db.write() as s:
+        session = UploadSession(id=os.urandom(6).hex(), owner_id=owner, state="open", created_at=now,
+                                expires_at=now + timedelta(hours=1))
+        s.add(session)
+        await s.flush()
+        f = UploadFile(session_id=session.id, name="f.jpg", blob_key="k", total=1, received=0, complete=False,
+                       created_at=now, updated_at=now)
+        s.add(f)
+        await s.flush()
+        return f.id
+
+
+async def test_exactly_one_of_many_concurrent_claims_wins(db, file_id):
+    leases = [Lease(db, file_id, ttl=30, renew_every=1) for _ in range(40)]
+    won = await asyncio.gather(*(lease.claim(wait=0) for lease in leases))
+    assert sum(won) == 1
+
+
+async def test_released_lease_can_be_claimed_again(db, file_id):
+    a, b = Lease(db, file_id, 30, 1), Lease(db, file_id, 30, 1)
+    assert await a.claim(0)
+    assert not await b.claim(0.2)
+    await a.release()
+    assert await b.claim(0)
+
+
+async def test_stale_lease_is_taken_over_and_the_old_holder_stops(db, file_id):
+    old, new = Lease(db, file_id, ttl=30, renew_every=0), Lease(db, file_id, 30, 0)
+    assert await old.claim(0)
+    async with db.write() as s:  # the old holder went silent past its TTL
+        await s.execute(update(UploadFile).where(UploadFile.id == file_id)
+                        .values(lease_expires=utcnow() - timedelta(seconds=1)))
+    assert await new.claim(0)
+    with pytest.raises(LeaseLost):
+        await old.keep()
+    await new.keep()
+    await old.release()  # must not free the new holder's lease
+    assert not await Lease(db, file_id, 30, 0).claim(0)
