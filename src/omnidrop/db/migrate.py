@@ -20,11 +20,11 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Bring the schema to `revision`. Safe to call from any process; blocks until done."""
     command.upgrade(alembic_config(url), revision)
 
 
-async def upgrade_async(url: str, revision: str = "head") -> None:
+async def upgrade_async(url: str, revision: str = "heads") -> None:
     # Alembic's async env runs its own event loop, so keep it off the caller's loop.
     await asyncio.to_thread(upgrade, url, revision)

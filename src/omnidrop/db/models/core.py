@@ -1,17 +1,14 @@
-"""The metadata schema. Alembic migrations in `migrations/versions` create it; keep both in step."""
+"""Owners, API keys, upload sessions and their files (migration 0001)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from omnidrop.db.models.base import Base
 from omnidrop.db.types import UTCDateTime
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class Owner(Base):
