@@ -19,7 +19,7 @@ ensure_debian_packages() {
 }
 
 ensure_python() {
-  ensure_debian_packages python3 python3-venv python3-dev gcc libarchive13 curl jq ca-certificates
+  ensure_debian_packages python3 python3-venv python3-dev gcc libarchive13 unar curl jq ca-certificates
   local py=python3
   command -v python3.11 >/dev/null && py=python3.11
   [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
