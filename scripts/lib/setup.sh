@@ -19,7 +19,7 @@ ensure_debian_packages() {
 }
 
 ensure_python() {
-  ensure_debian_packages python3 python3-venv python3-dev gcc libarchive13 unar curl jq ca-certificates
+  ensure_debian_packages python3 python3-venv python3-dev gcc libarchive13 unar ffmpeg curl jq ca-certificates
   local py=python3
   command -v python3.11 >/dev/null && py=python3.11
   [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
@@ -30,6 +30,18 @@ ensure_python() {
     echo "setup: installing Python packages (pinned in constraints.txt)"
     "$VENV/bin/pip" install -q --upgrade pip
     "$VENV/bin/pip" install -q -c "$ROOT/constraints.txt" -e "$ROOT[test]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+ensure_node_packages() {
+  # Real JavaScript tus clients for the tests (tests/js, pinned by its package-lock.json).
+  command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
+  local dir="$ROOT/tests/js" stamp="$ROOT/tests/js/node_modules/.omnidrop-lock" want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing test JavaScript packages (npm ci in tests/js)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
   fi
 }
