@@ -1,0 +1,25 @@
+"""`omnidrop worker`: a Huey consumer that runs jobs. Start several on any machines at scale."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+
+def worker(
+    threads: int = typer.Option(None, help="Jobs run at once (default: OMNIDROP_WORKER_THREADS)."),
+    periodic: bool = typer.Option(True, help="Run the schedule (sweep, reaper). Keep it on exactly one worker."),
+) -> None:
+    """Run background jobs until SIGINT (finish running jobs) or SIGTERM (stop now)."""
+    from huey.consumer import Consumer
+
+    from omnidrop.jobs import runner
+    from omnidrop.jobs.queue import huey
+    from omnidrop.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    # Jobs orphaned by a worker that died before us: lapsed leases go back on the queue now, not in a minute.
+    runner.sweep_sync()
+    Consumer(huey, workers=threads or settings.worker_threads, worker_type="thread", periodic=periodic).run()

@@ -1,0 +1,19 @@
+"""Send "run job X" to the queue from any process. Huey's client calls are blocking, so async
+callers go through a thread (an enqueue on SQLite can wait for the file lock)."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def send(job_id: str, delay: float = 0.0) -> None:
+    from omnidrop.jobs.queue import run_job  # builds the Huey instance on first use
+
+    if delay > 0:
+        run_job.schedule(args=(job_id,), delay=delay)
+    else:
+        run_job(job_id)
+
+
+async def dispatch(job_id: str, delay: float = 0.0) -> None:
+    await asyncio.to_thread(send, job_id, delay)

@@ -1,0 +1,150 @@
+"""Running one job: claim it under a lease, heartbeat while the handler works, record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.registry import handler_for
+from omnidrop.jobs.store import ClaimedJob, JobStore
+from omnidrop.services import Services
+from omnidrop.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+RETRY_BACKOFF_SECONDS = (5, 30, 120)
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (our lease lapsed): stop without recording anything."""
+
+
+class JobContext:
+    """What a handler gets: the job, the services, and a way to report progress."""
+
+    def __init__(self, job: ClaimedJob, services: Services, store: JobStore, worker: str) -> None:
+        self.job = job
+        self.services = services
+        self.settings = services.settings
+        self._store = store
+        self._worker = worker
+        self._lost = False
+        self._last_report = 0.0
+
+    async def progress(self, fraction: float) -> None:
+        """Record progress (0..1), at most once a second; raises LeaseLost if the job was taken over."""
+        now = time.monotonic()
+        if now - self._last_report < 1.0 and fraction < 1.0:
+            self.check()
+            return
+        self._last_report = now
+        if not await self._store.heartbeat(self.job.id, self._worker, max(0.0, min(1.0, fraction))):
+            self._lost = True
+        self.check()
+
+    def check(self) -> None:
+        if self._lost:
+            raise LeaseLost()
+
+    async def heartbeat_forever(self) -> None:
+        interval = self._store.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not await self._store.heartbeat(self.job.id, self._worker):
+                self._lost = True
+                return
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{threading.get_ident()}"  # fits the 64-char column
+
+
+async def run_job(job_id: str, settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    services = Services.open(settings)
+    try:
+        store = JobStore(services.db, settings.job_lease_seconds)
+        worker = worker_id()
+        job = await store.claim(job_id, worker)
+        if job is None:  # done already, or another worker holds a live lease
+            return
+        await _run_claimed(job, services, store, worker)
+    finally:
+        await services.close()
+
+
+async def _run_claimed(job: ClaimedJob, services: Services, store: JobStore, worker: str) -> None:
+    ctx = JobContext(job, services, store, worker)
+    handler = handler_for(job.kind)
+    beat = asyncio.create_task(ctx.heartbeat_forever())
+    try:
+        await handler.run(ctx)
+        ctx.check()
+    except LeaseLost:
+        log.warning("job %s was taken over by another worker", job.id)
+        return
+    except JobFailed as exc:
+        await store.fail(job.id, worker, f"{exc.code}: {exc.message}")
+        await handler.failed(ctx, exc.code, exc.message)
+        return
+    except Exception as exc:
+        log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
+        message = f"{type(exc).__name__}: {exc}"
+        if job.attempts >= job.max_attempts:
+            await store.fail(job.id, worker, message)
+            await handler.failed(ctx, "processing_failed", message)
+        else:
+            await store.retry(job.id, worker, message)
+            delay = RETRY_BACKOFF_SECONDS[min(job.attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)]
+            await dispatch(job.id, delay)
+        return
+    finally:
+        beat.cancel()
+    await store.finish(job.id, worker)
+
+
+async def sweep(settings: Settings | None = None) -> int:
+    settings = settings or get_settings()
+    services = Services.open(settings)
+    try:
+        store = JobStore(services.db, settings.job_lease_seconds)
+        ids = await store.lapsed(timedelta(seconds=settings.job_sweep_seconds))
+        for job_id in ids:
+            await dispatch(job_id)
+        if ids:
+            log.info("sweep re-sent %d jobs", len(ids))
+        return len(ids)
+    finally:
+        await services.close()
+
+
+async def reap(settings: Settings | None = None) -> int:
+    services = Services.open(settings or get_settings())
+    try:
+        reaped = await services.uploads.reap_expired()
+        await services.resumable.reap()  # tombstones for the tus/IETF uploads just reaped (410)
+        await services.videos.reap_expired()  # direct video groups past their 5 days
+        purge = getattr(services.limiter.storage, "purge_expired", None)
+        if purge is not None:
+            await purge()
+        return reaped
+    finally:
+        await services.close()
+
+
+def run_job_sync(job_id: str) -> None:
+    asyncio.run(run_job(job_id))
+
+
+def sweep_sync() -> None:
+    asyncio.run(sweep())
+
+
+def reap_sync() -> None:
+    asyncio.run(reap())

@@ -1,0 +1,114 @@
+"""The jobs table: submit, claim under a lease, heartbeat, finish, retry, and find lapsed jobs.
+
+Each state change is one short transaction with a conditional UPDATE, so two workers that receive
+the same message cannot both run the job, and a worker that died simply lets its lease lapse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidrop.db.engine import Database
+from omnidrop.db.models import Job
+from omnidrop.db.types import utcnow
+from omnidrop.uploads.ids import new_id
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: str
+    kind: str
+    subject_id: str
+    attempts: int
+    max_attempts: int
+
+
+async def add_job(s: AsyncSession, kind: str, subject_id: str, max_attempts: int) -> str:
+    """Insert a queued job inside the caller's transaction (so it commits with its subject)."""
+    now = utcnow()
+    job = Job(id=new_id(16), kind=kind, subject_id=subject_id, state=QUEUED, attempts=0, max_attempts=max_attempts,
+              progress=0.0, created_at=now, updated_at=now)
+    s.add(job)
+    return job.id
+
+
+class JobStore:
+    def __init__(self, db: Database, lease_seconds: float) -> None:
+        self.db = db
+        self.lease = timedelta(seconds=lease_seconds)
+
+    async def claim(self, job_id: str, worker: str) -> ClaimedJob | None:
+        now = utcnow()
+        async with self.db.write() as s:
+            result = await s.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    or_(Job.state == QUEUED, (Job.state == RUNNING) & (Job.lease_expires < now)),
+                )
+                .values(state=RUNNING, lease_owner=worker, lease_expires=now + self.lease,
+                        attempts=Job.attempts + 1, updated_at=now)
+                .returning(Job.id, Job.kind, Job.subject_id, Job.attempts, Job.max_attempts)
+            )
+            row = result.first()
+        return ClaimedJob(*row) if row else None
+
+    async def heartbeat(self, job_id: str, worker: str, progress: float | None = None) -> bool:
+        now = utcnow()
+        values: dict = {"lease_expires": now + self.lease, "updated_at": now}
+        if progress is not None:
+            values["progress"] = progress
+        async with self.db.write() as s:
+            result = await s.execute(
+                update(Job).where(Job.id == job_id, Job.lease_owner == worker, Job.state == RUNNING).values(**values)
+            )
+        return result.rowcount == 1
+
+    async def finish(self, job_id: str, worker: str) -> None:
+        await self._end(job_id, worker, DONE, None, progress=1.0)
+
+    async def fail(self, job_id: str, worker: str, error: str) -> None:
+        await self._end(job_id, worker, FAILED, error)
+
+    async def retry(self, job_id: str, worker: str, error: str) -> None:
+        now = utcnow()
+        async with self.db.write() as s:
+            await s.execute(
+                update(Job).where(Job.id == job_id, Job.lease_owner == worker)
+                .values(state=QUEUED, lease_owner=None, lease_expires=None, error=error, updated_at=now)
+            )
+
+    async def _end(self, job_id: str, worker: str, state: str, error: str | None, progress: float | None = None) -> None:
+        now = utcnow()
+        values: dict = {"state": state, "lease_owner": None, "lease_expires": None, "error": error,
+                        "updated_at": now, "finished_at": now}
+        if progress is not None:
+            values["progress"] = progress
+        async with self.db.write() as s:
+            await s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values))
+
+    async def lapsed(self, stale_queued_after: timedelta) -> list[str]:
+        """Running jobs whose lease ran out, and queued jobs nobody picked up for a while (lost message)."""
+        now = utcnow()
+        async with self.db.read() as s:
+            rows = await s.scalars(
+                select(Job.id).where(
+                    ((Job.state == RUNNING) & (Job.lease_expires < now))
+                    | ((Job.state == QUEUED) & (Job.updated_at < now - stale_queued_after))
+                )
+            )
+            ids = list(rows)
+        if ids:
+            async with self.db.write() as s:  # touch, so the next sweep waits again before re-sending
+                await s.execute(update(Job).where(Job.id.in_(ids), Job.state == QUEUED).values(updated_at=now))
+        return ids
+
+    async def get(self, job_id: str) -> Job | None:
+        async with self.db.read() as s:
+            return await s.get(Job, job_id)

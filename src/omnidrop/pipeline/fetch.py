@@ -1,0 +1,147 @@
+"""Fetching a project's `download_link`: streamed, size-capped, time-limited, and never towards
+loopback, private, link-local or cloud-metadata addresses unless the configuration allows them.
+
+Every hop of a redirect chain is checked, and the connection goes to the very address that was
+checked (the request carries the name in Host and TLS SNI), so a DNS answer that changes between
+the check and the connect cannot steer it elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+import httpx
+
+MAX_REDIRECTS = 5
+_REDIRECTS = {301, 302, 303, 307, 308}
+_FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?["']?([^"';]+)""", re.IGNORECASE)
+
+
+class LinkRefused(Exception):
+    """The link cannot or may not be fetched; `reason` says why, for the project's error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    max_bytes: int
+    timeout: float
+    connect_timeout: float
+    allow: tuple[str, ...] = ()  # CIDRs or host names reachable despite being private
+
+    def allows(self, host: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        for entry in self.allow:
+            if entry.lower() == host.lower():
+                return True
+            try:
+                if ip in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
+        return ip.is_global and not ip.is_multicast
+
+
+async def resolve(host: str, port: int, policy: FetchPolicy) -> str:
+    """One address of `host` that the policy allows; every address must be allowed."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise LinkRefused(f"cannot resolve {host}: {exc.strerror}") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise LinkRefused(f"{host} has no address")
+    for ip in addresses:
+        if not policy.allows(host, ip):
+            raise LinkRefused(f"{host} resolves to {ip}, a non-public address")
+    return str(addresses[0])
+
+
+def _pinned(url: str, ip: str) -> tuple[str, str, str]:
+    """(URL aimed at the checked IP, Host header, TLS server name)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc_ip = f"[{ip}]" if ":" in ip else ip
+    if parts.port:
+        netloc_ip += f":{parts.port}"
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc_ip, parts.path or "/", parts.query, "")), host_header, host
+
+
+def filename_of(url: str, disposition: str | None) -> str:
+    if disposition:
+        m = _FILENAME.search(disposition)
+        if m:
+            return PurePosixPath(unquote(m.group(1)).replace("\\", "/")).name or "download"
+    return PurePosixPath(unquote(urlsplit(url).path)).name or "download"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    filename: str
+    size: int
+    final_url: str
+
+
+async def fetch(url: str, policy: FetchPolicy,
+                sink: Callable[[AsyncIterator[bytes]], Awaitable[int]],
+                progress: Callable[[int, int | None], Awaitable[None]] | None = None) -> Fetched:
+    """Stream the body at `url` into `sink` (which returns the bytes it stored)."""
+    try:
+        async with asyncio.timeout(policy.timeout):
+            return await _fetch(url, policy, sink, progress)
+    except TimeoutError:
+        raise LinkRefused(f"download did not finish within {policy.timeout:.0f} s") from None
+    except httpx.HTTPError as exc:
+        raise LinkRefused(f"download failed: {type(exc).__name__}: {exc}") from None
+
+
+async def _fetch(url, policy, sink, progress) -> Fetched:
+    timeout = httpx.Timeout(policy.connect_timeout, read=max(policy.connect_timeout, 60.0))
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise LinkRefused(f"not an http(s) URL: {url}")
+            ip = await resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), policy)
+            target, host_header, server_name = _pinned(url, ip)
+            request = client.build_request("GET", target, headers={"Host": host_header, "Accept-Encoding": "identity"},
+                                           extensions={"sni_hostname": server_name})
+            response = await client.send(request, stream=True)
+            try:
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                if response.status_code != 200:
+                    raise LinkRefused(f"the server answered HTTP {response.status_code}")
+                declared = response.headers.get("content-length")
+                expected = int(declared) if declared and declared.isdigit() else None
+                if expected is not None and expected > policy.max_bytes:
+                    raise LinkRefused(f"the file is {expected} bytes, over the {policy.max_bytes} byte limit")
+                size = await sink(_capped(response, policy.max_bytes, expected, progress))
+                if expected is not None and size != expected:
+                    raise LinkRefused(f"the download ended after {size} of {expected} bytes")
+                return Fetched(filename_of(url, response.headers.get("content-disposition")), size, url)
+            finally:
+                await response.aclose()
+        raise LinkRefused(f"more than {MAX_REDIRECTS} redirects")
+
+
+async def _capped(response: httpx.Response, limit: int, expected: int | None, progress) -> AsyncIterator[bytes]:
+    count = 0
+    async for chunk in response.aiter_raw():
+        count += len(chunk)
+        if count > limit:
+            raise LinkRefused(f"the download passed the {limit} byte limit")
+        if progress:
+            await progress(count, expected)
+        yield chunk

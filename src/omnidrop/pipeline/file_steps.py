@@ -1,0 +1,49 @@
+"""Per-file derived assets, by kind: the clean place where media work hooks in.
+
+Each step takes the file and returns {role: blob key}. Images get a thumbnail here; the media
+pipeline adds frames for 360 video and the like by registering more steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from omnidrop.pipeline.blobs import put_bytes
+from omnidrop.pipeline.classify import Classification, Kind
+from omnidrop.pipeline.thumbnails import ThumbnailError, make_thumbnail
+
+if TYPE_CHECKING:
+    from omnidrop.jobs.runner import JobContext
+
+Step = Callable[["JobContext", str, str, Path, Classification], Awaitable[dict[str, str]]]
+STEPS: dict[Kind, list[Step]] = {}
+
+
+def step(*kinds: Kind) -> Callable[[Step], Step]:
+    def register(fn: Step) -> Step:
+        for kind in kinds:
+            STEPS.setdefault(kind, []).append(fn)
+        return fn
+
+    return register
+
+
+async def run_file_steps(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> dict[str, str]:
+    assets: dict[str, str] = {}
+    for fn in STEPS.get(kind.kind, []):
+        assets.update(await fn(ctx, project_id, name, path, kind))
+    return assets
+
+
+@step(Kind.IMAGE)
+async def thumbnail(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> dict[str, str]:
+    try:
+        jpeg = await asyncio.to_thread(make_thumbnail, path, ctx.settings.thumbnail_max_edge)
+    except ThumbnailError:
+        return {}  # an image Pillow cannot decode (e.g. HEIC) is kept, just without a thumbnail
+    key = f"projects/{project_id}/thumbs/{name}.jpg"
+    await put_bytes(ctx.services.store, key, jpeg)
+    return {"thumbnail": key}

@@ -1,0 +1,184 @@
+"""The `project.process` job: gather the project's inputs, unpack archives safely, and record every
+file with its size, type (by content), sha256 and derived assets. Status goes 1..99 with the bytes
+handled, then 100.
+
+Idempotent: every output has a name fixed by its input (blob keys, file rows upserted by name), so
+a re-run after a crash rewrites the same things and ends with the same record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from omnidrop.db.models import Project, ProjectFile, UploadFile
+from omnidrop.db.types import utcnow
+from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.runner import JobContext
+from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
+from omnidrop.pipeline.blobs import local_copy, put_file
+from omnidrop.pipeline.classify import classify
+from omnidrop.pipeline.fetch import FetchPolicy, LinkRefused, fetch
+from omnidrop.pipeline.file_steps import run_file_steps
+from omnidrop.pipeline.hashing import sha256_file
+from omnidrop.projects.service import FAILED, PROCESSING, READY
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    blob_key: str
+    size: int
+
+
+class Progress:
+    """Maps bytes handled onto status 1..99 and the job's progress; writes only when they move."""
+
+    def __init__(self, ctx: JobContext, project_id: str, total: int, start: float = 0.0, span: float = 1.0) -> None:
+        self.ctx, self.project_id, self.total = ctx, project_id, max(total, 1)
+        self.start, self.span, self.done = start, span, 0
+        self.status = 1
+
+    async def advance(self, nbytes: int) -> None:
+        self.done += nbytes
+        await self.at(min(1.0, self.done / self.total))
+
+    async def at(self, part: float) -> None:
+        fraction = self.start + self.span * part
+        await self.ctx.progress(fraction)  # throttled by the context
+        status = 1 + int(98 * fraction)
+        if status != self.status:
+            self.status = status
+            await set_status(self.ctx, self.project_id, status)
+
+
+async def set_status(ctx: JobContext, project_id: str, status: int, **values) -> None:
+    async with ctx.services.db.write() as s:
+        await s.execute(update(Project).where(Project.id == project_id).values(status=status, updated_at=utcnow(), **values))
+
+
+async def run(ctx: JobContext) -> None:
+    project_id = ctx.job.subject_id
+    async with ctx.services.db.read() as s:
+        project = await s.get(Project, project_id)
+    if project is None or project.state in (READY, FAILED):
+        return
+    await set_status(ctx, project_id, max(1, project.status), state=PROCESSING)
+    workdir = Path(tempfile.mkdtemp(prefix=f"omnidrop-{project_id}-"))
+    try:
+        if project.download_link:
+            inputs = [await _download(ctx, project)]
+            progress = Progress(ctx, project_id, inputs[0].size, start=0.5, span=0.5)
+        else:
+            inputs = await _session_inputs(ctx, project.upload_session_id)
+            progress = Progress(ctx, project_id, sum(i.size for i in inputs))
+        taken: set[str] = set()
+        for item in inputs:
+            await _process_input(ctx, project, item, workdir, taken, progress)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, workdir, True)
+    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow())
+
+
+async def failed(ctx: JobContext, code: str, message: str) -> None:
+    async with ctx.services.db.write() as s:
+        await s.execute(
+            update(Project).where(Project.id == ctx.job.subject_id)
+            .values(state=FAILED, error_code=code, error_message=message, updated_at=utcnow())
+        )
+
+
+async def _session_inputs(ctx: JobContext, session_id: str) -> list[Input]:
+    async with ctx.services.db.read() as s:
+        files = (await s.scalars(select(UploadFile).where(UploadFile.session_id == session_id).order_by(UploadFile.id))).all()
+    return [Input(f.name, f.blob_key, f.total) for f in files]
+
+
+async def _download(ctx: JobContext, project: Project) -> Input:
+    settings = ctx.settings
+    policy = FetchPolicy(settings.download_max_bytes, settings.download_timeout_seconds,
+                         settings.download_connect_timeout_seconds, tuple(settings.download_allow))
+    key = f"projects/{project.id}/source/download"
+    store = ctx.services.store
+
+    async def sink(blocks) -> int:
+        size = await store.write(key, 0, blocks)
+        await store.finalize(key, size)
+        return size
+
+    downloading = Progress(ctx, project.id, 1, start=0.0, span=0.5)
+
+    async def progress(done: int, expected: int | None) -> None:
+        if expected:
+            await downloading.at(done / expected)
+
+    try:
+        fetched = await fetch(project.download_link, policy, sink, progress)
+    except LinkRefused as exc:
+        raise JobFailed("download_failed", exc.reason) from None
+    return Input(fetched.filename, key, fetched.size)
+
+
+def _unpack_limits(ctx: JobContext) -> UnpackLimits:
+    s = ctx.settings
+    return UnpackLimits(max_entries=s.archive_max_entries, max_total_bytes=s.archive_max_total_bytes,
+                        max_file_bytes=s.max_file_bytes, max_ratio=s.archive_max_ratio, max_depth=s.archive_max_depth)
+
+
+async def _process_input(ctx: JobContext, project: Project, item: Input, workdir: Path, taken: set[str],
+                         progress: Progress) -> None:
+    store = ctx.services.store
+    async with local_copy(store, item.blob_key, workdir) as path:
+        await _record(ctx, project, _unique(item.name, taken), item.name, item.blob_key, path)
+        if not await asyncio.to_thread(is_archive, path):
+            await progress.advance(item.size)
+            return
+        dest = Path(tempfile.mkdtemp(dir=workdir))
+        try:
+            unpacked = await asyncio.to_thread(unpack, path, dest, _unpack_limits(ctx))
+        except ArchiveRejected as exc:
+            where = f" (entry {exc.entry})" if exc.entry else ""
+            raise JobFailed(f"archive_{exc.code}", f"{item.name}: {exc.reason}{where}") from None
+    for entry in unpacked:
+        name = _unique(entry.name, taken)
+        key = f"projects/{project.id}/files/{name}"
+        await put_file(store, key, entry.path)
+        await _record(ctx, project, name, f"{item.name}:{entry.source}", key, entry.path)
+        entry.path.unlink()
+    await progress.advance(item.size)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """Deterministic, so a re-run names every file the same way."""
+    candidate, n = name, 1
+    while candidate in taken:
+        stem, dot, ext = name.rpartition(".")
+        candidate = f"{stem}_{n}.{ext}" if dot else f"{name}_{n}"
+        n += 1
+    taken.add(candidate)
+    return candidate
+
+
+async def _record(ctx: JobContext, project: Project, name: str, origin: str, key: str, path: Path) -> None:
+    digest, kind = await asyncio.gather(asyncio.to_thread(sha256_file, path), asyncio.to_thread(classify, path, name))
+    assets = await run_file_steps(ctx, project.id, name, path, kind)
+    size = path.stat().st_size
+    async with ctx.services.db.write() as s:
+        row = (
+            await s.execute(select(ProjectFile).where(ProjectFile.project_id == project.id, ProjectFile.name == name))
+        ).scalar_one_or_none()
+        if row is None:
+            row = ProjectFile(project_id=project.id, name=name, created_at=utcnow())
+            s.add(row)
+        row.origin, row.blob_key, row.size, row.sha256 = origin, key, size, digest
+        row.kind, row.mime, row.details, row.assets = str(kind.kind), kind.mime, _jsonable(kind.details), assets
+
+
+def _jsonable(details: dict) -> dict:
+    return {k: (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)) for k, v in details.items()}
+

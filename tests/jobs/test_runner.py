@@ -1,0 +1,88 @@
+"""The job runner with real handlers registered for the test, on both databases."""
+
+import uuid
+
+import pytest
+
+from omnidrop.jobs import registry
+from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.registry import Handler
+from omnidrop.jobs.runner import run_job
+from omnidrop.jobs.store import DONE, FAILED, QUEUED, JobStore, add_job
+from omnidrop.settings import Settings
+
+
+@pytest.fixture
+def settings(db_url, tmp_path):
+    return Settings(data_dir=tmp_path, database_url=db_url, job_max_attempts=2)
+
+
+def handler(behaviour, seen):
+    async def run(ctx):
+        seen.append(("run", ctx.job.attempts))
+        await ctx.progress(0.5)
+        await behaviour(ctx)
+
+    async def failed(ctx, code, message):
+        seen.append(("failed", code, message))
+
+    return Handler(run=run, failed=failed)
+
+
+async def submit(db, kind: str) -> str:
+    async with db.write() as s:
+        return await add_job(s, kind, kind, max_attempts=2)
+
+
+@pytest.fixture
+def kind(request):
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    yield name
+    registry.HANDLERS.pop(name, None)
+
+
+async def test_success_marks_done_with_full_progress(db, settings, kind):
+    seen = []
+
+    async def ok(ctx):
+        return None
+
+    registry.register(kind, handler(ok, seen))
+    job_id = await submit(db, kind)
+    await run_job(job_id, settings)
+    job = await JobStore(db, 30).get(job_id)
+    assert (job.state, job.progress, job.attempts) == (DONE, 1.0, 1)
+    assert seen == [("run", 1)]
+    await run_job(job_id, settings)  # a duplicate message does nothing
+    assert seen == [("run", 1)]
+
+
+async def test_permanent_failure_is_recorded_once_without_retry(db, settings, kind):
+    seen = []
+
+    async def bad_input(ctx):
+        raise JobFailed("archive_unsafe_path", "entry ../x leaves the folder")
+
+    registry.register(kind, handler(bad_input, seen))
+    job_id = await submit(db, kind)
+    await run_job(job_id, settings)
+    job = await JobStore(db, 30).get(job_id)
+    assert job.state == FAILED and job.error == "archive_unsafe_path: entry ../x leaves the folder"
+    assert seen[-1] == ("failed", "archive_unsafe_path", "entry ../x leaves the folder")
+
+
+async def test_crashes_are_retried_then_fail_after_max_attempts(db, settings, kind):
+    seen = []
+
+    async def crash(ctx):
+        raise RuntimeError("disk on fire")
+
+    registry.register(kind, handler(crash, seen))
+    job_id = await submit(db, kind)
+    await run_job(job_id, settings)
+    job = await JobStore(db, 30).get(job_id)
+    assert (job.state, job.attempts) == (QUEUED, 1)  # re-queued with a delay
+    await run_job(job_id, settings)
+    job = await JobStore(db, 30).get(job_id)
+    assert (job.state, job.attempts) == (FAILED, 2)
+    assert seen[-1] == ("failed", "processing_failed", "RuntimeError: disk on fire")

@@ -1,0 +1,44 @@
+import os
+
+import pytest
+from sqlalchemy import update
+
+from omnidrop.auth.keys import KeyService
+from omnidrop.auth.quotas import Quotas
+from omnidrop.db.models import Project
+from omnidrop.projects.errors import InvalidDownloadLink
+from omnidrop.projects.service import NewProject, ProjectService, check_link_syntax
+from omnidrop.storage.local import LocalBlobStore
+from omnidrop.uploads.core import UploadCore, UploadLimits
+
+
+async def one(data: bytes):
+    yield data
+
+
+async def finished_session(core: UploadCore, owner: str) -> str:
+    sid = (await core.create_session(owner)).id
+    await core.write(owner, sid, "scan.e57", start=0, length=3, total=3, body=one(b"abc"))
+    return sid
+
+
+async def test_name_is_the_upload_id_unless_taken(db, tmp_path):
+    owner = await KeyService(db).ensure_owner(f"slug-{os.urandom(4).hex()}")
+    core = UploadCore(db, LocalBlobStore(tmp_path), UploadLimits(allowed_extensions=["e57"]))
+    service = ProjectService(db, Quotas(None), max_attempts=3)
+    first_sid = await finished_session(core, owner)
+    first = await service.create(owner, NewProject(upload_id=first_sid))
+    assert first.name == first_sid and first.title == "scan"
+    # A later session whose id an existing project already uses as its name (a rare collision).
+    second_sid = await finished_session(core, owner)
+    async with db.write() as s:
+        await s.execute(update(Project).where(Project.id == first.id).values(name=second_sid))
+    second = await service.create(owner, NewProject(upload_id=second_sid, title="Again"))
+    assert second.name.startswith(f"{second_sid}-") and second.name != second_sid
+    assert (await service.get(owner, second.name)).project.title == "Again"
+
+
+@pytest.mark.parametrize("link", ["file:///etc/passwd", "gopher://x/1", "http://", "https://user:pw@host/x.zip", "x.zip"])
+def test_links_must_be_plain_http_urls(link):
+    with pytest.raises(InvalidDownloadLink):
+        check_link_syntax(link)
