@@ -1,0 +1,112 @@
+"""Users with passwords, and the expiring bearer tokens `POST /auth/login` hands out.
+
+A login token resolves to the same `Principal` an API key does (the user's owner, the default
+scopes), so every surface that takes a Bearer key takes a login token too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from omnidrop.auth.errors import InvalidCredentials
+from omnidrop.auth.keys import KeyService, Principal, hash_token
+from omnidrop.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from omnidrop.auth.scopes import DEFAULT_SCOPES
+from omnidrop.db.engine import Database
+from omnidrop.db.models import LoginToken, User
+from omnidrop.db.types import utcnow
+from omnidrop.uploads.ids import new_id
+
+TOKEN_PREFIX = "lt_"
+# The owner of credential-less tus uploads (when allowed); no user can be created with this owner name.
+ANONYMOUS_OWNER = "(anonymous uploads)"
+_ALPHABET = string.ascii_letters + string.digits
+
+
+class UserExists(ValueError):
+    pass
+
+
+class WrongPassword(InvalidCredentials):
+    code = "invalid_credentials"
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: str
+    username: str
+    owner_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+
+
+class LoginService:
+    def __init__(self, db: Database, keys: KeyService, token_ttl_seconds: float) -> None:
+        self.db = db
+        self.keys = keys
+        self.token_ttl = timedelta(seconds=token_ttl_seconds)
+
+    async def create_user(self, username: str, password: str, owner: str | None = None) -> UserRecord:
+        """`owner` defaults to the username: each user their own owner unless grouped on purpose."""
+        username = username.strip()
+        if not username or not password:
+            raise ValueError("username and password must not be empty")
+        if (owner or username) == ANONYMOUS_OWNER:
+            raise ValueError(f"{ANONYMOUS_OWNER!r} is reserved")
+        owner_id = await self.keys.ensure_owner(owner or username)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        async with self.db.write() as s:
+            if (await s.execute(select(User.id).where(User.username == username))).first():
+                raise UserExists(username)
+            user = User(id=new_id(16), owner_id=owner_id, username=username, password_hash=password_hash,
+                        created_at=utcnow())
+            s.add(user)
+        return UserRecord(user.id, user.username, owner_id, user.created_at)
+
+    async def login(self, username: str, password: str) -> IssuedToken:
+        async with self.db.read() as s:
+            user = (await s.execute(select(User).where(User.username == username.strip()))).scalar_one_or_none()
+        stored = user.password_hash if user is not None else DUMMY_HASH
+        ok = await asyncio.to_thread(verify_password, password, stored)
+        if user is None or not ok or user.disabled_at is not None:
+            raise WrongPassword("wrong username or password")
+        token = TOKEN_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(40))
+        now = utcnow()
+        async with self.db.write() as s:
+            # Expired tokens of this user go as a new one comes: the table stays small without a job.
+            await s.execute(delete(LoginToken).where(LoginToken.user_id == user.id, LoginToken.expires_at < now))
+            s.add(LoginToken(id=new_id(16), user_id=user.id, token_hash=hash_token(token), created_at=now,
+                             expires_at=now + self.token_ttl))
+        return IssuedToken(token, now + self.token_ttl)
+
+    async def anonymous_owner(self) -> str:
+        return await self.keys.ensure_owner(ANONYMOUS_OWNER)
+
+    async def authenticate(self, token: str) -> Principal:
+        """A login token or, failing the prefix, an API key."""
+        if not token.startswith(TOKEN_PREFIX):
+            return await self.keys.authenticate(token)
+        async with self.db.read() as s:
+            row = (
+                await s.execute(
+                    select(LoginToken, User).join(User, User.id == LoginToken.user_id)
+                    .where(LoginToken.token_hash == hash_token(token))
+                )
+            ).first()
+        if row is None:
+            raise InvalidCredentials()
+        login, user = row
+        if login.expires_at <= utcnow() or user.disabled_at is not None:
+            raise InvalidCredentials()
+        return Principal(owner_id=user.owner_id, key_id=f"login:{login.id}", scopes=frozenset(DEFAULT_SCOPES))

@@ -1,0 +1,89 @@
+"""360 walkthroughs: projects, drawings (floor plans), upload objects and their videos (migration 0003)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from omnidrop.db.models.base import Base
+from omnidrop.db.types import UTCDateTime
+
+AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class WalkthroughProject(Base):
+    __tablename__ = "walkthrough_projects"
+    # The dashboard's slug, e.g. "evercam"; unique per server, owned by one owner.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Drawing(Base):
+    """A floor plan: an image and the geographic box it covers."""
+
+    __tablename__ = "walkthrough_drawings"
+    id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("walkthrough_projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    north: Mapped[float] = mapped_column(Float)
+    south: Mapped[float] = mapped_column(Float)
+    east: Mapped[float] = mapped_column(Float)
+    west: Mapped[float] = mapped_column(Float)
+    image_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    image_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WalkthroughUpload(Base):
+    """The spec's "upload object": one walkthrough capture on one drawing."""
+
+    __tablename__ = "walkthrough_uploads"
+    id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("walkthrough_projects.id", ondelete="CASCADE"), index=True)
+    floor_id: Mapped[int] = mapped_column(ForeignKey("walkthrough_drawings.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(300))
+    date: Mapped[date] = mapped_column(Date)
+    # created -> queued (videos linked, waiting for the pipeline) -> processing -> done | failed
+    processing_status: Mapped[str] = mapped_column(String(16), default="created")
+    uploaded_by: Mapped[str] = mapped_column(String(320))
+    is_timelapse: Mapped[bool] = mapped_column(Boolean, default=False)
+    asset_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    start_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    start_lng: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end_lng: Mapped[float | None] = mapped_column(Float, nullable=True)
+    target_points_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    inserted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WalkthroughTusLink(Base):
+    """A resumable upload announced for an upload object (metadata `walkthrough_upload_id`), kept in step
+    with the upload's events: created -> uploading, finished -> finished, terminated -> gone."""
+
+    __tablename__ = "walkthrough_tus_links"
+    id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("walkthrough_uploads.id", ondelete="CASCADE"), index=True)
+    resumable_id: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WalkthroughVideo(Base):
+    """A finished resumable upload linked to an upload object (step 5)."""
+
+    __tablename__ = "walkthrough_videos"
+    id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("walkthrough_uploads.id", ondelete="CASCADE"), index=True)
+    resumable_id: Mapped[str] = mapped_column(String(64), unique=True)  # one video, one upload object
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(String(300))
+    file_extension: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(BigInteger)
+    blob_key: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,97 @@
+"""The resumable-upload endpoints (`/files/` by default): tus 1.0.0 and the IETF draft, with CORS.
+
+The walkthrough spec's steps 3 and 4 run here. Requests carry `Authorization: Bearer` with an API
+key or a login token; an upload belongs to its creator's owner, and anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from omnidrop.auth.bearer import bearer_token
+from omnidrop.auth.errors import AuthError
+from omnidrop.auth.scopes import PROJECTS_WRITE
+from omnidrop.protocols.ietf_resumable import IetfResumableProtocol, interop_version
+from omnidrop.protocols.tus import TUS_VERSION, TusProtocol
+from omnidrop.settings import Settings
+
+METHODS = ["OPTIONS", "HEAD", "GET", "POST", "PATCH", "DELETE"]
+EXPOSED = (
+    "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Defer-Length, Upload-Concat, Upload-Expires, "
+    "Upload-Complete, Upload-Limit, Upload-Draft-Interop-Version, Tus-Resumable, Tus-Version, Tus-Extension, "
+    "Tus-Max-Size, Tus-Checksum-Algorithm"
+)
+ALLOWED_HEADERS = (
+    "Authorization, Content-Type, Content-Disposition, Tus-Resumable, Upload-Offset, Upload-Length, "
+    "Upload-Metadata, Upload-Defer-Length, Upload-Concat, Upload-Checksum, Upload-Complete, "
+    "Upload-Draft-Interop-Version, X-HTTP-Method-Override, X-Requested-With"
+)
+
+
+def router(settings: Settings) -> APIRouter:
+    base = "/" + settings.tus_path.strip("/")
+    api = APIRouter(tags=["resumable uploads"])
+
+    async def collection(request: Request) -> Response:
+        return await _dispatch(request, None, base)
+
+    async def upload(request: Request) -> Response:
+        return await _dispatch(request, request.path_params["upload_id"], base)
+
+    # Both `/files` and `/files/`: clients are configured with either.
+    for path in (base, base + "/"):
+        api.add_api_route(path, collection, methods=METHODS, include_in_schema=False)
+    api.add_api_route(base + "/{upload_id}", upload, methods=METHODS, include_in_schema=False)
+    return api
+
+
+async def _dispatch(request: Request, upload_id: str | None, base: str) -> Response:
+    services = request.app.state.services
+    settings: Settings = services.settings
+    method = (request.headers.get("x-http-method-override") or request.method).upper()
+    origin = request.headers.get("origin")
+    if method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
+        return _cors(_preflight(), origin, settings)
+
+    async def authenticate() -> str:
+        if settings.tus_allow_anonymous and "authorization" not in request.headers:
+            return await services.logins.anonymous_owner()
+        principal = await services.logins.authenticate(bearer_token(request.headers.get("authorization")))
+        principal.require(PROJECTS_WRITE)
+        return principal.owner_id
+
+    collection_url = str(request.base_url).rstrip("/") + base + "/"
+    version = interop_version(request) if settings.ietf_draft_enabled else None
+    try:
+        if version is not None and method != "OPTIONS":
+            response = await IetfResumableProtocol(services.resumable).handle(
+                request, method, upload_id, collection_url, authenticate, version)
+        else:
+            response = await TusProtocol(services.resumable).handle(
+                request, method, upload_id, collection_url, authenticate)
+    except AuthError as exc:
+        response = Response(f"{exc.code}\n", status_code=exc.status, media_type="text/plain",
+                            headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
+        if version is None:
+            response.headers["Tus-Resumable"] = TUS_VERSION
+    return _cors(response, origin, settings) if origin else response
+
+
+def _preflight() -> Response:
+    return Response(status_code=200, headers={
+        "Access-Control-Allow-Methods": ", ".join(METHODS),
+        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+        "Access-Control-Max-Age": "86400",
+    })
+
+
+def _cors(response: Response, origin: str, settings: Settings) -> Response:
+    allowed = settings.cors_allow_origins
+    if "*" in allowed or origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin if "*" not in allowed else "*"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED
+        if "*" not in allowed:
+            response.headers["Vary"] = "Origin"
+    return response

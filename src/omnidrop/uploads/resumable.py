@@ -1,0 +1,248 @@
+"""Resumable uploads as tus and the IETF draft see them: one file addressed by an opaque id.
+
+Each upload is an upload session holding a single file, so the core's leases, durability rule,
+expiry and reaper apply unchanged. This layer adds what those protocols need on top: metadata,
+deferred length, exact-offset appends, per-chunk checksums, concatenation of partial uploads, and
+the created/finished/terminated events. It knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from omnidrop.db.models import ResumableUpload, UploadFile, UploadSession
+from omnidrop.db.types import utcnow
+from omnidrop.uploads.core import OPEN, ChunkCheck, UploadCore
+from omnidrop.uploads.errors import FileTooLarge, UploadError
+from omnidrop.uploads.events import CREATED, FINISHED, PRE_CREATE, TERMINATED, EventBus, UploadEvent
+from omnidrop.uploads.ids import is_valid_upload_id, new_id
+
+log = logging.getLogger(__name__)
+
+ACTIVE = "active"
+FINISHED_STATE = "finished"
+TERMINATED_STATE = "terminated"
+EXPIRED_STATE = "expired"
+CONSUMED = "consumed"  # the session state once another resource owns the bytes: never reaped
+FILE_NAME = "upload"
+PARTIAL = "partial"
+FINAL = "final"
+
+
+class UploadNotFound(UploadError):
+    code = "upload_not_found"
+
+
+class UploadGone(UploadError):
+    """The upload existed but expired or was terminated."""
+
+    code = "upload_gone"
+
+
+class FinalUploadImmutable(UploadError):
+    code = "final_upload_immutable"
+
+
+class InvalidConcatenation(UploadError):
+    code = "invalid_concatenation"
+
+
+@dataclass(frozen=True)
+class ResumableInfo:
+    id: str
+    owner_id: str
+    offset: int
+    length: int | None
+    complete: bool
+    meta: dict[str, str | None] = field(default_factory=dict)
+    concat: str = ""
+    parts: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    blob_key: str = ""
+    file_id: int = 0
+    consumed: bool = False
+
+
+class ResumableUploads:
+    def __init__(self, core: UploadCore, events: EventBus, tombstone_days: float = 7.0) -> None:
+        self.core = core
+        self.db = core.db
+        self.events = events
+        self.tombstone_retention = timedelta(days=tombstone_days)
+
+    # -- creation ---------------------------------------------------------------------------------
+
+    async def create(
+        self, owner_id: str, *, length: int | None, meta: dict[str, str | None] | None = None,
+        protocol: str = "tus", concat: str = "",
+    ) -> ResumableInfo:
+        """A new, empty upload (`length` None defers it). Pre-create checks may refuse it."""
+        meta = meta or {}
+        if length is not None and length > self.core.limits.max_file_bytes:
+            raise FileTooLarge(self.core.limits.max_file_bytes)
+        upload_id = new_id(24)
+        await self.events.check(UploadEvent(PRE_CREATE, upload_id, owner_id, protocol, length, 0, meta, concat))
+        await self._insert(upload_id, owner_id, length=length, meta=meta, concat=concat)
+        info = await self.get(owner_id, upload_id)
+        self._emit(CREATED, info, protocol)
+        if length == 0:  # an empty upload is complete the moment it exists
+            return await self.append(owner_id, upload_id, offset=0, body=_empty(), protocol=protocol)
+        return info
+
+    async def _insert(self, upload_id: str, owner_id: str, *, length: int | None, meta: dict, concat: str,
+                      parts: list[str] | None = None) -> UploadFile:
+        now = utcnow()
+        async with self.db.write() as s:
+            if self.core.quotas:
+                await self.core.quotas.check(s, owner_id, length or 0)
+            s.add(UploadSession(id=upload_id, owner_id=owner_id, state=OPEN, created_at=now,
+                                expires_at=now + timedelta(seconds=self.core.limits.ttl_seconds)))
+            s.add(ResumableUpload(id=upload_id, owner_id=owner_id, state=ACTIVE, meta=meta, concat=concat,
+                                  parts=" ".join(parts or []), size=length, created_at=now))
+            await s.flush()
+            f = UploadFile(session_id=upload_id, name=FILE_NAME, blob_key=f"uploads/{upload_id}/{new_id(16)}",
+                           total=length, received=0, complete=False, created_at=now, updated_at=now)
+            s.add(f)
+        return f
+
+    async def concatenate(self, owner_id: str, part_ids: list[str], *, meta: dict | None = None,
+                          protocol: str = "tus") -> ResumableInfo:
+        """A final upload made of finished partial uploads, in order. Partials stay reusable."""
+        if not part_ids:
+            raise InvalidConcatenation("a final upload needs at least one partial upload")
+        parts: list[ResumableInfo] = []
+        for part_id in part_ids:
+            try:
+                part = await self.get(owner_id, part_id)
+            except (UploadNotFound, UploadGone):
+                # Another owner's upload is as unknown as a missing one.
+                raise InvalidConcatenation(f"no partial upload {part_id!r}") from None
+            if part.concat != PARTIAL:
+                raise InvalidConcatenation(f"upload {part_id!r} is not a partial upload")
+            if not part.complete:
+                raise InvalidConcatenation(f"partial upload {part_id!r} is not finished")
+            parts.append(part)
+        length = sum(p.length or 0 for p in parts)
+        if length > self.core.limits.max_file_bytes:
+            raise FileTooLarge(self.core.limits.max_file_bytes)
+        upload_id = new_id(24)
+        meta = meta or {}
+        await self.events.check(UploadEvent(PRE_CREATE, upload_id, owner_id, protocol, length, 0, meta, FINAL))
+        f = await self._insert(upload_id, owner_id, length=length, meta=meta, concat=FINAL, parts=part_ids)
+        await self.core.store.compose([p.blob_key for p in parts], f.blob_key)
+        now = utcnow()
+        async with self.db.write() as s:
+            await s.execute(update(UploadFile).where(UploadFile.id == f.id)
+                            .values(received=length, complete=True, completed_at=now, updated_at=now))
+            await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
+                            .values(state=FINISHED_STATE))
+        info = await self.get(owner_id, upload_id)
+        self._emit(CREATED, info, protocol)
+        self._emit(FINISHED, info, protocol)
+        return info
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    async def get(self, owner_id: str, upload_id: str) -> ResumableInfo:
+        """The upload as the owner sees it; another owner's upload is not found."""
+        if not is_valid_upload_id(upload_id):
+            raise UploadNotFound(f"no upload {upload_id!r}")
+        async with self.db.read() as s:
+            row = await s.get(ResumableUpload, upload_id)
+            if row is None or row.owner_id != owner_id:
+                raise UploadNotFound(f"no upload {upload_id!r}")
+            if row.state in (TERMINATED_STATE, EXPIRED_STATE):
+                raise UploadGone(f"upload {upload_id!r} was {row.state}")
+            session = await s.get(UploadSession, upload_id)
+            f = (await s.execute(select(UploadFile).where(UploadFile.session_id == upload_id))).scalar_one_or_none()
+        if session is None or f is None or session.state not in (OPEN, CONSUMED):
+            raise UploadGone(f"upload {upload_id!r} expired")
+        if session.state == OPEN and session.expires_at is not None and session.expires_at <= utcnow():
+            raise UploadGone(f"upload {upload_id!r} expired")
+        return ResumableInfo(
+            id=row.id, owner_id=row.owner_id, offset=f.received, length=f.total, complete=f.complete,
+            meta=dict(row.meta or {}), concat=row.concat, parts=tuple(row.parts.split()),
+            expires_at=session.expires_at if session.state == OPEN else None, blob_key=f.blob_key, file_id=f.id,
+            consumed=session.state == CONSUMED,
+        )
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    async def append(
+        self, owner_id: str, upload_id: str, *, offset: int, body: AsyncIterable[bytes],
+        length: int | None = None, total: int | None = None, check: ChunkCheck | None = None,
+        protocol: str = "tus",
+    ) -> ResumableInfo:
+        """Bytes at exactly `offset`; `total` declares a deferred length. Returns the new state."""
+        info = await self.get(owner_id, upload_id)
+        if info.concat == FINAL:
+            raise FinalUploadImmutable("a final upload cannot be modified")
+        await self._keep_alive(upload_id)
+        progress = await self.core.append(info.file_id, start=offset, body=body, length=length, total=total,
+                                          check=check)
+        if progress.completed_now:
+            async with self.db.write() as s:
+                await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
+                                .values(state=FINISHED_STATE, size=progress.total))
+        info = await self.get(owner_id, upload_id)
+        if progress.completed_now:
+            self._emit(FINISHED, info, protocol)
+        return info
+
+    async def _keep_alive(self, upload_id: str) -> None:
+        # Expiry counts from the last write, as for every upload session.
+        expires = utcnow() + timedelta(seconds=self.core.limits.ttl_seconds)
+        async with self.db.write() as s:
+            await s.execute(update(UploadSession).where(UploadSession.id == upload_id, UploadSession.state == OPEN)
+                            .values(expires_at=expires))
+
+    async def terminate(self, owner_id: str, upload_id: str, *, protocol: str = "tus") -> None:
+        info = await self.get(owner_id, upload_id)
+        if info.consumed:
+            raise UploadNotFound("the upload belongs to another resource now and cannot be terminated")
+        async with self.db.write() as s:
+            await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
+                            .values(state=TERMINATED_STATE, ended_at=utcnow()))
+        # Bytes after the tombstone: if we die in between, the session's expiry brings the reaper.
+        await self.core.delete_session(owner_id, upload_id)
+        self._emit(TERMINATED, info, protocol)
+
+    async def consume(self, owner_id: str, upload_id: str) -> ResumableInfo:
+        """Hand a finished upload's bytes to another resource: it stops expiring and cannot be deleted."""
+        info = await self.get(owner_id, upload_id)
+        async with self.db.write() as s:
+            await s.execute(update(UploadSession).where(UploadSession.id == upload_id, UploadSession.state == OPEN)
+                            .values(state=CONSUMED, expires_at=None))
+        return info
+
+    # -- housekeeping -----------------------------------------------------------------------------
+
+    async def reap(self) -> int:
+        """After the core's reaper: mark uploads whose session is gone as expired, drop old tombstones."""
+        now = utcnow()
+        async with self.db.write() as s:
+            live = select(UploadSession.id)
+            result = await s.execute(
+                update(ResumableUpload)
+                .where(ResumableUpload.state.in_([ACTIVE, FINISHED_STATE]), ResumableUpload.id.not_in(live))
+                .values(state=EXPIRED_STATE, ended_at=now)
+            )
+            await s.execute(delete(ResumableUpload).where(
+                ResumableUpload.state.in_([TERMINATED_STATE, EXPIRED_STATE]),
+                ResumableUpload.ended_at < now - self.tombstone_retention,
+            ))
+        return result.rowcount
+
+    def _emit(self, kind: str, info: ResumableInfo, protocol: str) -> None:
+        self.events.publish(UploadEvent(kind, info.id, info.owner_id, protocol, info.length, info.offset,
+                                        info.meta, info.concat))
+
+
+async def _empty():
+    return
+    yield b""  # an async generator that yields nothing

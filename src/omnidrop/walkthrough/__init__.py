@@ -1,0 +1,1 @@
+"""360 walkthroughs: projects, drawings (floor plans) and upload objects linking finished videos."""

@@ -1,0 +1,162 @@
+"""The resumable-upload layer on the core: exact offsets, deferred length, checksums, concatenation, expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from omnidrop.auth.keys import KeyService
+from omnidrop.db.models import UploadSession
+from omnidrop.db.types import utcnow
+from omnidrop.storage.local import LocalBlobStore
+from omnidrop.uploads.checksums import ChunkDigest
+from omnidrop.uploads.core import UploadCore, UploadLimits
+from omnidrop.uploads.errors import (
+    BodyInterrupted,
+    ChecksumMismatch,
+    FileTooLarge,
+    LengthExceeded,
+    OffsetMismatch,
+    TotalMismatch,
+)
+from omnidrop.uploads.events import EventBus
+from omnidrop.uploads.resumable import (
+    FinalUploadImmutable,
+    InvalidConcatenation,
+    ResumableUploads,
+    UploadGone,
+    UploadNotFound,
+)
+
+
+async def body(*pieces: bytes):
+    for piece in pieces:
+        yield piece
+
+
+async def cut(data: bytes):
+    yield data
+    raise BodyInterrupted()
+
+
+@pytest.fixture
+async def uploads(db, tmp_path):
+    core = UploadCore(db, LocalBlobStore(tmp_path / "blobs"), UploadLimits(ttl_seconds=60, max_file_bytes=10_000))
+    return ResumableUploads(core, EventBus())
+
+
+@pytest.fixture
+async def owner(db):
+    return await KeyService(db).ensure_owner(f"owner-{os.urandom(4).hex()}")
+
+
+async def content(uploads: ResumableUploads, owner: str, upload_id: str) -> bytes:
+    info = await uploads.get(owner, upload_id)
+    return b"".join([c async for c in uploads.core.store.read(info.blob_key)])
+
+
+def sha1(data: bytes) -> ChunkDigest:
+    return ChunkDigest("sha1", hashlib.sha1(data).digest())
+
+
+async def test_appends_must_start_exactly_at_the_offset(uploads, owner):
+    info = await uploads.create(owner, length=6)
+    await uploads.append(owner, info.id, offset=0, body=body(b"abc"))
+    for wrong in (0, 2, 4):
+        with pytest.raises(OffsetMismatch) as mismatch:
+            await uploads.append(owner, info.id, offset=wrong, body=body(b"xyz"))
+        assert mismatch.value.details["received"] == 3
+    info = await uploads.append(owner, info.id, offset=3, body=body(b"def"))
+    assert (info.offset, info.complete) == (6, True)
+    assert await content(uploads, owner, info.id) == b"abcdef"
+
+
+async def test_a_deferred_length_is_declared_once(uploads, owner):
+    info = await uploads.create(owner, length=None)
+    assert info.length is None
+    info = await uploads.append(owner, info.id, offset=0, body=body(b"abcd"))
+    assert (info.offset, info.length, info.complete) == (4, None, False)
+    with pytest.raises(TotalMismatch):
+        await uploads.append(owner, info.id, offset=4, body=body(), total=3)  # less than already received
+    info = await uploads.append(owner, info.id, offset=4, body=body(b"ef"), total=6)
+    assert (info.length, info.complete) == (6, True)
+    with pytest.raises(TotalMismatch):
+        await uploads.append(owner, info.id, offset=6, body=body(), total=7)
+
+
+async def test_a_deferred_length_still_has_the_size_cap(uploads, owner):
+    info = await uploads.create(owner, length=None)
+    with pytest.raises(LengthExceeded):
+        await uploads.append(owner, info.id, offset=0, body=body(b"x" * 10_001))
+    with pytest.raises(FileTooLarge):
+        await uploads.create(owner, length=10_001)
+
+
+async def test_a_checksum_mismatch_discards_the_chunk(uploads, owner):
+    info = await uploads.create(owner, length=6)
+    await uploads.append(owner, info.id, offset=0, body=body(b"abc"), check=sha1(b"abc"))
+    with pytest.raises(ChecksumMismatch):
+        await uploads.append(owner, info.id, offset=3, body=body(b"XYZ"), check=sha1(b"def"))
+    assert (await uploads.get(owner, info.id)).offset == 3
+    # A cut chunk cannot be verified: none of it counts either.
+    info = await uploads.append(owner, info.id, offset=3, body=cut(b"de"), check=sha1(b"def"))
+    assert info.offset == 3
+    await uploads.append(owner, info.id, offset=3, body=body(b"d", b"ef"), check=sha1(b"def"))
+    assert await content(uploads, owner, info.id) == b"abcdef"
+
+
+async def test_an_interrupted_body_keeps_what_arrived(uploads, owner):
+    info = await uploads.create(owner, length=6)
+    info = await uploads.append(owner, info.id, offset=0, body=cut(b"abcd"))
+    assert info.offset == 4
+
+
+async def test_partials_concatenate_in_order_and_the_final_is_immutable(uploads, owner):
+    parts = []
+    for piece in (b"one-", b"two-", b"three"):
+        part = await uploads.create(owner, length=len(piece), concat="partial")
+        await uploads.append(owner, part.id, offset=0, body=body(piece))
+        parts.append(part.id)
+    final = await uploads.concatenate(owner, [parts[2], parts[0], parts[1]], meta={"filename": "x"})
+    assert (final.length, final.offset, final.complete, final.parts) == (13, 13, True, (parts[2], parts[0], parts[1]))
+    assert await content(uploads, owner, final.id) == b"three" + b"one-" + b"two-"
+    with pytest.raises(FinalUploadImmutable):
+        await uploads.append(owner, final.id, offset=13, body=body(b"x"))
+
+
+async def test_concatenation_refuses_strangers_and_unfinished_parts(uploads, owner, db):
+    stranger = await KeyService(db).ensure_owner(f"stranger-{os.urandom(4).hex()}")
+    foreign = await uploads.create(stranger, length=1, concat="partial")
+    await uploads.append(stranger, foreign.id, offset=0, body=body(b"x"))
+    unfinished = await uploads.create(owner, length=5, concat="partial")
+    plain = await uploads.create(owner, length=0)
+    for ids in ([foreign.id], [unfinished.id], [plain.id], [], ["../../x"]):
+        with pytest.raises(InvalidConcatenation):
+            await uploads.concatenate(owner, ids)
+
+
+async def test_expired_and_terminated_uploads_are_gone_and_leave_tombstones(uploads, owner, db):
+    expiring = await uploads.create(owner, length=5)
+    terminated = await uploads.create(owner, length=5)
+    await uploads.terminate(owner, terminated.id)
+    async with db.write() as s:
+        await s.execute(update(UploadSession).where(UploadSession.id == expiring.id)
+                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+    for upload_id in (expiring.id, terminated.id):
+        with pytest.raises(UploadGone):
+            await uploads.get(owner, upload_id)
+    await uploads.core.reap_expired()
+    assert await uploads.reap() >= 1
+    with pytest.raises(UploadGone):
+        await uploads.get(owner, expiring.id)
+    with pytest.raises(UploadNotFound):
+        await uploads.get(owner, "neverexisted")
+    # Tombstones go after their retention.
+    uploads.tombstone_retention = timedelta(seconds=-1)
+    await uploads.reap()
+    with pytest.raises(UploadNotFound):
+        await uploads.get(owner, terminated.id)
