@@ -1,0 +1,273 @@
+"""The Captures API (`specs/captures-api.md`): create, part URLs, complete, list, rename, delete, share.
+
+FastAPI's own error shapes: invalid input (including a part list S3 would refuse) is 422
+`{"detail": [{"loc", "msg", "type"}]}`; anything else is `{"detail": "<message>"}` with its status.
+A key goes in `Authorization: Bearer <key>` or, as the hosted API's clients send it,
+`Authorization: luma-api-key=<key>`; it needs the `captures` scope.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from omnidrop.auth.errors import AuthError, MissingCredentials
+from omnidrop.auth.keys import Principal
+from omnidrop.auth.scopes import CAPTURES
+from omnidrop.captures.service import CaptureNotFound, CaptureNotUploadable, CaptureService, NewCapture
+from omnidrop.db.models import Capture
+from omnidrop.protocols.presigned_parts import part_url
+from omnidrop.surfaces.common import error_route, keys
+from omnidrop.uploads.errors import UploadError
+from omnidrop.uploads.parts import NoSuchUpload
+
+PROFILES = ("ply", "sogs-sh0")
+
+
+def render_error(exc: Exception) -> Response:
+    if isinstance(exc, RequestValidationError):
+        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+    if isinstance(exc, AuthError):
+        return JSONResponse({"detail": str(exc) if str(exc) != exc.code else exc.code}, status_code=exc.status)
+    if isinstance(exc, (CaptureNotFound, NoSuchUpload)):
+        return JSONResponse({"detail": "Capture not found"}, status_code=404)
+    if isinstance(exc, CaptureNotUploadable):
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    assert isinstance(exc, UploadError)
+    # A part list or size the upload cannot take: invalid input, in the validation error shape.
+    loc: list[Any] = ["body", "parts"]
+    if "part_number" in exc.details:
+        loc.append(exc.details["part_number"])
+    return JSONResponse({"detail": [{"loc": loc, "msg": str(exc), "type": exc.code}]}, status_code=422)
+
+
+router = APIRouter(route_class=error_route(render_error), tags=["captures"])
+
+
+async def captures_key(request: Request) -> Principal:
+    header = (request.headers.get("authorization") or "").strip()
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() == "bearer":
+        token = rest.strip()
+    elif header.lower().startswith("luma-api-key="):
+        token = header.split("=", 1)[1].strip()
+    else:
+        raise MissingCredentials("Not authenticated")
+    who = await keys(request).authenticate(token)
+    who.require(CAPTURES)
+    return who
+
+
+Who = Annotated[Principal, Depends(captures_key)]
+
+
+def service(request: Request) -> CaptureService:
+    return request.app.state.services.captures
+
+
+# -- shapes -----------------------------------------------------------------------------------
+
+
+class InputDataFormatEnum(str, Enum):
+    commonformat_ios = "commonformat-ios"
+    bulk_images = "bulk-images"
+    video = "video"
+
+
+class FocusArea(BaseModel):
+    buffer_meters: float | None = Field(None, ge=0)
+    crop_method: str | None = None
+    max_lat: float | None = Field(None, ge=-90, le=90)
+    max_lng: float | None = Field(None, ge=-180, le=180)
+    min_lat: float | None = Field(None, ge=-90, le=90)
+    min_lng: float | None = Field(None, ge=-180, le=180)
+    polylines: list[str] = Field(default_factory=list)
+
+
+class TrainingParameters(BaseModel):
+    focus_area: FocusArea | None = None
+
+
+class NewCaptureInput(BaseModel):
+    name: str = Field(min_length=1, max_length=500)
+    bytesize: int = Field(gt=0)
+    created: str | None = Field(None, deprecated=True)
+    num_frames: int | None = Field(None, ge=0)
+    input_data_format: InputDataFormatEnum = InputDataFormatEnum.commonformat_ios
+    guided_mode: bool | None = None
+    ios_app_version: str | None = Field(None, max_length=64)
+    training_parameters: TrainingParameters | None = Field(None, description="Customise behaviour of model training")
+
+
+class NewCaptureOutput(BaseModel):
+    eid: str = Field(description="External ID")
+    chunk_size: int
+    num_parts: int
+
+
+class EditCaptureInput(BaseModel):
+    name: str = Field(min_length=1, max_length=500)
+
+
+class RecreateCaptureUploadUrls(BaseModel):
+    eid: str
+    bytesize: int = Field(gt=0)
+
+
+class UploadUrlOutput(BaseModel):
+    eid: str
+    upload_url: str
+    chunk_size: int
+
+
+class UploadedPart(BaseModel):
+    number: int
+    etag: str
+
+
+class CaptureUploadedInput(BaseModel):
+    eid: str
+    parts: list[UploadedPart] = Field(description="ETag of each part uploaded")
+
+
+class CaptureOutput(BaseModel):
+    eid: str
+    sid: str | None
+    name: str
+    created: datetime
+    uploaded: datetime | None
+    state: str
+    error_reason: str | None
+    state_description: str | None
+    error_reason_slug: str | None
+    preview_urls: dict[str, str]
+    preview_url: str | None
+    viewer_url: str | None
+    share_url: str | None
+    share_link: str | None
+    gif_url: str | None
+    video_url: str | None
+    share_video_url: str | None
+    is_public: bool
+
+
+def _when(value: datetime | None, time_zone: bool) -> datetime | None:
+    """time_zone=true: aware UTC (`+00:00`); false (the default): naive UTC, as the hosted API answers."""
+    if value is None:
+        return None
+    return value.astimezone(UTC) if time_zone else value.astimezone(UTC).replace(tzinfo=None)
+
+
+def output(c: Capture, time_zone: bool = False) -> CaptureOutput:
+    outputs = c.outputs or {}
+    return CaptureOutput(
+        eid=c.eid, sid=c.sid, name=c.name, created=_when(c.created_at, time_zone),
+        uploaded=_when(c.uploaded_at, time_zone), state=c.state, error_reason=c.error_reason,
+        state_description=c.state_description, error_reason_slug=c.error_reason_slug,
+        preview_urls=outputs.get("preview_urls", {}), preview_url=outputs.get("preview_url"),
+        viewer_url=outputs.get("viewer_url"), share_url=outputs.get("share_url"),
+        share_link=outputs.get("share_link"), gif_url=outputs.get("gif_url"), video_url=outputs.get("video_url"),
+        share_video_url=outputs.get("share_video_url"), is_public=c.is_public,
+    )
+
+
+def _body_eid_matches(path_eid: str, body_eid: str) -> None:
+    if path_eid != body_eid:
+        raise RequestValidationError(
+            [{"loc": ("body", "eid"), "msg": "eid must match the capture in the path", "type": "value_error"}]
+        )
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/captures", response_model=list[CaptureOutput], summary="List captures",
+            description="Get all user captures")
+async def list_captures(
+    request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 25,
+    offset: Annotated[int, Query(ge=0)] = 0, time_zone: bool = False,
+) -> list[CaptureOutput]:
+    return [output(c, time_zone) for c in await service(request).list(who.owner_id, limit, offset)]
+
+
+@router.post("/api/v1/captures", response_model=NewCaptureOutput, summary="New capture")
+async def new_capture(body: NewCaptureInput, request: Request, who: Who) -> NewCaptureOutput:
+    params = body.training_parameters.model_dump() if body.training_parameters else None
+    capture = await service(request).create(who.owner_id, NewCapture(
+        name=body.name, bytesize=body.bytesize, input_data_format=body.input_data_format.value,
+        num_frames=body.num_frames, guided_mode=body.guided_mode, ios_app_version=body.ios_app_version,
+        training_parameters=params,
+    ))
+    return NewCaptureOutput(eid=capture.eid, chunk_size=capture.chunk_size, num_parts=capture.num_parts)
+
+
+@router.put("/api/v1/captures/{eid}", response_model=CaptureOutput, summary="Modify capture")
+async def modify_capture(eid: str, body: EditCaptureInput, request: Request, who: Who,
+                         time_zone: bool = False) -> CaptureOutput:
+    return output(await service(request).rename(who.owner_id, eid, body.name), time_zone)
+
+
+@router.delete("/api/v1/captures/{eid}", status_code=204, summary="Delete capture")
+async def delete_capture(eid: str, request: Request, who: Who) -> Response:
+    await service(request).delete(who.owner_id, eid)
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/captures/{eid}/create-upload-url/{part_no}", response_model=UploadUrlOutput,
+             summary="Create upload URL")
+async def create_upload_url(eid: str, part_no: int, body: RecreateCaptureUploadUrls, request: Request,
+                            who: Who) -> UploadUrlOutput:
+    _body_eid_matches(eid, body.eid)
+    services = request.app.state.services
+    ttl = services.settings.part_url_expires_seconds
+
+    def url_for(upload, number: int) -> str:
+        return part_url(services.parts, services.signer, upload, number, str(request.base_url), ttl)
+
+    capture, url = await service(request).upload_url(who.owner_id, eid, part_no, body.bytesize, url_for)
+    return UploadUrlOutput(eid=capture.eid, upload_url=url, chunk_size=capture.chunk_size)
+
+
+@router.post("/api/v1/captures/{eid}/uploaded", response_model=CaptureOutput, summary="Complete upload")
+async def complete_upload(eid: str, body: CaptureUploadedInput, request: Request, who: Who) -> CaptureOutput:
+    _body_eid_matches(eid, body.eid)
+    parts = [(p.number, p.etag) for p in body.parts]
+    return output(await service(request).uploaded(who.owner_id, eid, parts))
+
+
+@router.get("/share/{sid}/metadata", summary="Get metadata")
+async def share_metadata(
+    sid: str,
+    request: Request,
+    lod: Annotated[bool, Query(description="Level of detail hierarchy")],
+    profiles: Annotated[list[str], Query(description="Content-type profile")],
+    quality: str,
+    use_cdn: bool = True,
+) -> dict:
+    unknown = [p for p in profiles if p not in PROFILES]
+    if unknown:
+        raise RequestValidationError([{
+            "loc": ("query", "profiles"), "msg": f"unknown profile(s) {', '.join(unknown)}; use {' or '.join(PROFILES)}",
+            "type": "enum",
+        }])
+    capture = await service(request).shared(sid)
+    outputs = capture.outputs or {}
+    models = [m for m in outputs.get("models", []) if m.get("profile") in profiles
+              and m.get("quality", quality) == quality and bool(m.get("lod", False)) == lod]
+    return {
+        "eid": capture.eid, "sid": capture.sid, "name": capture.name, "segmented_capture_eid": None,
+        "profile_name": profiles[0], "lod": lod, "hdr_mode": outputs.get("hdr_mode"),
+        "nominal_ev": outputs.get("nominal_ev", 0), "tmo_parameters": outputs.get("tmo_parameters"),
+        "model_urls": [m["url"] for m in models],
+        "cameras": [{"matrix": c} for c in outputs.get("cameras", [])],
+        "models": [{"url": m["url"], "size": m["size"], "id": m.get("id"), "aabb": m.get("aabb"),
+                    "resolution_range": m.get("resolution_range"), "parent": m.get("parent")} for m in models],
+        "video_trajectory": outputs.get("video_trajectory"), "reposition_data": outputs.get("reposition_data"),
+    }

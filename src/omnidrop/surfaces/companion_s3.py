@@ -1,0 +1,141 @@
+"""Companion-compatible S3 multipart routes (`/s3/multipart…`), as Uppy's @uppy/aws-s3 calls them.
+
+Same JSON as Companion's `controllers/s3`: create, sign one part, batch sign, list parts, complete,
+abort. `uploadId` is omnidrop's multipart id and `key` the blob it becomes; part URLs are S3 presigned
+UploadPart URLs or omnidrop's own signed part URLs (local disk). Uppy sends the key in
+`Authorization: Bearer <key>` (the plugin's `headers` option); it needs `projects:write`.
+Errors are Companion's `{"error": "<message>"}` with status 400 (404 for an unknown upload).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from omnidrop.auth.errors import AuthError
+from omnidrop.auth.keys import Principal
+from omnidrop.auth.scopes import PROJECTS_WRITE
+from omnidrop.protocols.presigned_parts import part_url
+from omnidrop.surfaces.common import bearer_principal, error_route
+from omnidrop.uploads.errors import UploadError
+from omnidrop.uploads.parts import NoSuchUpload, PartsCore, Upload
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def render_error(exc: Exception) -> Response:
+    if isinstance(exc, AuthError):
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+    if isinstance(exc, NoSuchUpload):
+        return JSONResponse({"error": str(exc)}, status_code=404)
+    if isinstance(exc, UploadError):
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"error": "; ".join(str(e["msg"]) for e in exc.errors())}, status_code=400)
+
+
+router = APIRouter(prefix="/s3/multipart", route_class=error_route(render_error), tags=["companion s3"])
+
+
+async def writer(who: Principal = Depends(bearer_principal)) -> Principal:
+    who.require(PROJECTS_WRITE)
+    return who
+
+
+Who = Annotated[Principal, Depends(writer)]
+Key = Annotated[str, Query(min_length=1)]
+
+
+def parts_core(request: Request) -> PartsCore:
+    return request.app.state.services.parts
+
+
+def safe_name(filename: str) -> str:
+    name = _UNSAFE.sub("_", filename).strip("._") or "file"
+    return name[-200:]
+
+
+def bucket_name(request: Request) -> str:
+    return getattr(request.app.state.services.store, "bucket", "local")
+
+
+async def owned(request: Request, who: Principal, upload_id: str, key: str) -> Upload:
+    upload = await parts_core(request).get(upload_id, who.owner_id)
+    if upload.key != key:
+        raise NoSuchUpload(f"no multipart upload {upload_id!r} for key {key!r}")
+    return upload
+
+
+def sign(request: Request, upload: Upload, number: int) -> str:
+    services = request.app.state.services
+    return part_url(services.parts, services.signer, upload, number, str(request.base_url),
+                    services.settings.part_url_expires_seconds)
+
+
+class CreateIn(BaseModel):
+    filename: str = Field(min_length=1)
+    type: str | None = None
+    metadata: dict = Field(default_factory=dict)
+
+
+class PartIn(BaseModel):
+    PartNumber: int
+    ETag: str
+
+
+class CompleteIn(BaseModel):
+    parts: list[PartIn]
+
+
+@router.post("")
+async def create(body: CreateIn, request: Request, who: Who) -> dict:
+    key = f"companion/{secrets.token_hex(12)}/{safe_name(body.filename)}"
+    upload = await parts_core(request).create(who.owner_id, key)
+    return {"key": key, "uploadId": upload.id, "bucket": bucket_name(request)}
+
+
+@router.get("/{upload_id}")
+async def list_parts(upload_id: str, key: Key, request: Request, who: Who) -> list[dict]:
+    upload = await owned(request, who, upload_id, key)
+    return [{"PartNumber": p.number, "ETag": p.etag, "Size": p.size} for p in await parts_core(request).list_parts(upload)]
+
+
+@router.get("/{upload_id}/batch")
+async def batch_sign(upload_id: str, key: Key, partNumbers: Annotated[str, Query(min_length=1)],  # noqa: N803
+                     request: Request, who: Who) -> dict:
+    upload = await parts_core(request).open_upload((await owned(request, who, upload_id, key)).id)
+    try:
+        numbers = [int(n) for n in partNumbers.split(",")]
+    except ValueError:
+        raise RequestValidationError([{"loc": ("query", "partNumbers"), "msg": "partNumbers must be integers",
+                                       "type": "int_parsing"}]) from None
+    return {"presignedUrls": {str(n): sign(request, upload, n) for n in numbers}}
+
+
+@router.get("/{upload_id}/{part_number}")
+async def sign_part(upload_id: str, part_number: int, key: Key, request: Request, who: Who) -> dict:
+    upload = await parts_core(request).open_upload((await owned(request, who, upload_id, key)).id)
+    expires = request.app.state.services.settings.part_url_expires_seconds
+    return {"url": sign(request, upload, part_number), "expires": expires}
+
+
+@router.post("/{upload_id}/complete")
+async def complete(upload_id: str, key: Key, body: CompleteIn, request: Request, who: Who) -> dict:
+    upload = await owned(request, who, upload_id, key)
+    done = await parts_core(request).complete(upload, [(p.PartNumber, p.ETag) for p in body.parts])
+    endpoint = getattr(request.app.state.services.store, "loc", None)
+    location = f"{endpoint.endpoint}/{bucket_name(request)}/{key}" if endpoint and endpoint.endpoint else None
+    return {"location": location, "key": done.key, "bucket": bucket_name(request)}
+
+
+@router.delete("/{upload_id}")
+async def abort(upload_id: str, key: Key, request: Request, who: Who) -> dict:
+    upload = await owned(request, who, upload_id, key)
+    await parts_core(request).abort(upload)
+    return {}

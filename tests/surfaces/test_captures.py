@@ -1,0 +1,213 @@
+"""The Captures API over HTTP on both stores: the document's four-step workflow with plain PUTs to the
+returned URLs, every 422 it can give, and omnidrop's signed part URLs on local disk."""
+
+import hashlib
+import os
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+import pytest
+
+from omnidrop.auth.signing import EXPIRES, SIGNATURE, UrlSigner
+from tests.support.server import read_blob, stored_keys
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def client(server):
+    with httpx.Client(base_url=server.url, headers=server.headers("captures"), timeout=60) as c:
+        yield c
+
+
+def new_capture(c, bytesize: int, **extra) -> dict:
+    r = c.post("/api/v1/captures", json={"name": "living room", "bytesize": bytesize, **extra})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def upload_url(c, eid: str, part_no: int, bytesize: int) -> str:
+    r = c.post(f"/api/v1/captures/{eid}/create-upload-url/{part_no}", json={"eid": eid, "bytesize": bytesize})
+    assert r.status_code == 200, r.text
+    assert r.json()["eid"] == eid
+    return r.json()["upload_url"]
+
+
+def put(url: str, data: bytes) -> str:
+    """Step 3 exactly as a client does it: a plain PUT, no omnidrop headers; keep the ETag."""
+    r = httpx.put(url, content=data, timeout=120)
+    assert r.status_code == 200, r.text
+    return r.headers["ETag"]
+
+
+def is_local(server) -> bool:
+    return "OMNIDROP_STORAGE_URL" not in server.env
+
+
+def test_four_step_workflow_then_list_rename_share_delete(client, server):
+    data = os.urandom(21 * MiB + 5)
+    # 1. create
+    created = new_capture(client, len(data), input_data_format="bulk-images", num_frames=120, guided_mode=True,
+                          training_parameters={"focus_area": {"min_lat": 1.0, "max_lat": 2.0, "polylines": ["abc"]}})
+    eid, chunk, n = created["eid"], created["chunk_size"], created["num_parts"]
+    assert (chunk, n) == (16 * MiB, 2)
+    etags = []
+    for part_no in range(n):
+        # 2. an upload URL per part, numbered from 1
+        url = upload_url(client, eid, part_no + 1, len(data))
+        if not is_local(server):  # on S3 the bytes go straight to the bucket, never through omnidrop
+            assert url.startswith(server.env["OMNIDROP_STORAGE_URL"].split("endpoint=")[1].split("&")[0])
+            assert "X-Amz-Signature=" in url
+        # 3. PUT chunk_size bytes, remember the ETag
+        etags.append(put(url, data[part_no * chunk : (part_no + 1) * chunk]))
+    assert etags[0] == f'"{hashlib.md5(data[:chunk]).hexdigest()}"'
+    # 4. complete
+    r = client.post(f"/api/v1/captures/{eid}/uploaded",
+                    json={"eid": eid, "parts": [{"number": i + 1, "etag": e} for i, e in enumerate(etags)]})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["state"] == "UPLOADED" and out["uploaded"] and out["sid"] and out["is_public"] is True
+    assert set(out) == {"eid", "sid", "name", "created", "uploaded", "state", "error_reason", "state_description",
+                        "error_reason_slug", "preview_urls", "preview_url", "viewer_url", "share_url", "share_link",
+                        "gif_url", "video_url", "share_video_url", "is_public"}
+    assert read_blob(server, f"captures/{eid}/input.zip") == data
+    # Completing again answers the same capture.
+    again = client.post(f"/api/v1/captures/{eid}/uploaded", json={"eid": eid, "parts": []})
+    assert again.status_code == 200 and again.json()["sid"] == out["sid"]
+
+    listed = client.get("/api/v1/captures", params={"limit": 100}).json()
+    assert [c["eid"] for c in listed].count(eid) == 1
+    assert not listed[0]["created"].endswith(("Z", "+00:00"))
+    aware = client.get("/api/v1/captures", params={"limit": 1, "time_zone": "true"}).json()
+    assert aware[0]["created"].endswith(("Z", "+00:00"))
+
+    renamed = client.put(f"/api/v1/captures/{eid}", json={"name": "kitchen"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "kitchen"
+
+    meta = httpx.get(f"{server.url}/share/{out['sid']}/metadata",
+                     params={"lod": "false", "profiles": ["ply", "sogs-sh0"], "quality": "high"})
+    assert meta.status_code == 200, meta.text
+    assert meta.json()["eid"] == eid and meta.json()["profile_name"] == "ply" and meta.json()["models"] == []
+
+    assert client.delete(f"/api/v1/captures/{eid}").status_code == 204
+    assert client.put(f"/api/v1/captures/{eid}", json={"name": "x"}).status_code == 404
+    assert stored_keys(server, f"captures/{eid}") == []
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"bytesize": 10}, "name"),
+    ({"name": "x"}, "bytesize"),
+    ({"name": "x", "bytesize": 0}, "bytesize"),
+    ({"name": "x", "bytesize": "many"}, "bytesize"),
+    ({"name": "x", "bytesize": 10, "input_data_format": "laserdisc"}, "input_data_format"),
+    ({"name": "x", "bytesize": 10, "training_parameters": {"focus_area": {"max_lat": 91}}}, "training_parameters"),
+])
+def test_invalid_new_capture_is_422_in_fastapi_shape(client, body, field):
+    r = client.post("/api/v1/captures", json=body)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert field in detail[0]["loc"] and {"loc", "msg", "type"} <= set(detail[0])
+
+
+def test_invalid_queries_and_part_requests_are_422(client, server):
+    assert client.get("/api/v1/captures", params={"limit": 0}).status_code == 422
+    assert client.get("/api/v1/captures", params={"offset": -1}).status_code == 422
+    eid = new_capture(client, 100)["eid"]
+    url = f"/api/v1/captures/{eid}/create-upload-url"
+    assert client.post(f"{url}/2", json={"eid": eid, "bytesize": 100}).status_code == 422  # only 1 part
+    assert client.post(f"{url}/0", json={"eid": eid, "bytesize": 100}).status_code == 422
+    assert client.post(f"{url}/1", json={"eid": eid, "bytesize": 99}).status_code == 422  # not its size
+    assert client.post(f"{url}/1", json={"eid": "other", "bytesize": 100}).json()["detail"][0]["loc"] == ["body", "eid"]
+    assert client.post(f"{url}/one", json={"eid": eid, "bytesize": 100}).status_code == 422
+    assert client.put(f"/api/v1/captures/{eid}", json={}).status_code == 422
+    done = client.post(f"/api/v1/captures/{eid}/uploaded", json={"eid": eid, "parts": []})
+    assert done.status_code == 422 and done.json()["detail"][0]["type"] == "malformed_part_list"
+    share = f"{server.url}/share/whatever/metadata"
+    assert httpx.get(share, params={"lod": "true", "profiles": "ply"}).status_code == 422  # quality missing
+    bad = httpx.get(share, params={"lod": "true", "profiles": "obj", "quality": "high"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "profiles"]
+
+
+def test_complete_refuses_what_s3_refuses(client):
+    data = os.urandom(40 * MiB)
+    eid = new_capture(client, len(data))["eid"]  # 16 MiB parts: 16 + 16 + 8
+    pieces = [data[:16 * MiB], data[16 * MiB : 32 * MiB], data[32 * MiB :]]
+    etags = [put(upload_url(client, eid, i + 1, len(data)), p) for i, p in enumerate(pieces)]
+
+    def complete(parts):
+        return client.post(f"/api/v1/captures/{eid}/uploaded",
+                           json={"eid": eid, "parts": [{"number": n, "etag": e} for n, e in parts]})
+
+    cases = {
+        "invalid_part": [(1, etags[0]), (2, '"' + "f" * 32 + '"'), (3, etags[2])],  # wrong ETag
+        "size_mismatch": [(1, etags[0]), (3, etags[2])],  # a part left out
+        "invalid_part_order": [(2, etags[1]), (1, etags[0]), (3, etags[2])],
+    }
+    for code, parts in cases.items():
+        r = complete(parts)
+        assert (r.status_code, r.json()["detail"][0]["type"]) == (422, code), r.text
+    missing = complete([(1, etags[0]), (2, etags[1]), (4, etags[2])])
+    assert (missing.status_code, missing.json()["detail"][0]["type"]) == (422, "invalid_part")
+    # A small middle part: re-PUT part 2 short (a re-PUT overwrites), then part 2 is too small.
+    short = put(upload_url(client, eid, 2, len(data)), b"tiny")
+    r = complete([(1, etags[0]), (2, short), (3, etags[2])])
+    assert (r.status_code, r.json()["detail"][0]["type"]) == (422, "entity_too_small")
+    # None of that lost anything: put part 2 back and complete.
+    etag2 = put(upload_url(client, eid, 2, len(data)), pieces[1])
+    assert complete([(1, etags[0]), (2, etag2), (3, etags[2])]).json()["state"] == "UPLOADED"
+    # An uploaded capture takes no more parts.
+    r = client.post(f"/api/v1/captures/{eid}/create-upload-url/1", json={"eid": eid, "bytesize": len(data)})
+    assert r.status_code == 409
+
+
+def test_auth_and_ownership(server):
+    assert httpx.get(f"{server.url}/api/v1/captures").status_code == 401
+    assert httpx.get(f"{server.url}/api/v1/captures", headers={"Authorization": "Bearer sk_nope"}).status_code == 401
+    no_scope = httpx.get(f"{server.url}/api/v1/captures", headers=server.headers("projects:write"))
+    assert no_scope.status_code == 403
+    # The hosted API's own header form works too.
+    luma = {"Authorization": f"luma-api-key={server.key('captures', owner='alice')}"}
+    eid = httpx.post(f"{server.url}/api/v1/captures", json={"name": "a", "bytesize": 5}, headers=luma).json()["eid"]
+    mallory = server.headers("captures", owner="mallory")
+    assert httpx.put(f"{server.url}/api/v1/captures/{eid}", json={"name": "x"}, headers=mallory).status_code == 404
+    assert httpx.delete(f"{server.url}/api/v1/captures/{eid}", headers=mallory).status_code == 404
+    assert eid not in [c["eid"] for c in httpx.get(f"{server.url}/api/v1/captures", headers=mallory).json()]
+    assert httpx.get(f"{server.url}/share/nosuchsid/metadata",
+                     params={"lod": "false", "profiles": "ply", "quality": "high"}).status_code == 404
+
+
+def test_part_urls_are_signed_and_local_ones_refuse_expired_and_altered_urls(client, server):
+    eid = new_capture(client, 10)["eid"]
+    url = upload_url(client, eid, 1, 10)
+    if not is_local(server):
+        # S3 itself checks its presigned UploadPart URLs (moto does not, so refusals are tested on local).
+        query = dict(parse_qsl(urlsplit(url).query))
+        assert query["partNumber"] == "1" and "uploadId" in query
+        assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256" and "X-Amz-Signature" in query
+        return
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    base = f"{parts.scheme}://{parts.netloc}"
+
+    def refused(method: str, path: str, q: dict) -> None:
+        r = httpx.request(method, f"{base}{path}?{urlencode(q)}", content=b"0123456789")
+        assert r.status_code == 403, (method, path, r.text)
+        assert r.headers["content-type"].startswith("application/xml") and b"<Error><Code>" in r.content
+
+    refused("PUT", parts.path.replace("/1", "/2"), query)  # another part number
+    refused("PUT", parts.path.replace(parts.path.split("/")[3], "x" * 24), query)  # another upload
+    refused("POST", parts.path, query)  # another method
+    refused("GET", parts.path, query)
+    refused("PUT", parts.path, {**query, SIGNATURE: "0" * 64})
+    refused("PUT", parts.path, {**query, EXPIRES: str(int(query[EXPIRES]) + 3600)})
+    refused("PUT", parts.path, {})
+    # Expired: the same path signed with the server's own key, with an expiry in the past.
+    signer = UrlSigner((server.data_dir / "secret_key").read_bytes().strip())
+    refused("PUT", *_split(signer.sign("PUT", parts.path, -10)))
+    # The genuine URL still works, and answers the part's ETag like S3.
+    assert put(url, b"0123456789") == f'"{hashlib.md5(b"0123456789").hexdigest()}"'
+
+
+def _split(path_and_query: str) -> tuple[str, dict]:
+    path, _, q = path_and_query.partition("?")
+    return path, dict(parse_qsl(q))
