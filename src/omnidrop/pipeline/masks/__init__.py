@@ -1,0 +1,1 @@
+"""Damage masks on vehicle frames: a detector interface, its ONNX Runtime implementation, overlays."""

@@ -1,0 +1,43 @@
+"""Frames for 360 videos inside projects: a file step, so they appear as the file's assets.
+
+Each frame is its own asset role (`frame_0001` …), downloadable like a thumbnail through the
+project's asset URLs. A video the decoder gives up on keeps its record, just without frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from omnidrop.pipeline.blobs import put_file
+from omnidrop.pipeline.classify import Classification, Kind
+from omnidrop.pipeline.file_steps import step
+from omnidrop.pipeline.media.frames import FrameExtractionError, extract_frames
+from omnidrop.pipeline.media.probe import VideoRejected
+
+if TYPE_CHECKING:
+    from omnidrop.jobs.runner import JobContext
+
+
+@step(Kind.VIDEO_360)
+async def frames(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> dict[str, str]:
+    out = Path(tempfile.mkdtemp(prefix="omnidrop-frames-"))
+    try:
+        try:
+            result = await asyncio.to_thread(
+                extract_frames, path, lambda n, data: (out / n).write_bytes(data),
+                fps=ctx.settings.vehicle_frames_fps, quality=ctx.settings.vehicle_frame_quality,
+            )
+        except (VideoRejected, FrameExtractionError):
+            return {}
+        assets = {}
+        for frame in result.names:
+            key = f"projects/{project_id}/frames/{name}/{frame}"
+            await put_file(ctx.services.store, key, out / frame)
+            assets[PurePosixPath(frame).stem] = key
+        return assets
+    finally:
+        await asyncio.to_thread(shutil.rmtree, out, True)

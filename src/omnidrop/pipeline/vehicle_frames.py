@@ -1,0 +1,117 @@
+"""The `vehicle.frames` job: validate a vehicle side video by content, extract JPEG frames at the
+configured rate (5 fps by default) into the blob store, and run the damage detector when one is set.
+
+Idempotent: frame names follow from the video (frame_0001.jpg…, the same on every run), blobs are
+overwritten in place and mask rows upserted, so a worker killed at any point is simply re-run.
+Progress: extraction 0..70 %, storing frames 70..85 %, masks 85..100 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import update
+
+from omnidrop.db.models import Vehicle, VehicleVideo
+from omnidrop.db.types import utcnow
+from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.runner import JobContext
+from omnidrop.pipeline.blobs import local_copy, put_file
+from omnidrop.pipeline.masks.loading import configured_detector
+from omnidrop.pipeline.masks.records import DETECTOR, save_masks
+from omnidrop.pipeline.media.frames import FrameExtractionError, extract_frames
+from omnidrop.pipeline.media.probe import VideoRejected, probe
+from omnidrop.vehicles.service import FAILED, PROCESSING, READY, video_prefix
+
+EXTRACT, STORE = 0.70, 0.85  # where each phase ends on the progress scale
+
+
+async def run(ctx: JobContext) -> None:
+    db, store = ctx.services.db, ctx.services.store
+    async with db.read() as s:
+        video = await s.get(VehicleVideo, ctx.job.subject_id)
+        vehicle = await s.get(Vehicle, video.vehicle_id) if video else None
+    if video is None or vehicle is None or video.state in (READY, FAILED):
+        return
+    if video.blob_key is None:
+        raise JobFailed("video_removed", "the video was cleaned up before it was processed")
+    await _set(ctx, video.id, state=PROCESSING)
+    workdir = Path(tempfile.mkdtemp(prefix=f"omnidrop-vehicle-{video.id}-"))
+    try:
+        frames_dir = workdir / "frames"
+        frames_dir.mkdir()
+        async with local_copy(store, video.blob_key, workdir) as path:
+            names = await _extract(ctx, path, frames_dir)
+        for i, name in enumerate(names, 1):
+            await put_file(store, f"{video.frames_prefix}/{name}", frames_dir / name)
+            await ctx.progress(EXTRACT + (STORE - EXTRACT) * i / len(names))
+        await _drop_stale(ctx, video.frames_prefix, set(names))
+        await _detect(ctx, video, video_prefix(vehicle.uuid, video.side, video.id), frames_dir, names)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, workdir, True)
+    await _set(ctx, video.id, state=READY, frame_count=len(names), processed_at=utcnow(), error_code=None,
+               error_message=None)
+
+
+async def failed(ctx: JobContext, code: str, message: str) -> None:
+    await _set(ctx, ctx.job.subject_id, state=FAILED, error_code=code, error_message=message)
+
+
+async def _set(ctx: JobContext, video_id: str, **values) -> None:
+    async with ctx.services.db.write() as s:
+        await s.execute(update(VehicleVideo).where(VehicleVideo.id == video_id).values(**values))
+
+
+async def _extract(ctx: JobContext, path: Path, dest: Path) -> list[str]:
+    """Probe by content, then decode on a thread while this task reports its progress."""
+    try:
+        await asyncio.to_thread(probe, path)
+    except VideoRejected as exc:
+        raise JobFailed(exc.code, exc.reason) from None
+    done = [0.0]
+
+    def sink(name: str, data: bytes) -> None:
+        (dest / name).write_bytes(data)
+
+    def extract():
+        return extract_frames(path, sink, fps=ctx.settings.vehicle_frames_fps,
+                              quality=ctx.settings.vehicle_frame_quality,
+                              progress=lambda f: done.__setitem__(0, f))
+
+    task = asyncio.ensure_future(asyncio.to_thread(extract))
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
+            await ctx.progress(EXTRACT * done[0])
+        result = task.result()
+    except FrameExtractionError as exc:
+        raise JobFailed("corrupt", f"the video stopped decoding after {exc.emitted} frames ({exc})") from None
+    if not result.names:
+        raise JobFailed("no_frames", "the video gave no frames")
+    return list(result.names)
+
+
+async def _drop_stale(ctx: JobContext, prefix: str, keep: set[str]) -> None:
+    """Frames an earlier run made that this one did not (e.g. the frame rate setting changed)."""
+    store = ctx.services.store
+    stale = [b.key async for b in store.list(prefix) if b.key.rsplit("/", 1)[-1] not in keep]
+    for key in stale:
+        await store.delete(key)
+
+
+async def _detect(ctx: JobContext, video: VehicleVideo, prefix: str, frames_dir: Path, names: list[str]) -> None:
+    detector = await asyncio.to_thread(configured_detector, ctx.settings)
+    if detector is None:
+        return
+    for i, name in enumerate(names, 1):
+        image = await asyncio.to_thread(lambda: Image.open(frames_dir / name).convert("RGB"))
+        found = await asyncio.to_thread(detector.detect, image)
+        await save_masks(ctx.services.db, ctx.services.store, video.id, f"{prefix}/masks", name, image, found,
+                         DETECTOR, ctx.settings.vehicle_frame_quality)
+        await ctx.progress(STORE + (1 - STORE) * i / len(names))
+
+
