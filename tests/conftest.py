@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +19,11 @@ import pytest
 
 from omnidrop.db.engine import Database
 from omnidrop.db.migrate import upgrade
+from tests.support.s3 import MotoS3, start_moto
 from tests.support.server import LiveServer, ServerFactory
+
+# Anything the test process itself opens (e.g. the job queue it dispatches to) stays out of the repo.
+os.environ.setdefault("OMNIDROP_DATA_DIR", tempfile.mkdtemp(prefix="omnidrop-tests-"))
 
 PG_ADMIN_URL = os.environ.get("OMNIDROP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REPO = Path(__file__).resolve().parents[1]
@@ -32,23 +38,34 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def db_url(request, tmp_path_factory) -> Iterator[str]:
-    """A freshly migrated database URL, one per backend for the whole session."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'omnidrop.db'}"
-        upgrade(url)
-        yield url
-        return
-    name = f"omnidrop_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-    upgrade(url)
-    try:
-        yield url
-    finally:
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory) -> Iterator[Callable[[str], str]]:
+    """Freshly migrated database URLs, made once per backend for the whole session."""
+    made: dict[str, str] = {}
+    dropped: list[str] = []
+
+    def get(backend: str) -> str:
+        if backend not in made:
+            if backend == "sqlite":
+                url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'omnidrop.db'}"
+            else:
+                name = f"omnidrop_test_{uuid.uuid4().hex[:12]}"
+                asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+                dropped.append(name)
+                base = PG_ADMIN_URL.rsplit("/", 1)[0]
+                url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+            upgrade(url)
+            made[backend] = url
+        return made[backend]
+
+    yield get
+    for name in dropped:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_url(request, databases) -> str:
+    return databases(request.param)
 
 
 @pytest.fixture
@@ -70,9 +87,43 @@ def servers(tmp_path_factory) -> Iterator[ServerFactory]:
 
 
 @pytest.fixture(scope="session")
-def server(servers, db_url) -> LiveServer:
-    """One shared live server per database backend, default configuration."""
-    return servers.start(database_url=db_url)
+def moto(tmp_path_factory) -> Iterator[MotoS3]:
+    """moto's S3 server on 127.0.0.1, started once when a test first needs it."""
+    s3 = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    try:
+        yield s3
+    finally:
+        s3.stop()
+
+
+@dataclass(frozen=True)
+class Backend:
+    database_url: str
+    store_url: str | None  # None: the local-disk default
+
+
+# Live servers pair each database with one blob store. Every database and every store runs the whole
+# live suite, at half the cost of every pairing; the layers never see each other (storage knows no SQL).
+PAIRS = {"sqlite-local": ("sqlite", "local"), "postgresql-s3": ("postgresql", "s3")}
+
+
+@pytest.fixture(scope="session", params=list(PAIRS))
+def backend(request, databases) -> Backend:
+    database, store = PAIRS[request.param]
+    store_url = request.getfixturevalue("moto").storage_url() if store == "s3" else None
+    return Backend(databases(database), store_url)
+
+
+@pytest.fixture(scope="session")
+def store_url(backend) -> str | None:
+    return backend.store_url
+
+
+@pytest.fixture(scope="session")
+def server(servers, backend) -> LiveServer:
+    """One shared live server per backend pair, otherwise default configuration."""
+    extra = {"storage_url": backend.store_url} if backend.store_url else {}
+    return servers.start(database_url=backend.database_url, **extra)
 
 
 @pytest.fixture(scope="session")

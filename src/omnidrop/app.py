@@ -1,9 +1,10 @@
-"""The ASGI application: every surface on one FastAPI app, services opened in the lifespan."""
+"""The ASGI application: every surface on one FastAPI app, services opened in the lifespan.
+
+Scheduled work (the upload reaper, the job sweep) runs in the job worker, not here.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,18 +15,12 @@ from omnidrop import __version__
 from omnidrop.services import Services
 from omnidrop.settings import Settings, get_settings
 from omnidrop.surfaces import file_upload
+from omnidrop.surfaces import resumable as resumable_surface
+from omnidrop.surfaces import walkthrough
+from omnidrop.surfaces import captures, companion_s3, direct_video, part_urls
+from omnidrop.surfaces import signed_blobs, vehicles_360
 
 log = logging.getLogger(__name__)
-
-
-async def _reaper(services: Services) -> None:
-    """Deletes abandoned upload sessions. Several processes may run it: deletion is idempotent."""
-    while True:
-        await asyncio.sleep(services.settings.reaper_interval_seconds)
-        try:
-            await services.uploads.reap_expired()
-        except Exception:
-            log.exception("reaper run failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,17 +30,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings)
         app.state.services = services
-        reaper = asyncio.create_task(_reaper(services))
         try:
             yield
         finally:
-            reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaper
             await services.close()
 
     app = FastAPI(title="omnidrop", version=__version__, lifespan=lifespan)
     app.include_router(file_upload.router)
+    app.include_router(resumable_surface.router(settings))
+    app.include_router(walkthrough.router)
+    app.include_router(captures.router)
+    app.include_router(direct_video.router)
+    app.include_router(companion_s3.router)
+    app.include_router(part_urls.router)
+    app.include_router(vehicles_360.router)
+    app.include_router(signed_blobs.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from omnidrop.auth.keys import KeyService
+from omnidrop.auth.quotas import Quotas
+from omnidrop.auth.rate_limits import RateLimiter, open_limiter
+from omnidrop.auth.logins import LoginService
 from omnidrop.db.engine import Database
+from omnidrop.projects.service import ProjectService
 from omnidrop.settings import Settings
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.factory import open_store
 from omnidrop.uploads.core import UploadCore, UploadLimits
+from omnidrop.uploads.events import EventBus
+from omnidrop.uploads.resumable import ResumableUploads
+from omnidrop.uploads.webhooks import WebhookSender
+from omnidrop.walkthrough.service import WalkthroughService
+from omnidrop.walkthrough.tus_links import TusLinkTracker
+from omnidrop.auth.signing import UrlSigner, load_secret
+from omnidrop.captures.service import CaptureService
+from omnidrop.storage.factory import multipart_store
+from omnidrop.uploads.parts import PartsCore
+from omnidrop.videos.service import VideoUploads
+from omnidrop.vehicles.service import VehicleService
 
 
 def upload_limits(settings: Settings) -> UploadLimits:
@@ -37,8 +53,74 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         store = open_store(settings)
-        return cls(settings, db, store, UploadCore(db, store, upload_limits(settings)), KeyService(db))
+        core = UploadCore(db, store, upload_limits(settings), Quotas(settings.default_storage_quota_bytes))
+        return cls(settings, db, store, core, KeyService(db))
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        s = self.settings
+        return open_limiter(self.db, s.redis_url, s.rate_limits, s.rate_limits_enabled)
+
+    @cached_property
+    def projects(self) -> ProjectService:
+        return ProjectService(self.db, self.uploads.quotas, self.settings.job_max_attempts)
+
+    # Built on first use, so commands that never touch them pay nothing.
+    @cached_property
+    def events(self) -> EventBus:
+        """Upload lifecycle events; the HTTP hooks subscribe when configured."""
+        bus = EventBus()
+        if self.webhooks is not None:
+            self.webhooks.attach(bus)
+        TusLinkTracker(self.db).attach(bus)  # walkthrough upload objects' tus_links
+        return bus
+
+    @cached_property
+    def webhooks(self) -> WebhookSender | None:
+        s = self.settings
+        if not s.hooks_url:
+            return None
+        return WebhookSender(s.hooks_url, events=s.hooks_events, retries=s.hooks_retries,
+                             backoff=s.hooks_backoff_seconds, timeout=s.hooks_timeout_seconds)
+
+    @cached_property
+    def resumable(self) -> ResumableUploads:
+        return ResumableUploads(self.uploads, self.events, tombstone_days=self.settings.resumable_tombstone_days)
+
+    @cached_property
+    def logins(self) -> LoginService:
+        return LoginService(self.db, self.keys, self.settings.login_token_ttl_seconds)
+
+    @cached_property
+    def walkthroughs(self) -> WalkthroughService:
+        anonymous = self.logins.anonymous_owner if self.settings.tus_allow_anonymous else None
+        return WalkthroughService(self.db, self.store, self.resumable, anonymous)
+
+    @cached_property
+    def signer(self) -> UrlSigner:
+        """Signs the URLs omnidrop serves itself (local-disk part URLs)."""
+        return UrlSigner(load_secret(self.settings.secret_key, self.settings.data_dir))
+
+    @cached_property
+    def parts(self) -> PartsCore:
+        return PartsCore(self.db, multipart_store(self.store))
+
+    @cached_property
+    def captures(self) -> CaptureService:
+        return CaptureService(self.db, self.store, self.parts)
+
+    @cached_property
+    def videos(self) -> VideoUploads:
+        return VideoUploads(self.db, self.store, self.parts)
+
+    @cached_property
+    def vehicles(self) -> VehicleService:
+        return VehicleService(self.db, self.store, self.settings.job_max_attempts)
 
     async def close(self) -> None:
+        if "events" in self.__dict__:
+            await self.events.drain()
+        if self.__dict__.get("webhooks") is not None:
+            await self.webhooks.close()
         await self.store.close()
         await self.db.dispose()

@@ -61,7 +61,72 @@ class Settings(BaseSettings):
     lease_renew_seconds: float = 2.0
     lease_wait_seconds: float = 5.0
 
-    reaper_interval_seconds: float = 300.0
+    # HMAC key for URLs omnidrop signs itself (local-disk part URLs); generated once into
+    # <data_dir>/secret_key when unset. Every server of a cluster needs the same value.
+    secret_key: str | None = None
+    # Lifetime of presigned part URLs (S3 caps SigV4 presigns at 7 days).
+    part_url_expires_seconds: int = 3600
+
+
+    # Resumable uploads (tus 1.0.0 and the IETF draft) on one endpoint family.
+    tus_path: str = "/files/"
+    # The walkthrough spec's tus steps send no credentials: allow that (uploads then belong to a shared
+    # anonymous owner, and anyone holding an upload URL may resume it or link it in step 5).
+    tus_allow_anonymous: bool = False
+    ietf_draft_enabled: bool = True
+    cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])  # for browser tus clients
+    resumable_tombstone_days: float = 7.0  # how long an expired/terminated id still answers 410
+    # Upload hooks: JSON POSTs of created/finished/terminated events, retried; a pre-create hook may refuse.
+    hooks_url: str | None = None
+    hooks_events: list[str] = Field(default_factory=lambda: ["pre-create", "created", "finished", "terminated"])
+    hooks_retries: int = 3
+    hooks_backoff_seconds: float = 1.0
+    hooks_timeout_seconds: float = 15.0
+    # Bearer tokens handed out by POST /auth/login.
+    login_token_ttl_seconds: float = 86_400.0
+
+    # Job queue: Huey on SQLite in the data dir by default, or redis://… for workers on other machines.
+    queue_url: str | None = None
+    queue_name: str = "omnidrop"
+    # `omnidrop serve` starts one worker process beside the HTTP server unless this is off.
+    embedded_worker: bool = True
+    worker_threads: int = 2
+    job_lease_seconds: float = 60.0
+    job_max_attempts: int = 3
+    job_sweep_seconds: float = 30.0
+
+    # Rate limits: the spec's table per API key and endpoint; counters in Redis when redis_url is set,
+    # else in the database (shared by every server process).
+    redis_url: str | None = None
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, str] = Field(default_factory=dict)  # overrides, e.g. {"POST /uploads": "100/hour"}
+
+    # Quotas: per-owner bytes (None = unlimited) unless set per owner with `omnidrop owners set`.
+    default_storage_quota_bytes: int | None = None
+
+    # download_link fetching: size cap, timeouts, and addresses allowed despite being private.
+    download_max_bytes: int = 50 * GiB
+    download_timeout_seconds: float = 3600.0
+    download_connect_timeout_seconds: float = 15.0
+    download_allow: list[str] = Field(default_factory=list)  # CIDRs or host names
+
+    # Archive unpacking limits.
+    archive_max_entries: int = 100_000
+    archive_max_total_bytes: int = 1024 * GiB
+    archive_max_ratio: float = 100.0
+    archive_max_depth: int = 2
+    thumbnail_max_edge: int = 512
+
+    # Vehicles 360 Video API: upload cap (the spec's 100 MB), frame rate, JPEG quality, signed URL life.
+    vehicle_max_video_bytes: int = 100_000_000
+    vehicle_frames_fps: float = 5.0
+    vehicle_frame_quality: int = 90
+    signed_url_expires_seconds: int = 3600
+    # Damage detection: an ONNX instance-segmentation model (see pipeline/masks/onnx_detector.py);
+    # class names from `<model>.json` {"classes": [...]} or this list.
+    damage_model_path: Path | None = None
+    damage_model_classes: list[str] = Field(default_factory=list)
+    damage_score_threshold: float = 0.5
 
     @property
     def resolved_database_url(self) -> str:
@@ -70,6 +135,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or f"file://{self.data_dir.resolve() / 'blobs'}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        return self.queue_url or f"sqlite:///{self.data_dir.resolve() / 'queue.db'}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -59,3 +59,9 @@ async def test_list_delete_and_delete_prefix(store):
 async def test_keys_cannot_leave_the_store(store, key):
     with pytest.raises(InvalidKey):
         await store.size(key)
+
+
+@pytest.mark.parametrize("key", ["projects/p1/files/floor1_pano 01.jpg", "projects/p1/files/Ка́мера (1).jpg"])
+async def test_keys_may_hold_any_file_name(store, key):
+    assert await store.write(key, 0, stream(b"ok")) == 2
+    assert await collect(store.read(key)) == b"ok"

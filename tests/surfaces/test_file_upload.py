@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.support.server import stored_bytes
+from tests.support.server import stored_bytes, stored_keys
 
 OCTET = {"Content-Type": "application/octet-stream"}
 
@@ -234,4 +234,4 @@ def test_delete_is_idempotent(client, server):
         r = client.delete(f"/uploads/{sid}")
         assert (r.status_code, r.json()) == (200, {"deleted": True})
     assert client.get(f"/uploads/{sid}").status_code == 404
-    assert not (server.data_dir / "blobs" / "uploads" / sid).exists()
+    assert stored_keys(server, f"uploads/{sid}") == []

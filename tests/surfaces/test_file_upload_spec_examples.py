@@ -7,6 +7,7 @@ import subprocess
 import pytest
 import requests
 
+from tests.support import projects
 from tests.support.proxy import CuttingProxy
 from tests.support.server import stored_bytes
 from tests.support.spec_examples import file_upload_curl, file_upload_python
@@ -28,6 +29,23 @@ def load_python_example(spec_dir, base: str, key: str, monkeypatch) -> dict:
     namespace: dict = {}
     exec(compile(definitions, "file-upload-api.md example", "exec"), namespace)
     return namespace
+
+
+def test_python_example_runs_whole_and_the_project_reaches_100(server, spec_dir, tmp_path, monkeypatch, capsys):
+    """The example exactly as published: two files up, a project created, its URL printed."""
+    monkeypatch.chdir(tmp_path)
+    scans = {"floor-1.e57": b"ASTM-E57" + os.urandom(9 * MiB), "floor-2.e57": b"ASTM-E57" + os.urandom(1000)}
+    for name, data in scans.items():
+        (tmp_path / name).write_bytes(data)
+    monkeypatch.setenv("API_KEY", server.key())
+    source = file_upload_python(spec_dir).replace(SPEC_BASE, server.api)
+    exec(compile(source, "file-upload-api.md example", "exec"), {})
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("https://360-for-you.com/projects/")  # the example prints the hosted site's URL
+    slug = printed.rsplit("/", 1)[1]
+    record = projects.wait(server.api, server.headers(), slug)
+    assert record["status"] == 100 and record["title"] == "Building scan"
+    assert {f["name"]: f["sha256"] for f in record["files"]} == {n: sha(d) for n, d in scans.items()}
 
 
 def test_python_example_uploads_one_and_many_files(server, spec_dir, tmp_path, monkeypatch):
@@ -94,21 +112,26 @@ def test_curl_examples_big_file_chunks_and_many_small_files(server, spec_dir, tm
         f'-H "Content-Range: bytes {i * part}-{(i + 1) * part - 1}/{total}" --data-binary @scan.e57.part{i}\n'
         for i in range(1, 5)
     )
-    script = big + "\n" + rest + 'echo; echo "ID=$ID"\ncurl -s "$BASE/uploads/$ID/scan.e57" -H "Authorization: Bearer $KEY"\n'
+    # The document's snippet: session, first slice, project. Running the project step last means
+    # inserting the remaining slices before it.
+    head, project_step = big.split("curl -X POST $BASE/projects", 1)
+    script = head + rest + 'echo "ID=$ID"\n' + "curl -X POST $BASE/projects" + project_step
     done = run_shell(script, tmp_path)
     assert done.returncode == 0, done.stderr
     assert f'"received":{part},"total":{total},"complete":false' in done.stdout  # the document's own chunk
-    assert done.stdout.rstrip().endswith(f'{{"received":{total},"total":{total},"complete":true}}')
     upload_id = done.stdout.split("ID=", 1)[1].split()[0]
+    assert done.stdout.rstrip().endswith(f'{{"name":"{upload_id}","status":0,"message":"processing_started"}}')
     assert sha(stored_bytes(server, upload_id, "scan.e57")) == digest.hexdigest()
+    assert projects.wait(server.api, server.headers(), upload_id)["files"][0]["sha256"] == digest.hexdigest()
 
     photos = {f"IMG_{i:04d}.jpg": os.urandom(1000 + i) for i in range(12)}
     for name, data in photos.items():
         (tmp_path / name).write_bytes(data)
-    done = run_shell(header + "\n" + small + 'echo; echo "ID=$ID"\n', tmp_path)
+    done = run_shell(header + "\n" + small, tmp_path)
     assert done.returncode == 0, done.stderr
-    upload_id = done.stdout.split("ID=", 1)[1].split()[0]
-    listing = requests.get(f"{server.api}/uploads/{upload_id}", headers=server.headers()).json()["files"]
-    assert sorted(f["name"] for f in listing) == sorted(photos)
+    upload_id = done.stdout.rsplit('"name":"', 1)[1].split('"', 1)[0]  # from the project the snippet created
     for name, data in photos.items():
         assert stored_bytes(server, upload_id, name) == data
+    record = projects.wait(server.api, server.headers(), upload_id)
+    assert record["title"] == "Photoset"
+    assert sorted(f["name"] for f in record["files"]) == sorted(photos)

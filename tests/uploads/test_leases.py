@@ -53,3 +53,18 @@ async def test_stale_lease_is_taken_over_and_the_old_holder_stops(db, file_id):
     await new.keep()
     await old.release()  # must not free the new holder's lease
     assert not await Lease(db, file_id, 30, 0).claim(0)
+
+
+async def test_with_stale_after_a_quiet_holder_is_taken_over_before_its_ttl(db, file_id):
+    holder = Lease(db, file_id, ttl=30, renew_every=1)
+    assert await holder.claim(0)
+    assert not await Lease(db, file_id, 30, 1, stale_after=3).claim(0)  # renewed just now
+    async with db.write() as s:  # last renewed 5 s ago: within its TTL, but quiet for longer than 3 s
+        await s.execute(update(UploadFile).where(UploadFile.id == file_id)
+                        .values(lease_expires=utcnow() + timedelta(seconds=25)))
+    assert not await Lease(db, file_id, 30, 1).claim(0)  # plain claims wait for the TTL
+    taker = Lease(db, file_id, 30, 1, stale_after=3)
+    assert await taker.claim(0)
+    holder._renewed_at = 0  # its next write renews first, and finds the lease gone
+    with pytest.raises(LeaseLost):
+        await holder.keep()

@@ -6,10 +6,6 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
-
-from omnidrop.auth.keys import UnknownScope
 from omnidrop.auth.scopes import ALL_SCOPES, DEFAULT_SCOPES
 from omnidrop.cli.runtime import apply_data_dir, migrate, with_services
 
@@ -25,6 +21,8 @@ def create(
     data_dir: Path | None = DataDir,
 ) -> None:
     """Create a key and print it once: it is stored only as a hash."""
+    from omnidrop.auth.keys import UnknownScope
+
     settings = apply_data_dir(data_dir)
     migrate(settings)
     try:
@@ -38,6 +36,9 @@ def create(
 @app.command("list")
 def list_keys(data_dir: Path | None = DataDir) -> None:
     """List keys (never the secrets)."""
+    from rich.console import Console
+    from rich.table import Table
+
     settings = apply_data_dir(data_dir)
     migrate(settings)
     records = with_services(settings, lambda s: s.keys.list())

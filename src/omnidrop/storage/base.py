@@ -12,7 +12,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
+MAX_KEY_BYTES = 1024  # S3's limit
 
 
 class InvalidKey(ValueError):
@@ -21,7 +22,9 @@ class InvalidKey(ValueError):
 
 def check_key(key: str) -> str:
     """Keys are made by omnidrop itself; still refuse anything that could walk out of the store."""
-    if not _KEY.match(key) or any(part in (".", "..") for part in key.split("/")):
+    # Any UTF-8 a file name may hold, as in S3, but never a component that could walk upwards.
+    parts = key.split("/")
+    if _FORBIDDEN.search(key) or len(key.encode()) > MAX_KEY_BYTES or any(p in ("", ".", "..") for p in parts):
         raise InvalidKey(key)
     return key
 
@@ -33,6 +36,11 @@ class BlobInfo:
 
 
 class BlobStore(ABC):
+    # False for stores whose bytes cannot be rewritten (S3 parts): the core then writes only at its
+    # acknowledged end and skips re-sent bytes below it; `write` must accept an offset below the
+    # durable size (bytes stored but never acknowledged) and drop what lies past it.
+    overwrites_in_place: bool = True
+
     @abstractmethod
     async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
         """Write the stream at `offset` (creating the blob if needed), overwriting what is there.
@@ -64,6 +72,19 @@ class BlobStore(ABC):
     @abstractmethod
     def list(self, prefix: str) -> AsyncIterator[BlobInfo]:
         """Every blob under `prefix/`, in key order."""
+
+    async def compose(self, keys: list[str], dest_key: str) -> int:
+        """Make `dest_key` the concatenation of the complete blobs `keys`, in order; returns its size.
+
+        The generic way streams every source through `write`; a store that can join objects on its
+        side (S3 UploadPartCopy, a filesystem's copy_file_range) may override it. The destination
+        is durable when this returns; the sources are left as they are.
+        """
+        size = 0
+        for key in keys:
+            size += await self.write(dest_key, size, self.read(key))
+        await self.finalize(dest_key, size)
+        return size
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path for tools that need one (PyAV, libarchive), when the store has it."""

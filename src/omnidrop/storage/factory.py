@@ -8,6 +8,8 @@ from urllib.parse import urlparse
 from omnidrop.settings import Settings
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.local import LocalBlobStore
+from omnidrop.storage.local_parts import LocalMultipart
+from omnidrop.storage.multipart import MultipartStore
 
 
 class UnsupportedStorage(ValueError):
@@ -18,4 +20,17 @@ def open_store(settings: Settings) -> BlobStore:
     url = urlparse(settings.resolved_storage_url)
     if url.scheme == "file":
         return LocalBlobStore(Path(url.path), fsync=settings.fsync)
-    raise UnsupportedStorage(f"no blob store for {url.scheme!r} URLs (file:// is supported)")
+    if url.scheme == "s3":
+        from omnidrop.storage.s3 import S3BlobStore
+
+        return S3BlobStore(settings.resolved_storage_url)
+    raise UnsupportedStorage(f"no blob store for {url.scheme!r} URLs (file:// and s3:// are supported)")
+
+
+def multipart_store(store: BlobStore) -> MultipartStore:
+    """The presigned-parts capability of `store`: S3 presigns itself, local disk gets its part folder."""
+    if isinstance(store, MultipartStore):
+        return store
+    if isinstance(store, LocalBlobStore):
+        return LocalMultipart(store.root, fsync=store.fsync)
+    raise UnsupportedStorage(f"{type(store).__name__} has no multipart uploads")

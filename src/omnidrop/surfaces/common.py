@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
@@ -28,16 +28,29 @@ async def bearer_principal(request: Request) -> Principal:
     return await keys(request).authenticate(bearer_token(request.headers.get("authorization")))
 
 
+def guard(route: str, scope: str) -> Any:
+    """Dependency: a bearer key with `scope`, counted against the rate limit of `route`."""
+
+    async def check(request: Request, who: Principal = Depends(bearer_principal)) -> Principal:
+        who.require(scope)
+        await request.app.state.services.limiter.hit(route, who.key_id)
+        return who
+
+    return Depends(check)
+
+
 ErrorRenderer = Callable[[Exception], Response]
 
 
-def error_route(render: ErrorRenderer) -> type[APIRoute]:
-    """An APIRoute class whose handler errors (domain, auth, validation) come out in one API's shape.
+def error_route(render: ErrorRenderer, *domain_errors: type[Exception]) -> type[APIRoute]:
+    """An APIRoute class whose handler errors (upload, auth, validation, and the surface's own
+    `domain_errors`) come out in one API's shape.
 
     Errors raised while FastAPI resolves dependencies and validates input happen inside the route
     handler, so wrapping it covers them all without app-global exception handlers that would force one
     shape on every surface.
     """
+    handled = (UploadError, AuthError, RequestValidationError, *domain_errors)
 
     class SurfaceRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -46,9 +59,14 @@ def error_route(render: ErrorRenderer) -> type[APIRoute]:
             async def handle(request: Request) -> Response:
                 try:
                     return await handler(request)
-                except (UploadError, AuthError, RequestValidationError) as exc:
+                except handled as exc:
                     return render(exc)
 
             return handle
 
     return SurfaceRoute
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """FastAPI's validation errors as one readable line: `body.side: Input should be …; …`."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())

@@ -1,29 +1,43 @@
-"""The File Upload API (`specs/file-upload-api.md`): upload sessions and whole or chunked PUTs.
+"""The File Upload API (`specs/file-upload-api.md`): upload sessions, whole or chunked PUTs, projects.
 
 Errors are `{"error": "<code>", ...}` with the status carrying the meaning, exactly as the spec lists.
+Every route is rate limited per API key as the spec's table says.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from omnidrop.auth.errors import AuthError, InsufficientScope
 from omnidrop.auth.keys import Principal
-from omnidrop.auth.scopes import PROJECTS_WRITE
+from omnidrop.auth.rate_limits import RateLimited
+from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.protocols.content_range import put_file
-from omnidrop.surfaces.common import bearer_principal, core, error_route
+from omnidrop.protocols.downloads import blob_response
+from omnidrop.projects.errors import ProjectNotFound
+from omnidrop.projects.service import NewProject, ProjectView
+from omnidrop.surfaces.common import core, error_route, guard
 from omnidrop.uploads.core import FileProgress
-from omnidrop.uploads.errors import TotalMismatch, UploadError
+from omnidrop.uploads.errors import FileNotFound, TariffForbidsUpload, TotalMismatch, UploadError
 
 STATUS = {
     "invalid_upload_id": 400,
     "invalid_filename": 400,
     "invalid_content_range": 400,
     "chunk_length_mismatch": 400,
+    "upload_id_or_download_link_required": 400,
+    "provide_either_upload_id_or_download_link": 400,
+    "project_creation_failed": 400,
+    "invalid_download_link": 400,
+    "storage_quota_exceeded": 402,
+    "tariff_forbids_upload": 403,
+    "tariff": 403,
     "upload_session_not_found": 404,
     "file_not_found": 404,
+    "project_not_found": 404,
     "non_contiguous_chunk": 409,
     "upload_in_progress": 409,
     "length_required": 411,
@@ -31,8 +45,14 @@ STATUS = {
     "session_too_large": 413,
     "extension_not_allowed": 415,
 }
-# Detail fields the spec promises with a code; the rest of an error's details stay internal.
-PUBLIC_DETAILS = {"received", "limit", "extension", "allowed", "total"}
+# Detail fields the spec promises with a code (and a few that help a client); the rest stay internal.
+PUBLIC_DETAILS = {"received", "limit", "extension", "allowed", "total", "files", "used"}
+
+
+class Tariff(UploadError):
+    """POST /projects names the plan refusal `tariff`, where POST /uploads says `tariff_forbids_upload`."""
+
+    code = "tariff"
 
 
 def render_error(exc: Exception) -> Response:
@@ -41,6 +61,9 @@ def render_error(exc: Exception) -> Response:
     if isinstance(exc, UploadError):
         body = {"error": exc.code, **{k: v for k, v in exc.details.items() if k in PUBLIC_DETAILS}}
         return JSONResponse(body, status_code=STATUS.get(exc.code, 400))
+    if isinstance(exc, RateLimited):
+        return JSONResponse({"error": "rate_limited", "limit": exc.limit, "retry_after": exc.retry_after},
+                            status_code=429, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, AuthError):
         body = {"error": exc.code}
         if isinstance(exc, InsufficientScope):
@@ -54,38 +77,109 @@ def render_error(exc: Exception) -> Response:
 router = APIRouter(prefix="/api/v1", route_class=error_route(render_error), tags=["file upload"])
 
 
-async def writer(principal: Principal = Depends(bearer_principal)) -> Principal:
-    principal.require(PROJECTS_WRITE)
-    return principal
-
-
 def _progress(p: FileProgress) -> dict:
     return {"received": p.received, "total": p.total, "complete": p.complete}
 
 
 @router.post("/uploads", status_code=201)
-async def create_upload(request: Request, who: Principal = Depends(writer)) -> dict:
+async def create_upload(request: Request, who: Principal = guard("POST /uploads", PROJECTS_WRITE)) -> dict:
     session = await core(request).create_session(who.owner_id)
     return {"upload_id": session.id, "expires_in_seconds": core(request).limits.ttl_seconds}
 
 
 @router.put("/uploads/{upload_id}/{filename:path}")
-async def put_upload_file(upload_id: str, filename: str, request: Request, who: Principal = Depends(writer)) -> dict:
+async def put_upload_file(upload_id: str, filename: str, request: Request,
+                          who: Principal = guard("PUT /uploads/…/{filename}", PROJECTS_WRITE)) -> dict:
     return _progress(await put_file(core(request), who.owner_id, upload_id, filename, request))
 
 
 @router.get("/uploads/{upload_id}/{filename:path}")
-async def get_upload_file(upload_id: str, filename: str, request: Request, who: Principal = Depends(writer)) -> dict:
+async def get_upload_file(upload_id: str, filename: str, request: Request,
+                          who: Principal = guard("GET /uploads/…/{filename}", PROJECTS_WRITE)) -> dict:
     return _progress(await core(request).get_file(who.owner_id, upload_id, filename))
 
 
 @router.get("/uploads/{upload_id}")
-async def get_upload(upload_id: str, request: Request, who: Principal = Depends(writer)) -> dict:
+async def get_upload(upload_id: str, request: Request,
+                     who: Principal = guard("GET /uploads/{upload_id}", PROJECTS_WRITE)) -> dict:
     session = await core(request).get_session(who.owner_id, upload_id)
     return {"upload_id": session.id, "files": [{"name": f.name, **_progress(f)} for f in session.files]}
 
 
 @router.delete("/uploads/{upload_id}")
-async def delete_upload(upload_id: str, request: Request, who: Principal = Depends(writer)) -> dict:
+async def delete_upload(upload_id: str, request: Request,
+                        who: Principal = guard("DELETE /uploads/{upload_id}", PROJECTS_WRITE)) -> dict:
     await core(request).delete_session(who.owner_id, upload_id)
     return {"deleted": True}
+
+
+class ProjectRequest(BaseModel):
+    # The spec's "many other optional processing fields" are kept as given, in `options`.
+    model_config = ConfigDict(extra="allow")
+    upload_id: str | None = None
+    download_link: str | None = None
+    title: str | None = None
+    privacy_mode: int | None = None
+
+
+@router.post("/projects", status_code=201)
+async def create_project(body: ProjectRequest, request: Request,
+                         who: Principal = guard("POST /projects", PROJECTS_WRITE)) -> dict:
+    new = NewProject(upload_id=body.upload_id, download_link=body.download_link, title=body.title,
+                     privacy_mode=body.privacy_mode, options=dict(body.model_extra or {}))
+    try:
+        project = await request.app.state.services.projects.create(who.owner_id, new)
+    except TariffForbidsUpload as exc:
+        raise Tariff(str(exc)) from None
+    return {"name": project.name, "status": project.status, "message": "processing_started"}
+
+
+@router.get("/projects/{name}")
+async def get_project(name: str, request: Request, who: Principal = guard("GET /projects/{name}", PROJECTS_READ)) -> dict:
+    return project_record(await request.app.state.services.projects.get(who.owner_id, name), request)
+
+
+@router.get("/projects/{name}/files/{filename:path}", name="project_file")
+async def download_project_file(name: str, filename: str, request: Request,
+                                who: Principal = guard("GET /projects/{name}/files", PROJECTS_READ)) -> Response:
+    view = await request.app.state.services.projects.get(who.owner_id, name)
+    return await _blob_of(view, request, lambda f: f.blob_key if f.name == filename else None)
+
+
+@router.get("/projects/{name}/assets/{role}/{filename:path}", name="project_asset")
+async def download_project_asset(name: str, role: str, filename: str, request: Request,
+                                 who: Principal = guard("GET /projects/{name}/files", PROJECTS_READ)) -> Response:
+    view = await request.app.state.services.projects.get(who.owner_id, name)
+    return await _blob_of(view, request, lambda f: f.assets.get(role) if f.name == filename else None)
+
+
+async def _blob_of(view: ProjectView, request: Request, pick) -> Response:
+    if view.project.status < 100:
+        raise ProjectNotFound("the project is not ready")
+    key = next((k for f in view.files if (k := pick(f))), None)
+    if key is None:
+        raise FileNotFound("no such file in this project")
+    return await blob_response(request.app.state.services.store, key, request.headers.get("range"))
+
+
+def project_record(view: ProjectView, request: Request) -> dict:
+    """`{name, status}` while processing; the full record at 100; the reason when it failed."""
+    p = view.project
+    if p.state == "failed":
+        return {"name": p.name, "status": p.status, "state": "failed", "error": p.error_code, "message": p.error_message}
+    if p.status < 100:
+        return {"name": p.name, "status": p.status}
+    files = []
+    for f in view.files:
+        entry = {"name": f.name, "size": f.size, "type": f.kind, "mime": f.mime, "sha256": f.sha256,
+                 "origin": f.origin, "details": f.details,
+                 "url": str(request.url_for("project_file", name=p.name, filename=f.name))}
+        entry["assets"] = {role: str(request.url_for("project_asset", name=p.name, role=role, filename=f.name))
+                           for role in f.assets}
+        files.append(entry)
+    return {
+        "name": p.name, "status": p.status, "state": p.state, "title": p.title, "privacy_mode": p.privacy_mode,
+        "source": {"upload_id": p.upload_session_id} if p.upload_session_id else {"download_link": p.download_link},
+        "options": p.options, "created_at": p.created_at.isoformat(), "ready_at": p.ready_at.isoformat(),
+        "files": files,
+    }

@@ -11,9 +11,11 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import case, delete, func, select, update
 
+from omnidrop.auth.quotas import Quotas
 from omnidrop.db.engine import Database
 from omnidrop.db.models import UploadFile, UploadSession
 from omnidrop.db.types import utcnow
@@ -24,8 +26,10 @@ from omnidrop.uploads.errors import (
     FileNotFound,
     FileTooLarge,
     InvalidUploadId,
+    LengthExceeded,
     LengthMismatch,
     NonContiguous,
+    OffsetMismatch,
     SessionNotFound,
     SessionTooLarge,
     TotalMismatch,
@@ -55,8 +59,18 @@ class UploadLimits:
 class FileProgress:
     name: str
     received: int
-    total: int
+    total: int | None  # None while a resumable upload defers its length
     complete: bool
+    completed_now: bool = False  # this very write completed the file (exactly one write sees True)
+
+
+class ChunkCheck(Protocol):
+    """Verifies one request's bytes before they are committed (e.g. a tus Upload-Checksum)."""
+
+    def update(self, chunk: bytes) -> None: ...
+
+    def verify(self) -> None:
+        """Raise an UploadError if the bytes seen do not match."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +84,22 @@ def _progress(f: UploadFile) -> FileProgress:
     return FileProgress(name=f.name, received=f.received, total=f.total, complete=f.complete)
 
 
+async def _drop_prefix(chunks: AsyncIterable[bytes], n: int) -> AsyncIterator[bytes]:
+    """The stream without its first `n` bytes (still read, so the caller counts and checks them)."""
+    async for chunk in chunks:
+        if n >= len(chunk):
+            n -= len(chunk)
+            continue
+        yield chunk[n:] if n else chunk
+        n = 0
+
+
 class UploadCore:
-    def __init__(self, db: Database, store: BlobStore, limits: UploadLimits) -> None:
+    def __init__(self, db: Database, store: BlobStore, limits: UploadLimits, quotas: Quotas | None = None) -> None:
         self.db = db
         self.store = store
         self.limits = limits
+        self.quotas = quotas
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -85,6 +110,8 @@ class UploadCore:
             expires_at=now + timedelta(seconds=self.limits.ttl_seconds),
         )
         async with self.db.write() as s:
+            if self.quotas:
+                await self.quotas.check(s, owner_id)
             s.add(session)
         return SessionInfo(id=session.id, expires_at=session.expires_at, files=[])
 
@@ -174,22 +201,63 @@ class UploadCore:
             return _progress(f)
         if start > f.received:
             raise NonContiguous(f.received)
+        return await self._write_leased(f.id, start=start, length=length, body=body)
 
-        file_id = f.id
-        lease = Lease(self.db, file_id, self.limits.lease_ttl, self.limits.lease_renew)
+    async def append(
+        self,
+        file_id: int,
+        *,
+        start: int,
+        body: AsyncIterable[bytes],
+        length: int | None = None,
+        total: int | None = None,
+        check: ChunkCheck | None = None,
+    ) -> FileProgress:
+        """The resumable protocols' write, to a file already created: `start` must equal `received`.
+
+        `length` None takes whatever the body brings, up to the file's total (or the size cap while the
+        total is deferred). `total` declares a deferred length. With `check`, the bytes are verified
+        after they are stored and before they count: a mismatch leaves `received` where it was, so
+        the chunk is discarded (bytes past `received` are never acknowledged and get overwritten).
+        """
+        # A client that starts a new request has given up on its previous one (tus, IETF draft): a
+        # writer that received nothing for a few renewal periods is stale and is taken over.
+        return await self._write_leased(
+            file_id, start=start, length=length, body=body, exact=True, total=total, check=check,
+            stale_after=3 * self.limits.lease_renew,
+        )
+
+    async def _write_leased(
+        self,
+        file_id: int,
+        *,
+        start: int,
+        length: int | None,
+        body: AsyncIterable[bytes],
+        exact: bool = False,
+        total: int | None = None,
+        check: ChunkCheck | None = None,
+        stale_after: float | None = None,
+    ) -> FileProgress:
+        lease = Lease(self.db, file_id, self.limits.lease_ttl, self.limits.lease_renew, stale_after)
         if not await lease.claim(self.limits.lease_wait):
             raise FileBusy(await self._received(file_id))
         try:
-            # Re-read under the lease: the previous writer may have moved `received` on.
-            async with self.db.read() as s:
-                f = await s.get(UploadFile, file_id)
+            # The row as the claim saw it: the previous writer may have moved `received` on.
+            f = lease.claimed
             if f is None:
                 raise SessionNotFound("the session was deleted")
+            if exact and start != f.received:
+                raise OffsetMismatch(f.received)
+            if total is not None:
+                f = await self._declare_total(f, total)
             if f.complete:
                 return _progress(f)
             if start > f.received:
                 raise NonContiguous(f.received)
-            return await self._stream(f, lease, start, length, body)
+            if length is not None and f.total is not None and start + length > f.total:
+                raise LengthExceeded(f.total)
+            return await self._stream(f, lease, start, length, body, check)
         except LeaseLost:
             raise FileBusy(await self._received(file_id)) from None
         finally:
@@ -198,53 +266,102 @@ class UploadCore:
             except Exception:  # the lease expires by itself; never mask the real outcome
                 log.exception("could not release lease on file %s", file_id)
 
+    async def _declare_total(self, f: UploadFile, total: int) -> UploadFile:
+        """Fix a deferred length once; it can never change after."""
+        if f.total is not None:
+            if f.total != total:
+                raise TotalMismatch(f.total)
+            return f
+        if total < f.received:
+            raise TotalMismatch(f.received)
+        if total > self.limits.max_file_bytes:
+            raise FileTooLarge(self.limits.max_file_bytes)
+        async with self.db.write() as s:
+            await s.execute(
+                update(UploadFile).where(UploadFile.id == f.id, UploadFile.total.is_(None)).values(total=total)
+            )
+            return await s.get(UploadFile, f.id, populate_existing=True)
+
     async def _stream(
-        self, f: UploadFile, lease: Lease, start: int, length: int, body: AsyncIterable[bytes]
+        self,
+        f: UploadFile,
+        lease: Lease,
+        start: int,
+        length: int | None,
+        body: AsyncIterable[bytes],
+        check: ChunkCheck | None = None,
     ) -> FileProgress:
         count = 0
         interrupted = False
+        if length is not None:
+            limit, too_much = length, lambda got: LengthMismatch(length, got)
+        else:
+            end = f.total if f.total is not None else self.limits.max_file_bytes
+            limit, too_much = end - start, lambda got: LengthExceeded(end)
 
         async def guarded() -> AsyncIterator[bytes]:
             nonlocal count, interrupted
             try:
                 async for chunk in body:
-                    if count + len(chunk) > length:
-                        raise LengthMismatch(length, count + len(chunk))
+                    if count + len(chunk) > limit:
+                        raise too_much(count + len(chunk))
                     await lease.keep()  # never write under a lease that may have been taken over
                     count += len(chunk)
+                    if check is not None:
+                        check.update(chunk)
                     yield chunk
             except BodyInterrupted:
                 interrupted = True
 
-        written = await self.store.write(f.blob_key, start, guarded())
-        if not interrupted and written != length:
+        # A store that cannot overwrite in place (S3: parts are immutable) only ever gets writes at the
+        # acknowledged end: bytes re-sent below `received` are counted as written but not stored again.
+        skip = 0 if self.store.overwrites_in_place else max(0, f.received - start)
+        stored = await self.store.write(f.blob_key, start + skip, _drop_prefix(guarded(), skip))
+        written = stored + min(skip, count)
+        if check is not None:
+            if interrupted:  # a cut chunk cannot be verified, so none of it counts
+                return _progress(f)
+            check.verify()
+        if not interrupted and length is not None and written != length:
             raise LengthMismatch(length, written)
         return await self._commit(f, lease, start + written)
 
     async def _commit(self, f: UploadFile, lease: Lease, end: int) -> FileProgress:
         now = utcnow()
+        received_after = case((UploadFile.received < end, end), else_=UploadFile.received)
         async with self.db.write() as s:
             row = (
                 await s.execute(
                     update(UploadFile)
                     .where(UploadFile.id == f.id, UploadFile.lease_owner == lease.token)
                     .values(
-                        received=case((UploadFile.received < end, end), else_=UploadFile.received),
+                        received=received_after,
                         updated_at=now,
+                        # Not completing: give the lease back in the same statement (one round trip
+                        # less per chunk). Completing keeps it until the blob is finalized.
+                        lease_owner=case((received_after < UploadFile.total, None), else_=UploadFile.lease_owner),
+                        lease_expires=case((received_after < UploadFile.total, None), else_=UploadFile.lease_expires),
                     )
-                    .returning(UploadFile.received)
+                    .returning(UploadFile.received, UploadFile.lease_owner)
                 )
             ).first()
         if row is None:
             raise LeaseLost()
-        received = row[0]
+        received, holder = row
+        lease.released = holder is None
+        completed_now = False
         if received == f.total:
             await self.store.finalize(f.blob_key, f.total)
             async with self.db.write() as s:
-                await s.execute(
-                    update(UploadFile).where(UploadFile.id == f.id).values(complete=True, completed_at=now)
+                result = await s.execute(
+                    update(UploadFile)
+                    .where(UploadFile.id == f.id, UploadFile.complete.is_(False))
+                    .values(complete=True, completed_at=now)
                 )
-        return FileProgress(name=f.name, received=received, total=f.total, complete=received == f.total)
+            completed_now = result.rowcount == 1
+        return FileProgress(
+            name=f.name, received=received, total=f.total, complete=received == f.total, completed_now=completed_now
+        )
 
     async def _open_file(self, owner_id: str, session_id: str, name: str, total: int) -> UploadFile:
         """Find or create the file row, enforcing size caps, and keep the session alive."""
@@ -260,6 +377,8 @@ class UploadCore:
                 )
                 if used + total > self.limits.max_session_bytes:
                     raise SessionTooLarge(self.limits.max_session_bytes)
+                if self.quotas:
+                    await self.quotas.check(s, owner_id, total)
                 f = UploadFile(
                     session_id=session.id, name=name, blob_key=f"uploads/{session.id}/{new_id(16)}",
                     total=total, received=0, complete=False, created_at=now, updated_at=now,

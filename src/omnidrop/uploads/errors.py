@@ -84,5 +84,42 @@ class FileBusy(UploadError):
         super().__init__("another request is writing this file", received=received)
 
 
+class StorageQuotaExceeded(UploadError):
+    code = "storage_quota_exceeded"
+
+    def __init__(self, limit: int, used: int) -> None:
+        super().__init__(f"storage quota of {limit} bytes reached ({used} used)", limit=limit, used=used)
+
+
+class TariffForbidsUpload(UploadError):
+    """The owner's plan does not allow new uploads or projects."""
+
+    code = "tariff_forbids_upload"
+
+
 class BodyInterrupted(Exception):
     """The request body ended early (client gone). Raised by protocol adapters, handled by the core."""
+
+
+class OffsetMismatch(UploadError):
+    """A resumable protocol's append did not start exactly at the acknowledged offset."""
+
+    code = "offset_mismatch"
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"the upload is at offset {received}", received=received)
+
+
+class LengthExceeded(UploadError):
+    """More bytes than the upload's declared length (or the size cap when the length is deferred)."""
+
+    code = "length_exceeded"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the upload may not grow past {limit} bytes", limit=limit)
+
+
+class ChecksumMismatch(UploadError):
+    """The chunk's digest differs from the one the client sent: the chunk was not committed."""
+
+    code = "checksum_mismatch"

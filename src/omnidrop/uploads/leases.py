@@ -24,26 +24,41 @@ class LeaseLost(Exception):
 
 
 class Lease:
-    def __init__(self, db: Database, file_id: int, ttl: float, renew_every: float) -> None:
+    def __init__(self, db: Database, file_id: int, ttl: float, renew_every: float,
+                 stale_after: float | None = None) -> None:
+        """`stale_after`: also take over a lease not renewed for this long (it must exceed `renew_every`,
+        so the holder, which renews before every write once `renew_every` has passed, stops first)."""
         self.db = db
         self.file_id = file_id
         self.ttl = ttl
         self.renew_every = renew_every
+        self.stale_after = stale_after if stale_after is not None and stale_after > renew_every else None
         self.token = new_id(24)
         self._renewed_at = 0.0
+        # The file row as the claim left it: read in the claiming UPDATE, so no second query.
+        self.claimed: UploadFile | None = None
+        # Set when a commit gave the lease back in its own UPDATE: release() then has nothing to do.
+        self.released = False
 
     async def _claim_once(self) -> bool:
         now = utcnow()
+        # lease_expires = last renewal + ttl, so "not renewed for stale_after" bounds it too.
+        free_before = now
+        if self.stale_after is not None:
+            free_before = max(now, now + timedelta(seconds=self.ttl - self.stale_after))
         async with self.db.write() as s:
-            result = await s.execute(
-                update(UploadFile)
-                .where(
-                    UploadFile.id == self.file_id,
-                    or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < now),
+            self.claimed = (
+                await s.execute(
+                    update(UploadFile)
+                    .where(
+                        UploadFile.id == self.file_id,
+                        or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < free_before),
+                    )
+                    .values(lease_owner=self.token, lease_expires=now + timedelta(seconds=self.ttl))
+                    .returning(UploadFile)
                 )
-                .values(lease_owner=self.token, lease_expires=now + timedelta(seconds=self.ttl))
-            )
-        if result.rowcount == 1:
+            ).scalar_one_or_none()
+        if self.claimed is not None:
             self._renewed_at = time.monotonic()
             return True
         return False
@@ -76,6 +91,8 @@ class Lease:
         self._renewed_at = time.monotonic()
 
     async def release(self) -> None:
+        if self.released:
+            return
         async with self.db.write() as s:
             await s.execute(
                 update(UploadFile)

@@ -5,6 +5,28 @@ Migrations may branch from any earlier revision: `omnidrop db upgrade` applies a
 """
 
 from omnidrop.db.models.base import Base
+from omnidrop.db.models.captures import Capture
 from omnidrop.db.models.core import ApiKey, Owner, UploadFile, UploadSession
+from omnidrop.db.models.jobs import Job
+from omnidrop.db.models.parts import MultipartPart, MultipartUpload
+from omnidrop.db.models.projects import Project, ProjectFile
+from omnidrop.db.models.rate_limits import RateLimitCounter
+from omnidrop.db.models.resumable import ResumableUpload
+from omnidrop.db.models.users import LoginToken, User
+from omnidrop.db.models.vehicles import Vehicle, VehicleMask, VehicleVideo
+from omnidrop.db.models.videos import VideoLibraryEntry, VideoUploadFile, VideoUploadGroup
+from omnidrop.db.models.walkthrough import (
+    Drawing,
+    WalkthroughProject,
+    WalkthroughTusLink,
+    WalkthroughUpload,
+    WalkthroughVideo,
+)
 
-__all__ = ["ApiKey", "Base", "Owner", "UploadFile", "UploadSession"]
+__all__ = [
+    "ApiKey", "Base", "Job", "Owner", "Project", "ProjectFile", "RateLimitCounter", "UploadFile", "UploadSession",
+    "Drawing", "LoginToken", "ResumableUpload", "User", "WalkthroughProject", "WalkthroughTusLink",
+    "WalkthroughUpload", "WalkthroughVideo",
+    "Capture", "MultipartPart", "MultipartUpload", "VideoLibraryEntry", "VideoUploadFile", "VideoUploadGroup",
+    "Vehicle", "VehicleMask", "VehicleVideo",
+]

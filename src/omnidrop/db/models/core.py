@@ -18,6 +18,10 @@ class Owner(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Plan settings (migration 0002): bytes allowed in total (None = the server default), and a
+    # switch that forbids new uploads and projects.
+    storage_quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    uploads_forbidden: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ApiKey(Base):
@@ -53,7 +57,7 @@ class UploadFile(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("upload_sessions.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
     blob_key: Mapped[str] = mapped_column(String(512))
-    total: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # None: deferred (tus), migration 0003
     # The acknowledged, durable prefix: never more than what the blob store holds.
     received: Mapped[int] = mapped_column(BigInteger, default=0)
     complete: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -29,6 +29,7 @@ import av.error
 from av.video.reformatter import Colorspace, VideoReformatter
 from PIL import Image
 
+from omnidrop.pipeline.media.naming import frame_name
 from omnidrop.pipeline.media.probe import declared_duration, measure_video, open_container, video_stream
 
 Sink = Callable[[str, bytes], None]
@@ -128,11 +129,6 @@ class SpacedSelector(_Slots):
 
     def end_bucket(self, end: Fraction) -> int:
         return self.count
-
-
-def frame_name(index: int) -> str:
-    """1-based, zero-padded to four digits: frame_0001.jpg."""
-    return f"frame_{index:04d}.jpg"
 
 
 class _JpegEncoder:
