@@ -3,6 +3,7 @@
 import signal
 import time
 
+import httpx
 import psutil
 
 from tests.support import projects
@@ -47,3 +48,13 @@ def test_a_killed_worker_is_restarted_and_sigterm_stops_everything(servers, tmp_
     assert live.proc.wait(timeout=40) == 0
     gone, alive = psutil.wait_procs(tree, timeout=10)
     assert not alive
+
+
+def test_granian_serves_the_same_app(servers, tmp_path):
+    live = servers.start(data_dir=tmp_path / "granian", server="granian")
+    headers = live.headers()
+    sid = projects.upload(live.api, headers, {"scan.e57": b"ASTM-E57" + b"\1" * 5000})
+    r = httpx.put(f"{live.api}/uploads/{sid}/b.jpg", content=b"x" * 10, headers={**headers, "Content-Range": "bytes 0-9/20"})
+    assert r.json() == {"received": 10, "total": 20, "complete": False}
+    assert psutil.Process(live.proc.pid).children()  # server and worker under the supervisor
+    live.stop()

@@ -32,7 +32,7 @@ class LiveServer:
     data_dir: Path
     env: dict[str, str]
     port: int
-    server: str = "granian"
+    server: str = "uvicorn"
     workers: int = 1
     proc: subprocess.Popen | None = None
     keys: dict[str, str] = field(default_factory=dict)
@@ -105,7 +105,7 @@ class ServerFactory:
         self.running: list[LiveServer] = []
         self.workers: list[subprocess.Popen] = []
 
-    def start(self, *, database_url: str | None = None, data_dir: Path | None = None, server: str = "granian",
+    def start(self, *, database_url: str | None = None, data_dir: Path | None = None, server: str = "uvicorn",
               workers: int = 1, port: int | None = None, **settings: object) -> LiveServer:
         """Settings are OMNIDROP_* variables in lower case, e.g. max_file_bytes=1000."""
         data_dir = data_dir or self.root / f"data-{len(self.running)}"
