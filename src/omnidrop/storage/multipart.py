@@ -53,8 +53,10 @@ class MultipartStore(ABC):
         """A URL the client PUTs part `number` to, or None when omnidrop must receive the part itself."""
 
     async def write_part(self, key: str, upload_id: str, number: int, chunks: AsyncIterable[bytes]) -> PartInfo:
-        """Store one part received by omnidrop (stores without presigned part URLs). Re-PUT overwrites."""
-        raise NotImplementedError(f"{type(self).__name__} hands out presigned part URLs")
+        """Store one part received by omnidrop (stores without presigned part URLs). Re-PUT overwrites.
+
+        Stores whose clients PUT parts straight to them (S3) refuse: the bytes never pass through omnidrop."""
+        raise MultipartError(f"{type(self).__name__} takes parts only through its presigned URLs")
 
     @abstractmethod
     async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
