@@ -41,6 +41,7 @@ from omnidrop.uploads.names import check_extension, flatten_filename
 log = logging.getLogger(__name__)
 
 OPEN = "open"
+EXPIRY_TOUCH_EVERY = timedelta(minutes=1)
 DELETING = "deleting"
 
 
@@ -387,8 +388,11 @@ class UploadCore:
                 await s.flush()
             elif not f.complete and f.total != total:
                 raise TotalMismatch(f.total)
-            # "Abandoned" means no activity for the TTL, so every write pushes expiry out.
-            session.expires_at = now + timedelta(seconds=self.limits.ttl_seconds)
+            # "Abandoned" means no activity for the TTL, so writes push expiry out; at most once a
+            # minute, so a stream of chunks does not rewrite the session row on every request.
+            fresh = now + timedelta(seconds=self.limits.ttl_seconds)
+            if session.expires_at is None or fresh - session.expires_at > EXPIRY_TOUCH_EVERY:
+                session.expires_at = fresh
             return f
 
     async def _received(self, file_id: int) -> int:
