@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from omnidrop.protocols.ietf_resumable import VERSIONS
+from tests.support.raw_http import RawConnection
 from tests.support.resumable import TUS, uploaded_bytes
 
 PARTIAL = {"Content-Type": "application/partial-upload"}
@@ -156,3 +157,75 @@ def test_an_unknown_interop_version_is_not_the_draft(live):
     r = httpx.post(f"{live.url}/files/", headers={**live.headers(), "Upload-Draft-Interop-Version": "99",
                                                   "Upload-Complete": "?0"})
     assert r.status_code == 412  # answered as tus, which wants Tus-Resumable
+
+
+# -- the 104 (Upload Resumption Supported) interim response, over a bare socket ---------------------
+
+
+def raw_creation(server, conn: RawConnection, length: int, **headers: str) -> None:
+    conn.send_head("POST", "/files/", {"Authorization": f"Bearer {server.key()}", "Upload-Draft-Interop-Version": "6",
+                                       "Upload-Complete": "?1", "Content-Length": str(length),
+                                       "Content-Type": "video/mp4", **headers})
+
+
+def test_creation_announces_the_upload_in_a_104_so_a_cut_upload_resumes(live, draft):
+    data = os.urandom(256 * 1024)
+    half = len(data) // 2
+    with RawConnection(live.port) as conn:
+        raw_creation(live, conn, len(data))
+        conn.send(data[:half])
+        interim = conn.read_head()  # before the second half is sent: the server has not read the whole body
+        assert (interim.status, interim.reason) == (104, "Upload Resumption Supported")
+        assert interim.headers["upload-draft-interop-version"] == "6"
+        assert "max-size=1000000" in interim.headers["upload-limit"]
+        conn.send(data[half:half + 1000])
+    # Cut mid-body, no final response: the client knows the upload only from the 104.
+    path = httpx.URL(interim.headers["location"]).path
+    r = draft.head(path)
+    assert (r.status_code, r.headers["upload-complete"], r.headers["upload-length"]) == (204, "?0", str(len(data)))
+    offset = int(r.headers["upload-offset"])
+    assert 0 <= offset <= half + 1000
+    r = append(draft, path, offset, data[offset:], complete=True)
+    if r.status_code == 409:  # the cut request was still storing its bytes when HEAD answered
+        offset = int(r.headers["upload-offset"])
+        r = append(draft, path, offset, data[offset:], complete=True)
+    assert (r.status_code, r.headers["upload-complete"]) == (204, "?1")
+    assert uploaded_bytes(live, path) == data
+
+
+def test_the_104_comes_before_100_continue_and_the_final_response_has_its_location(live):
+    data = os.urandom(5000)
+    with RawConnection(live.port) as conn:
+        raw_creation(live, conn, len(data), Expect="100-continue")
+        interim = conn.read_head()
+        assert interim.status == 104
+        # The draft: a 104 does not stand in for the 100 Continue the client waits for.
+        assert conn.read_head().status == 100
+        conn.send(data)
+        final = conn.read_head()
+        assert (final.status, final.headers["upload-complete"]) == (201, "?1")
+        assert final.headers["location"] == interim.headers["location"]
+    assert uploaded_bytes(live, httpx.URL(final.headers["location"]).path) == data
+
+
+def test_tus_creation_gets_no_104(live):
+    with RawConnection(live.port) as conn:
+        conn.send_head("POST", "/files/", {"Authorization": f"Bearer {live.key()}", "Tus-Resumable": "1.0.0",
+                                           "Upload-Length": "10", "Content-Length": "0"})
+        assert conn.read_head().status == 201
+
+
+def test_granian_serves_the_draft_without_the_104(servers, tmp_path):
+    # granian cannot send interim responses: the creation answers 201 directly, with the Location.
+    live = servers.start(data_dir=tmp_path / "granian", server="granian", embedded_worker=False)
+    data = os.urandom(3000)
+    with RawConnection(live.port) as conn:
+        raw_creation(live, conn, 1000, **{"Upload-Complete": "?0", "Upload-Length": str(len(data))})
+        conn.send(data[:1000])
+        final = conn.read_head()
+        assert (final.status, final.headers["upload-offset"], final.headers["upload-complete"]) == (201, "1000", "?0")
+    path = httpx.URL(final.headers["location"]).path
+    with httpx.Client(base_url=live.url, headers={**live.headers(), "Upload-Draft-Interop-Version": "6"}) as client:
+        assert append(client, path, 1000, data[1000:], complete=True).status_code == 204
+    assert uploaded_bytes(live, path) == data
+    live.stop()

@@ -19,6 +19,8 @@ import typer
 from omnidrop.cli.runtime import apply_data_dir
 
 APP_FACTORY = "omnidrop.app:create_app"
+# uvicorn's httptools protocol plus 1xx interim responses from the app (the IETF draft's 104).
+UVICORN_HTTP = "omnidrop.serving.uvicorn_http:InformationalHttpToolsProtocol"
 OMNIDROP = [sys.executable, "-m", "omnidrop.cli.main"]
 
 
@@ -32,7 +34,7 @@ def server_command(kind: ServerKind, host: str, port: int, workers: int) -> list
         return [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", host,
                 "--port", str(port), "--workers", str(workers), APP_FACTORY]
     return [sys.executable, "-m", "uvicorn", "--factory", "--host", host, "--port", str(port),
-            "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log", APP_FACTORY]
+            "--workers", str(workers), "--loop", "uvloop", "--http", UVICORN_HTTP, "--no-access-log", APP_FACTORY]
 
 
 def serve(

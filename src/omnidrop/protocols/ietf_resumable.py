@@ -4,15 +4,18 @@ A request is a draft request when it carries `Upload-Draft-Interop-Version` with
 `VERSIONS`; what differs between versions is data in that table, so a later interop version is one
 more row (plus whatever new rule it brings). Served: creation (POST with `Upload-Complete`, empty or
 with content), offset retrieval (HEAD), append (PATCH), cancellation (DELETE), 409 with the correct
-offset. Not served: the 104 interim response, because neither ASGI server omnidrop runs on
-(granian, uvicorn) can send an arbitrary 1xx; the draft requires clients to cope without it, since
-intermediaries drop 1xx too, and the final 201 carries the same Location.
+offset, and the 104 (Upload Resumption Supported) interim response: as soon as a creation request
+has made its upload resource, before reading its body, the protocol asks the surface to send a 104
+with that resource's Location, so a client cut off mid-body knows where to resume. Where the server
+cannot send interim responses (granian, Starlette's TestClient) nothing is sent; the draft makes
+the 104 a SHOULD for servers that can, and the final 201 carries the same Location either way.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +35,14 @@ PROTOCOL = "ietf"
 INTEROP_HEADER = "Upload-Draft-Interop-Version"
 MISMATCHING_OFFSET = "https://iana.org/assignments/http-problem-types#mismatching-upload-offset"
 INCONSISTENT_LENGTH = "https://iana.org/assignments/http-problem-types#inconsistent-upload-length"
+UPLOAD_RESUMPTION_SUPPORTED = 104
+
+# Sends an informational (1xx) response now if the server can; returns whether it did.
+Interim = Callable[[int, Mapping[str, str]], Awaitable[bool]]
+
+
+async def no_interim(status: int, headers: Mapping[str, str]) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,9 @@ def _filename(disposition: str | None) -> str | None:
 
 
 class IetfResumableProtocol:
-    def __init__(self, uploads: ResumableUploads) -> None:
+    def __init__(self, uploads: ResumableUploads, interim: Interim = no_interim) -> None:
         self.uploads = uploads
+        self.interim = interim
 
     async def handle(self, request: Request, method: str, upload_id: str | None, collection_url: str,
                      authenticate: Authenticate, version: DraftVersion) -> Response:
@@ -150,11 +162,18 @@ class IetfResumableProtocol:
         if content_length and h.get("content-type"):
             meta.setdefault("filetype", h["content-type"])
         info = await self.uploads.create(owner_id, length=length, meta=meta, protocol=PROTOCOL)
+        location = upload_url(collection_url, info.id)
+        # Only to a request with a known interop version (ours), echoing it, as the draft requires.
+        await self.interim(UPLOAD_RESUMPTION_SUPPORTED, {
+            "Location": location,
+            INTEROP_HEADER: str(version.interop),
+            "Upload-Limit": self.limits(version, info.expires_at),
+        })
         if content_length or (content_length is None and "chunked" in (h.get("transfer-encoding") or "")):
             info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request),
                                              length=content_length, protocol=PROTOCOL)
         response = self._state(info, version, status=201)
-        response.headers["Location"] = upload_url(collection_url, info.id)
+        response.headers["Location"] = location  # the same as the 104's, as the draft requires
         return response
 
     async def _append(self, request: Request, owner_id: str, upload_id: str, version: DraftVersion) -> Response:

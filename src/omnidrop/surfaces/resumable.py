@@ -6,6 +6,8 @@ key or a login token; an upload belongs to its creator's owner, and anyone else 
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +17,7 @@ from omnidrop.auth.errors import AuthError
 from omnidrop.auth.scopes import PROJECTS_WRITE
 from omnidrop.protocols.ietf_resumable import IetfResumableProtocol, interop_version
 from omnidrop.protocols.tus import TUS_VERSION, TusProtocol
+from omnidrop.serving.informational import send_informational
 from omnidrop.settings import Settings
 
 METHODS = ["OPTIONS", "HEAD", "GET", "POST", "PATCH", "DELETE"]
@@ -66,7 +69,9 @@ async def _dispatch(request: Request, upload_id: str | None, base: str) -> Respo
     version = interop_version(request) if settings.ietf_draft_enabled else None
     try:
         if version is not None and method != "OPTIONS":
-            response = await IetfResumableProtocol(services.resumable).handle(
+            # The protocol sends its 104 through this when the server supports interim responses.
+            interim = partial(send_informational, request)
+            response = await IetfResumableProtocol(services.resumable, interim).handle(
                 request, method, upload_id, collection_url, authenticate, version)
         else:
             response = await TusProtocol(services.resumable).handle(

@@ -1,0 +1,118 @@
+"""omnidrop's uvicorn protocols: the `http.response.informational` extension on the wire, for both
+the httptools and the h11 protocol, against an in-process uvicorn server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from omnidrop.serving.informational import INFORMATIONAL
+from omnidrop.serving.uvicorn_http import InformationalH11Protocol, InformationalHttpToolsProtocol
+from tests.support.raw_http import RawConnection
+from tests.support.server import free_port
+
+
+async def app(scope, receive, send):
+    """/offered tells whether the extension is in the scope; /interim?X sends a 104 with Location X;
+    /late, /status-N and /bad-header try what the extension refuses and answer with the error."""
+    assert scope["type"] == "http"
+    path, query = scope["path"], scope["query_string"].decode()
+    answer = b""
+    try:
+        if path == "/offered":
+            answer = b"yes" if INFORMATIONAL in scope.get("extensions", {}) else b"no"
+        elif path == "/interim":
+            await send({"type": INFORMATIONAL, "status": 104, "headers": [(b"Location", query.encode())]})
+        elif path.startswith("/status-"):
+            await send({"type": INFORMATIONAL, "status": int(path.removeprefix("/status-")), "headers": []})
+        elif path == "/bad-header":
+            await send({"type": INFORMATIONAL, "status": 104, "headers": [(b"location", b"a\r\nx-injected: 1")]})
+    except Exception as exc:  # noqa: BLE001 - the test reads which error the server raised
+        answer = f"refused: {exc}".encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"%d" % len(answer)) if path != "/late" else (b"x", b"y")]})
+    if path == "/late":
+        try:
+            await send({"type": INFORMATIONAL, "status": 104, "headers": []})
+        except RuntimeError as exc:
+            answer = f"refused: {exc}".encode()
+        await send({"type": "http.response.body", "body": answer})
+        return
+    await send({"type": "http.response.body", "body": answer})
+
+
+@pytest.fixture(scope="module", params=[InformationalHttpToolsProtocol, InformationalH11Protocol],
+                ids=["httptools", "h11"])
+def port(request) -> Iterator[int]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), http=request.param, lifespan="off",
+                            log_level="critical", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)  # uvicorn skips signal handlers off the main thread
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield config.port
+    server.should_exit = True
+    thread.join(10)
+
+
+def get(conn: RawConnection, target: str, version: str = "HTTP/1.1") -> None:
+    conn.send_head("GET", target, {}, version=version)
+
+
+def test_http11_is_offered_the_extension_and_http10_is_not(port):
+    with RawConnection(port) as conn:
+        get(conn, "/offered")
+        assert conn.read_body(conn.read_head()) == b"yes"
+    with RawConnection(port) as conn:
+        get(conn, "/offered", version="HTTP/1.0")  # RFC 9110: no 1xx to an HTTP/1.0 client
+        assert conn.read_body(conn.read_head()) == b"no"
+
+
+def test_the_interim_response_is_written_before_the_final_one(port):
+    with RawConnection(port) as conn:
+        get(conn, "/interim?/files/abc")
+        interim = conn.read_head()
+        assert (interim.version, interim.status, interim.reason) == ("HTTP/1.1", 104, "Upload Resumption Supported")
+        assert interim.headers == {"location": "/files/abc"}  # names lower-cased, nothing else added
+        final = conn.read_head()
+        assert final.status == 200 and conn.read_body(final) == b""
+
+
+def test_pipelined_requests_each_get_their_own_interim_response(port):
+    with RawConnection(port) as conn:
+        conn.send(b"GET /interim?first HTTP/1.1\r\nHost: x\r\n\r\nGET /interim?second HTTP/1.1\r\nHost: x\r\n\r\n")
+        for location in ("first", "second"):
+            assert conn.read_head().headers["location"] == location
+            final = conn.read_head()
+            assert final.status == 200
+            conn.read_body(final)
+
+
+@pytest.mark.parametrize(("target", "error"), [
+    ("/late", "must come before 'http.response.start'"),
+    ("/status-100", "needs a status in 102..199"),
+    ("/status-101", "needs a status in 102..199"),
+    ("/status-200", "needs a status in 102..199"),
+    ("/bad-header", ""),  # uvicorn's or h11's own header check; the wording differs
+])
+def test_what_the_extension_refuses_is_an_error_and_nothing_is_written(port, target, error):
+    with RawConnection(port) as conn:
+        get(conn, target)
+        head = conn.read_head()
+        assert head.status == 200  # no interim response went out
+        body = conn.read_body(head) if target != "/late" else _chunked(conn)
+        assert body.startswith(b"refused: ") and error.encode() in body
+
+
+def _chunked(conn: RawConnection) -> bytes:
+    while not conn.buffer.endswith(b"0\r\n\r\n"):
+        conn.buffer += conn.sock.recv(65536)
+    size, _, rest = conn.buffer.partition(b"\r\n")
+    return rest[:int(size, 16)]
