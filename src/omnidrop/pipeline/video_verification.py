@@ -28,10 +28,10 @@ from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy
-from omnidrop.videos.service import PENDING, VERIFIED, VERIFY_FAILED, VERIFYING, file_key
+from omnidrop.videos.service import PENDING, ROLES, VERIFIED, VERIFY_FAILED, VERIFYING, file_key
 
 VIDEO_ROLES = ("video", "video_left", "video_right")
-FPS_TOLERANCE = 0.01  # relative: 29.97 and 30000/1001 are one rate, 29.97 and 30 are not
+FPS_TOLERANCE = 0.0005  # relative: 29.97 and 30000/1001 are one rate, 29.97 and 30 are not
 
 
 def check_file(role: str, path: Path) -> dict[str, Any]:
@@ -74,6 +74,7 @@ async def run(ctx: JobContext) -> None:
         ))
     if group is None or entry is None or entry.verification_state in (VERIFIED, VERIFY_FAILED):
         return
+    files.sort(key=lambda f: (ROLES.index(f.role), f.filename))  # videos first: their problem is the code
     await _set(ctx, group_id, verification_state=VERIFYING)
     results: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
