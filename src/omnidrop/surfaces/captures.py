@@ -4,6 +4,9 @@ FastAPI's own error shapes: invalid input (including a part list S3 would refuse
 `{"detail": [{"loc", "msg", "type"}]}`; anything else is `{"detail": "<message>"}` with its status.
 A key goes in `Authorization: Bearer <key>` or, as the hosted API's clients send it,
 `Authorization: luma-api-key=<key>`; it needs the `captures` scope.
+Processing's outputs (preview, GIF, frames and their thumbnails) are stored as blob keys and turned
+into signed URLs when a response is made; `/share/{sid}/metadata` adds `state`, `frame_count` and
+`frames` to the document's CaptureMetadata.
 """
 
 from __future__ import annotations

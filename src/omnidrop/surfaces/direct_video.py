@@ -5,7 +5,7 @@ Errors: `{"error": {"code": "<code>", "message": "<text>"}}` with the status car
 The document leaves the cancel route unnamed: it is `POST /api/videos/uploads/{uploadSessionId}/cancel`.
 Completed groups are listed at `GET /api/videos/library`. Added fields (the document has none for
 it): `verification` on a group and each library item (pending, verifying, verified or failed with
-`code` and `message`) and `probe` on each file (what probing its content found).
+`code` and `message`; `unverified` for entries made before verification existed) and `probe` on each file (what probing its content found).
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ def upgrade() -> None:
         table.add_column(sa.Column("verification_message", sa.Text(), nullable=True))
         table.add_column(sa.Column("verification", sa.JSON(), nullable=True))
         table.add_column(sa.Column("verified_at", UTCDateTime(), nullable=True))
+    # Entries made before verification existed were never probed: say so rather than "pending".
+    op.execute("UPDATE video_library SET verification_state = 'unverified'")
 
 
 def downgrade() -> None:
