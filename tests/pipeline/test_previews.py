@@ -33,7 +33,7 @@ def test_preview_is_the_middle_frame_scaled(tmp_path):
 
 
 def test_gif_is_bounded_in_frames_edge_and_bytes(tmp_path):
-    paths = frames(tmp_path, 60, size=(640, 480))
+    paths = frames(tmp_path, 50, size=(400, 300))
     gif = Image.open(io.BytesIO(make_gif(paths, max_bytes=4 * 1024 * 1024)))
     assert gif.n_frames == 48 and gif.size == (320, 240) and gif.info["loop"] == 0
     # Noise barely compresses: the cap forces fewer, smaller frames.
