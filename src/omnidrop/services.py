@@ -107,11 +107,11 @@ class Services:
 
     @cached_property
     def captures(self) -> CaptureService:
-        return CaptureService(self.db, self.store, self.parts)
+        return CaptureService(self.db, self.store, self.parts, self.settings.job_max_attempts)
 
     @cached_property
     def videos(self) -> VideoUploads:
-        return VideoUploads(self.db, self.store, self.parts)
+        return VideoUploads(self.db, self.store, self.parts, self.settings.job_max_attempts)
 
     @cached_property
     def vehicles(self) -> VehicleService:

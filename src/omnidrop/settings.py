@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     damage_model_classes: list[str] = Field(default_factory=list)
     damage_score_threshold: float = 0.5
 
+    # Captures: frames from a video capture (when it gives no num_frames), JPEG quality, GIF size cap.
+    capture_frames_fps: float = 5.0
+    capture_frame_quality: int = 90
+    capture_gif_max_bytes: int = 4 * 1024 * 1024
+    # Direct video: how far (seconds) the left and right eyes of a Separate group may differ in length.
+    video_eye_duration_tolerance_seconds: float = 0.1
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'omnidrop.db'}"

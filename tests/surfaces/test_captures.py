@@ -1,14 +1,20 @@
 """The Captures API over HTTP on both stores: the document's four-step workflow with plain PUTs to the
-returned URLs, every 422 it can give, and omnidrop's signed part URLs on local disk."""
+returned URLs, every 422 it can give, omnidrop's signed part URLs on local disk, and processing: a
+capture becomes frames, a preview and a GIF behind signed URLs, or fails with its reason."""
 
 import hashlib
+import io
 import os
+import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from PIL import Image
 
 from omnidrop.auth.signing import EXPIRES, SIGNATURE, UrlSigner
+from tests.pipeline.media.conftest import write_video
+from tests.support.captures import EXPECTED_FRAMES, images_zip
 from tests.support.server import read_blob, stored_keys
 
 MiB = 1024 * 1024
@@ -211,3 +217,81 @@ def test_part_urls_are_signed_and_local_ones_refuse_expired_and_altered_urls(cli
 def _split(path_and_query: str) -> tuple[str, dict]:
     path, _, q = path_and_query.partition("?")
     return path, dict(parse_qsl(q))
+
+
+# -- processing ---------------------------------------------------------------------------------
+
+def upload_capture(c, data: bytes, **extra) -> dict:
+    """The document's four steps; answers the CaptureOutput of step 4."""
+    created = new_capture(c, len(data), **extra)
+    eid, chunk = created["eid"], created["chunk_size"]
+    etags = [put(upload_url(c, eid, i + 1, len(data)), data[i * chunk : (i + 1) * chunk])
+             for i in range(created["num_parts"])]
+    r = c.post(f"/api/v1/captures/{eid}/uploaded",
+               json={"eid": eid, "parts": [{"number": i + 1, "etag": e} for i, e in enumerate(etags)]})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_processed(c, eid: str, timeout: float = 120) -> dict:
+    """Poll the list (the API has no single-capture GET) until the capture is FINISHED or FAILED."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = next(x for x in c.get("/api/v1/captures", params={"limit": 1000}).json() if x["eid"] == eid)
+        if found["state"] in ("FINISHED", "FAILED"):
+            return found
+        assert found["state"] in ("UPLOADED", "PROCESSING")
+        time.sleep(0.2)
+    raise AssertionError(f"capture {eid} still {found['state']}")
+
+
+def fetch_image(url: str, fmt: str) -> Image.Image:
+    r = httpx.get(url, timeout=30)  # a signed URL: no key needed
+    assert r.status_code == 200, r.text
+    image = Image.open(io.BytesIO(r.content))
+    assert image.format == fmt
+    return image
+
+
+@pytest.mark.parametrize("fmt", ["bulk-images", "video"])
+def test_a_capture_is_processed_into_frames_preview_and_gif(client, server, tmp_path, fmt):
+    if fmt == "video":
+        data, extra = write_video(tmp_path / "walk.mp4", size=(160, 120), frames=60).read_bytes(), {"num_frames": 6}
+        sizes = [(160, 120)] * 6
+    else:
+        data, extra = images_zip(), {}
+        sizes = [size for _, size in EXPECTED_FRAMES]
+    out = upload_capture(client, data, input_data_format=fmt, **extra)
+    assert out["state"] == "UPLOADED" and out["preview_url"] is None
+    done = wait_processed(client, out["eid"])
+    assert (done["state"], done["error_reason"], done["error_reason_slug"]) == ("FINISHED", None, None)
+    assert fetch_image(done["preview_url"], "JPEG").size == sizes[len(sizes) // 2]
+    gif = fetch_image(done["gif_url"], "GIF")
+    assert gif.n_frames == len(sizes)
+    assert done["preview_urls"] == {"preview": done["preview_url"], "gif": done["gif_url"]}
+
+    meta = httpx.get(f"{server.url}/share/{done['sid']}/metadata",
+                     params={"lod": "false", "profiles": "ply", "quality": "high"})
+    assert meta.status_code == 200, meta.text
+    body = meta.json()
+    assert body["state"] == "FINISHED" and body["frame_count"] == len(sizes)
+    assert body["models"] == [] and body["cameras"] == []  # no poses or splats from this server (yet)
+    assert [f["name"] for f in body["frames"]] == [f"frame_{i:04d}.jpg" for i in range(1, len(sizes) + 1)]
+    for frame, size in zip(body["frames"], sizes):
+        assert fetch_image(frame["url"], "JPEG").size == size == (frame["width"], frame["height"])
+        assert max(fetch_image(frame["thumbnail_url"], "JPEG").size) <= 512
+    if fmt == "bulk-images":
+        assert [f["source"] for f in body["frames"]] == [name for name, _ in EXPECTED_FRAMES]
+    if is_local(server):  # the URLs are signed: altered ones are refused
+        url = body["frames"][0]["url"]
+        assert httpx.get(url.replace("frame_0001", "frame_0002")).status_code == 403
+        assert httpx.get(url.split("?")[0]).status_code == 403
+
+
+def test_a_capture_that_cannot_give_frames_fails_with_its_reason(client):
+    out = upload_capture(client, images_zip(), input_data_format="video")  # a zip sent as the video
+    done = wait_processed(client, out["eid"])
+    assert (done["state"], done["error_reason"], done["error_reason_slug"]) == \
+        ("FAILED", "INVALID_INPUT", "unsupported-format")
+    assert "not a usable video" in done["state_description"]
+    assert done["preview_url"] is None and done["gif_url"] is None

@@ -1,9 +1,10 @@
 """The Direct Video Upload API over HTTP on both stores: the document's four steps with plain PUTs,
-the role rules, auth roles, cancel, expiry and the library entry."""
+the role rules, auth roles, cancel, expiry, the library entry and the verification of its files."""
 
 import asyncio
 import hashlib
 import os
+import time
 from datetime import timedelta
 
 import httpx
@@ -13,6 +14,7 @@ from sqlalchemy import update
 from omnidrop.db.engine import Database
 from omnidrop.db.models import VideoUploadGroup
 from omnidrop.db.types import utcnow
+from tests.support import direct_video as dv
 from tests.support.server import read_blob, stored_keys
 
 MiB = 1024 * 1024
@@ -188,3 +190,65 @@ def test_a_group_expires_after_5_days(client, server):
     asyncio.run(backdate())
     assert error(client.post(f"{BASE}/{sid}/files/{f['uploadId']}/part-urls", json={})) == \
         (410, "upload_session_expired")
+
+
+# -- verification -------------------------------------------------------------------------------
+
+def upload_group(c, layout: str, files: list[tuple[str, str, bytes]]) -> str:
+    """All four steps for every file; answers the uploadSessionId."""
+    r = create(c, layout, [(role, name, len(data)) for role, name, data in files])
+    assert r.status_code == 201, r.text
+    sid = r.json()["uploadSessionId"]
+    for f, (_, _, data) in zip(r.json()["files"], files):
+        parts = upload_file(c, sid, f, data)
+        done = c.post(f"{BASE}/{sid}/files/{f['uploadId']}/complete", json={"parts": parts})
+        assert done.status_code == 200, done.text
+    return sid
+
+
+def wait_verified(c, sid: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        group = c.get(f"{BASE}/{sid}").json()
+        if group["verification"]["status"] in ("verified", "failed"):
+            return group
+        time.sleep(0.2)
+    raise AssertionError(f"group {sid} never verified: {group['verification']}")
+
+
+def test_a_good_separate_group_verifies_and_the_library_shows_it(client, tmp_path):
+    files = [("video_left", "left.mp4", dv.eye(tmp_path / "l.mp4")),
+             ("video_right", "right.mp4", dv.eye(tmp_path / "r.mp4")),
+             ("subtitle", "en.vtt", dv.VTT), ("audio", "mix.m4a", dv.audio(tmp_path / "a.m4a")),
+             ("aime", "venue.aime", dv.AIME), ("fcpxmld", "edit.fcpxmld", dv.fcpxmld_zip())]
+    sid = upload_group(client, "Separate", files)
+    group = wait_verified(client, sid)
+    assert group["status"] == "completed"  # the upload state is unchanged; verification is beside it
+    assert group["verification"]["status"] == "verified" and group["verification"]["code"] is None
+    assert group["verification"]["eyes"]["match"] is True
+    probes = {f["filename"]: f["probe"] for f in group["files"]}
+    assert all(p["ok"] for p in probes.values())
+    assert (probes["left.mp4"]["info"]["width"], probes["left.mp4"]["info"]["height"]) == (128, 64)
+    assert probes["en.vtt"]["info"] == {"format": "webvtt", "cues": 2, "start": 0.0, "end": 1.9}
+    item = next(i for i in client.get("/api/videos/library").json()["items"] if i["uploadSessionId"] == sid)
+    assert item["verification"]["status"] == "verified"
+
+
+def test_separate_eyes_that_disagree_fail_verification(client, tmp_path):
+    files = [("video_left", "left.mp4", dv.eye(tmp_path / "l.mp4", rate=10)),
+             ("video_right", "right.mp4", dv.eye(tmp_path / "r.mp4", rate=20, frames=40))]
+    group = wait_verified(client, upload_group(client, "Separate", files))
+    v = group["verification"]
+    assert (v["status"], v["code"]) == ("failed", "eyes_mismatch")
+    assert "frame rate 10.000 (left) vs 20.000 (right) fps" in v["message"]
+    assert v["eyes"]["match"] is False
+
+
+def test_a_bad_subtitle_fails_verification(client, tmp_path):
+    files = [("video", "movie.mp4", dv.eye(tmp_path / "v.mp4")), ("subtitle", "en.srt", dv.NOT_SUBTITLES)]
+    group = wait_verified(client, upload_group(client, "Mono", files))
+    v = group["verification"]
+    assert (v["status"], v["code"]) == ("failed", "invalid_subtitle")
+    assert "en.srt" in v["message"] and "not SRT, WebVTT" in v["message"]
+    probes = {f["filename"]: f["probe"] for f in group["files"]}
+    assert probes["movie.mp4"]["ok"] is True and probes["en.srt"]["code"] == "unsupported_format"

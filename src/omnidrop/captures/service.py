@@ -1,7 +1,8 @@
 """Captures: one input file per capture, uploaded as S3-style parts, then queued for processing.
 
 States: CREATED (waiting for parts) -> UPLOADED (complete, queued) -> PROCESSING -> FINISHED | FAILED.
-The pipeline moves a capture past UPLOADED; `on_uploaded` is where it is handed over.
+Completing the upload queues the `capture.process` job (pipeline/capture_processing.py) in the same
+transaction that makes the capture UPLOADED; the job moves it on from there.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from omnidrop.db.engine import Database
-from omnidrop.db.models import Capture
+from omnidrop.db.models import Capture, Job
 from omnidrop.db.types import utcnow
+from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.multipart import MAX_PARTS, MiB
 from omnidrop.uploads.errors import UploadError
@@ -27,6 +30,12 @@ log = logging.getLogger(__name__)
 CREATED, UPLOADED, PROCESSING, FINISHED, FAILED = "CREATED", "UPLOADED", "PROCESSING", "FINISHED", "FAILED"
 CHUNK_SIZE = 16 * MiB  # grows for files that would need more than 10 000 parts
 INPUT_EXTENSIONS = {"bulk-images": "zip", "video": "mp4"}
+PROCESS_KIND = "capture.process"
+
+
+def outputs_prefix(eid: str) -> str:
+    """Where everything of a capture lives: its input and what processing makes from it."""
+    return f"captures/{eid}"
 
 
 class CaptureNotFound(UploadError):
@@ -56,19 +65,12 @@ class NewCapture:
     training_parameters: dict[str, Any] | None = None
 
 
-async def on_uploaded(capture: Capture) -> None:
-    """The hand-over to processing: the pipeline issue enqueues the capture's job here.
-
-    Until then an UPLOADED capture simply waits in the captures table (its state is the queue).
-    """
-    log.info("capture %s uploaded (%d bytes), queued for processing", capture.eid, capture.bytesize)
-
-
 class CaptureService:
-    def __init__(self, db: Database, store: BlobStore, parts: PartsCore) -> None:
+    def __init__(self, db: Database, store: BlobStore, parts: PartsCore, max_attempts: int = 3) -> None:
         self.db = db
         self.store = store
         self.parts = parts
+        self.max_attempts = max_attempts
 
     @staticmethod
     def input_key(eid: str, input_data_format: str) -> str:
@@ -113,9 +115,13 @@ class CaptureService:
         capture = await self.get(owner_id, eid)
         upload = await self.parts.get(capture.multipart_id)
         await self.parts.abort(upload)  # parts of an unfinished upload
-        await self.store.delete_prefix(f"captures/{eid}")  # the input and anything processing made
+        await self.store.delete_prefix(outputs_prefix(eid))  # the input and anything processing made
         async with self.db.write() as s:
+            # Its job goes too: a worker running it loses its lease and stops, and the job itself
+            # removes anything it wrote after this point (it finds the capture gone).
+            await s.execute(delete(Job).where(Job.kind == PROCESS_KIND, Job.subject_id == eid))
             await s.execute(delete(Capture).where(Capture.eid == eid))
+        await self.store.delete_prefix(outputs_prefix(eid))  # what a running job wrote meanwhile
 
     async def upload_url(self, owner_id: str, eid: str, part_no: int, bytesize: int, url_for) -> tuple[Capture, str]:
         """`url_for(upload, part_no)` builds the part URL (the protocol layer knows how)."""
@@ -135,14 +141,19 @@ class CaptureService:
         if capture.state != CREATED and upload.state == COMPLETED:
             return capture  # a repeated completion answers the capture as it is
         await self.parts.complete(upload, parts, expected_size=capture.bytesize)
+        job_id = None
         async with self.db.write() as s:
             result = await s.execute(
                 update(Capture).where(Capture.eid == eid, Capture.state == CREATED)
                 .values(state=UPLOADED, uploaded_at=utcnow(), sid=secrets.token_hex(16))
             )
-        capture = await self.get(owner_id, eid)
-        if result.rowcount == 1:
-            await on_uploaded(capture)
+            if result.rowcount == 1:  # queued in the same transaction: never UPLOADED without its job
+                job_id = await add_job(s, PROCESS_KIND, eid, self.max_attempts)
+        capture = await self.get(owner_id, eid)  # as completed, before a worker can move it on
+        if job_id is not None:
+            # If this message is lost (a crash right here), the sweep re-sends the queued job.
+            await dispatch(job_id)
+            log.info("capture %s uploaded (%d bytes), queued for processing", eid, capture.bytesize)
         return capture
 
     async def shared(self, sid: str) -> Capture:

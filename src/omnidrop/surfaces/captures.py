@@ -4,6 +4,9 @@ FastAPI's own error shapes: invalid input (including a part list S3 would refuse
 `{"detail": [{"loc", "msg", "type"}]}`; anything else is `{"detail": "<message>"}` with its status.
 A key goes in `Authorization: Bearer <key>` or, as the hosted API's clients send it,
 `Authorization: luma-api-key=<key>`; it needs the `captures` scope.
+Processing's outputs (preview, GIF, frames and their thumbnails) are stored as blob keys and turned
+into signed URLs when a response is made; `/share/{sid}/metadata` adds `state`, `frame_count` and
+`frames` to the document's CaptureMetadata.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from omnidrop.auth.scopes import CAPTURES
 from omnidrop.captures.service import CaptureNotFound, CaptureNotUploadable, CaptureService, NewCapture
 from omnidrop.db.models import Capture
 from omnidrop.protocols.presigned_parts import part_url
+from omnidrop.protocols.signed_urls import blob_url
 from omnidrop.surfaces.common import error_route, keys
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
@@ -165,15 +169,32 @@ def _when(value: datetime | None, time_zone: bool) -> datetime | None:
     return value.astimezone(UTC) if time_zone else value.astimezone(UTC).replace(tzinfo=None)
 
 
-def output(c: Capture, time_zone: bool = False) -> CaptureOutput:
+def signer_for(request: Request):
+    """key -> a signed download URL (S3 presigned GET, or omnidrop's own HMAC-signed URL)."""
+    services = request.app.state.services
+
+    def sign(key: str | None) -> str | None:
+        if key is None:
+            return None
+        return blob_url(services.store, services.signer, str(request.base_url), key,
+                        services.settings.signed_url_expires_seconds)
+
+    return sign
+
+
+def output(c: Capture, time_zone: bool = False, sign=lambda key: None) -> CaptureOutput:
+    """`sign(key)` turns the stored keys of processing's outputs into URLs (signed at answer time,
+    so they are always fresh)."""
     outputs = c.outputs or {}
+    preview, gif = sign(outputs.get("preview_key")), sign(outputs.get("gif_key"))
+    previews = {name: url for name, url in (("preview", preview), ("gif", gif)) if url}
     return CaptureOutput(
         eid=c.eid, sid=c.sid, name=c.name, created=_when(c.created_at, time_zone),
         uploaded=_when(c.uploaded_at, time_zone), state=c.state, error_reason=c.error_reason,
         state_description=c.state_description, error_reason_slug=c.error_reason_slug,
-        preview_urls=outputs.get("preview_urls", {}), preview_url=outputs.get("preview_url"),
+        preview_urls={**outputs.get("preview_urls", {}), **previews}, preview_url=preview or outputs.get("preview_url"),
         viewer_url=outputs.get("viewer_url"), share_url=outputs.get("share_url"),
-        share_link=outputs.get("share_link"), gif_url=outputs.get("gif_url"), video_url=outputs.get("video_url"),
+        share_link=outputs.get("share_link"), gif_url=gif or outputs.get("gif_url"), video_url=outputs.get("video_url"),
         share_video_url=outputs.get("share_video_url"), is_public=c.is_public,
     )
 
@@ -194,7 +215,8 @@ async def list_captures(
     request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 25,
     offset: Annotated[int, Query(ge=0)] = 0, time_zone: bool = False,
 ) -> list[CaptureOutput]:
-    return [output(c, time_zone) for c in await service(request).list(who.owner_id, limit, offset)]
+    sign = signer_for(request)
+    return [output(c, time_zone, sign) for c in await service(request).list(who.owner_id, limit, offset)]
 
 
 @router.post("/api/v1/captures", response_model=NewCaptureOutput, summary="New capture")
@@ -211,7 +233,7 @@ async def new_capture(body: NewCaptureInput, request: Request, who: Who) -> NewC
 @router.put("/api/v1/captures/{eid}", response_model=CaptureOutput, summary="Modify capture")
 async def modify_capture(eid: str, body: EditCaptureInput, request: Request, who: Who,
                          time_zone: bool = False) -> CaptureOutput:
-    return output(await service(request).rename(who.owner_id, eid, body.name), time_zone)
+    return output(await service(request).rename(who.owner_id, eid, body.name), time_zone, signer_for(request))
 
 
 @router.delete("/api/v1/captures/{eid}", status_code=204, summary="Delete capture")
@@ -239,7 +261,7 @@ async def create_upload_url(eid: str, part_no: int, body: RecreateCaptureUploadU
 async def complete_upload(eid: str, body: CaptureUploadedInput, request: Request, who: Who) -> CaptureOutput:
     _body_eid_matches(eid, body.eid)
     parts = [(p.number, p.etag) for p in body.parts]
-    return output(await service(request).uploaded(who.owner_id, eid, parts))
+    return output(await service(request).uploaded(who.owner_id, eid, parts), sign=signer_for(request))
 
 
 @router.get("/share/{sid}/metadata", summary="Get metadata")
@@ -259,6 +281,7 @@ async def share_metadata(
         }])
     capture = await service(request).shared(sid)
     outputs = capture.outputs or {}
+    frames, sign = outputs.get("frames", []), signer_for(request)
     models = [m for m in outputs.get("models", []) if m.get("profile") in profiles
               and m.get("quality", quality) == quality and bool(m.get("lod", False)) == lod]
     return {
@@ -270,4 +293,9 @@ async def share_metadata(
         "models": [{"url": m["url"], "size": m["size"], "id": m.get("id"), "aabb": m.get("aabb"),
                     "resolution_range": m.get("resolution_range"), "parent": m.get("parent")} for m in models],
         "video_trajectory": outputs.get("video_trajectory"), "reposition_data": outputs.get("reposition_data"),
+        # Added by omnidrop: the capture's state and its frames (empty until processing finished).
+        "state": capture.state, "frame_count": len(frames), "frames": [{
+            "index": i, "name": f["name"], "url": sign(f["key"]), "thumbnail_url": sign(f.get("thumbnail_key")),
+            "width": f["width"], "height": f["height"], **({"source": f["source"]} if "source" in f else {}),
+        } for i, f in enumerate(frames, 1)],
     }

@@ -3,7 +3,9 @@
 Auth: `X-SPATIALGEN-APPKEY: <key>` with the `videos:admin` or `videos:upload` role.
 Errors: `{"error": {"code": "<code>", "message": "<text>"}}` with the status carrying the meaning.
 The document leaves the cancel route unnamed: it is `POST /api/videos/uploads/{uploadSessionId}/cancel`.
-Completed groups are listed at `GET /api/videos/library`.
+Completed groups are listed at `GET /api/videos/library`. Added fields (the document has none for
+it): `verification` on a group and each library item (pending, verifying, verified or failed with
+`code` and `message`; `unverified` for entries made before verification existed) and `probe` on each file (what probing its content found).
 """
 
 from __future__ import annotations
@@ -100,6 +102,23 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def verification_json(view: GroupView) -> dict | None:
+    """Added by omnidrop: the library entry's verification (None until the group is complete)."""
+    entry = view.library
+    if entry is None:
+        return None
+    return {"status": entry.verification_state or "pending", "code": entry.verification_code,
+            "message": entry.verification_message, "verifiedAt": _iso(entry.verified_at),
+            "eyes": (entry.verification or {}).get("eyes")}
+
+
+def _probe(view: GroupView, file_id: str) -> dict | None:
+    found = ((view.library.verification or {}).get("files", {}) if view.library else {}).get(file_id)
+    if found is None:
+        return None
+    return {k: v for k, v in found.items() if k not in ("role", "filename")}
+
+
 def group_json(view: GroupView) -> dict:
     g = view.group
     return {
@@ -108,8 +127,9 @@ def group_json(view: GroupView) -> dict:
         "libraryId": view.library_id,
         "files": [{
             "uploadId": f.id, "role": f.role, "filename": f.filename, "size": f.size, "contentType": f.content_type,
-            "partSize": f.part_size, "partCount": f.part_count, "status": f.state,
+            "partSize": f.part_size, "partCount": f.part_count, "status": f.state, "probe": _probe(view, f.id),
         } for f in view.files],
+        "verification": verification_json(view),
     }
 
 

@@ -2,7 +2,9 @@
 
 A group is `uploading` until every file is complete (then `completed`, with a library entry), or it is
 `cancelled` (final: it cannot be resumed) or `expired` (5 days after creation; the reaper deletes the
-partial files). Role rules: the Separate layout takes exactly one video_left and one video_right and no
+partial files). Completing the group also queues the `video.verify` job
+(pipeline/video_verification.py), which probes every file by content and records the result on the
+library entry: pending -> verifying -> verified | failed. Role rules: the Separate layout takes exactly one video_left and one video_right and no
 video; every other layout exactly one video and no eye files; at most one aime and one fcpxmld.
 """
 
@@ -20,6 +22,8 @@ from sqlalchemy import select, update
 from omnidrop.db.engine import Database
 from omnidrop.db.models import VideoLibraryEntry, VideoUploadFile, VideoUploadGroup
 from omnidrop.db.types import utcnow
+from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.multipart import MAX_PARTS, MiB
 from omnidrop.uploads.errors import UploadError
@@ -29,6 +33,8 @@ GROUP_TTL = timedelta(days=5)
 PART_SIZE = 8 * MiB  # grows for files that would need more than 10 000 parts
 UPLOADING, COMPLETED, CANCELLED, EXPIRED = "uploading", "completed", "cancelled", "expired"
 PENDING = "pending"
+VERIFY_KIND = "video.verify"
+VERIFYING, VERIFIED, VERIFY_FAILED = "verifying", "verified", "failed"  # after PENDING
 
 LAYOUTS = ("Separate", "SideBySide", "OverUnder", "MVHEVC", "Mono")
 EXTENSIONS = {
@@ -123,7 +129,8 @@ def check_roles(layout: str, files: list[FileSpec]) -> None:
             raise InvalidFileRoles(f"only one {single} file is allowed per upload group")
 
 
-def _blob_key(group_id: str, file_id: str, filename: str) -> str:
+def file_key(group_id: str, file_id: str, filename: str) -> str:
+    """Where a group's file is stored once complete."""
     ext = "".join(c for c in PurePosixPath(filename).suffix.lower() if c.isalnum())
     return f"videos/{group_id}/{file_id}.{ext}" if ext else f"videos/{group_id}/{file_id}"
 
@@ -133,13 +140,15 @@ class GroupView:
     group: VideoUploadGroup
     files: list[VideoUploadFile]
     library_id: str | None
+    library: VideoLibraryEntry | None = None  # with the verification result
 
 
 class VideoUploads:
-    def __init__(self, db: Database, store: BlobStore, parts: PartsCore) -> None:
+    def __init__(self, db: Database, store: BlobStore, parts: PartsCore, max_attempts: int = 3) -> None:
         self.db = db
         self.store = store
         self.parts = parts
+        self.max_attempts = max_attempts
 
     async def create(self, owner_id: str, title: str | None, layout: str, specs: list[FileSpec]) -> GroupView:
         check_roles(layout, specs)
@@ -149,7 +158,7 @@ class VideoUploads:
         files = []
         for spec in specs:
             file_id = secrets.token_hex(16)
-            upload = await self.parts.create(owner_id, _blob_key(group.id, file_id, spec.filename))
+            upload = await self.parts.create(owner_id, file_key(group.id, file_id, spec.filename))
             part_size, part_count = plan_parts(spec.size)
             files.append(VideoUploadFile(
                 id=file_id, group_id=group.id, role=spec.role, filename=spec.filename, size=spec.size,
@@ -170,8 +179,8 @@ class VideoUploads:
             files = (await s.scalars(
                 select(VideoUploadFile).where(VideoUploadFile.group_id == group_id).order_by(VideoUploadFile.id)
             )).all()
-            library_id = await s.scalar(select(VideoLibraryEntry.id).where(VideoLibraryEntry.group_id == group_id))
-        return GroupView(group, list(files), library_id)
+            entry = await s.scalar(select(VideoLibraryEntry).where(VideoLibraryEntry.group_id == group_id))
+        return GroupView(group, list(files), entry.id if entry else None, entry)
 
     async def _uploading(self, owner_id: str, group_id: str, file_id: str) -> tuple[GroupView, VideoUploadFile]:
         view = await self.view(owner_id, group_id)
@@ -211,7 +220,9 @@ class VideoUploads:
         return await self.view(owner_id, group_id)
 
     async def _finish_group(self, group: VideoUploadGroup) -> None:
-        """Once every file is complete: the group is completed and gets its one library entry."""
+        """Once every file is complete: the group is completed and gets its one library entry, and
+        the entry's verification job is queued in the same transaction."""
+        job_id = None
         async with self.db.write() as s:
             pending = await s.scalar(select(VideoUploadFile.id).where(
                 VideoUploadFile.group_id == group.id, VideoUploadFile.state != COMPLETED).limit(1))
@@ -223,7 +234,11 @@ class VideoUploads:
                                    .values(state=COMPLETED, completed_at=now))
             if done.rowcount == 1:
                 s.add(VideoLibraryEntry(id=secrets.token_hex(16), owner_id=group.owner_id, group_id=group.id,
-                                        title=group.title, layout=group.layout, created_at=now))
+                                        title=group.title, layout=group.layout, created_at=now,
+                                        verification_state=PENDING))
+                job_id = await add_job(s, VERIFY_KIND, group.id, self.max_attempts)
+        if job_id is not None:
+            await dispatch(job_id)  # lost with a crash right here: the sweep re-sends it
 
     async def cancel(self, owner_id: str, group_id: str) -> GroupView:
         """Cancels the whole group and deletes what was uploaded. Idempotent; a completed group stays."""

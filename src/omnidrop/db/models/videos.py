@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omnidrop.db.models.base import Base
@@ -48,3 +48,10 @@ class VideoLibraryEntry(Base):
     title: Mapped[str | None] = mapped_column(String(500), nullable=True)
     layout: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The video.verify job (migration 0007): pending -> verifying -> verified | failed, with the
+    # first problem's code and every problem in the message, and what probing found per file.
+    verification_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    verification_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    verification_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    verification: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,202 @@
+"""The `capture.process` job: a capture's input becomes JPEG frames, thumbnails, a preview and a GIF.
+
+- video: validated by content with the probe, then `num_frames` evenly spaced frames (when the
+  capture gave one) or frames at `capture_frames_fps` (5 by default) with the frame extractor;
+- bulk-images: the zip is unpacked with the safe archive code, only real images (by content) are
+  kept, in path order, and normalised to JPEG;
+- commonformat-ios (the API's default): the content decides which of the two it is.
+
+State: UPLOADED -> PROCESSING -> FINISHED, or FAILED with `error_reason` (INVALID_INPUT when the
+input cannot give frames, PROCESSING_ERROR when processing itself kept failing), a specific
+`error_reason_slug` and the human reason in `state_description`. Camera poses and splat training
+are not done here, so a finished capture lists frames but no models or cameras.
+
+Idempotent: every output's key follows from the input (frames/frame_0001.jpg ...), blobs are
+overwritten and stale ones dropped, so a re-run after a crash ends with the same outputs.
+Progress: frames 0..60 %, storing frames and thumbnails 60..90 %, preview and GIF 90..100 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import update
+
+from omnidrop.captures.service import FAILED, FINISHED, PROCESSING, UPLOADED, CaptureService, outputs_prefix
+from omnidrop.db.models import Capture
+from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.runner import JobContext
+from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
+from omnidrop.pipeline.blobs import local_copy, put_bytes, put_file
+from omnidrop.pipeline.image_frames import frames_from_files
+from omnidrop.pipeline.previews import PreviewError, make_gif, make_preview
+from omnidrop.pipeline.thumbnails import ThumbnailError, make_thumbnail
+
+FRAMES, STORE = 0.60, 0.90  # where each phase ends on the progress scale
+INVALID_INPUT, PROCESSING_ERROR = "INVALID_INPUT", "PROCESSING_ERROR"
+SKIPPED_LISTED = 100  # skipped archive entries named in the outputs (the count is always given)
+
+
+def error_slug(code: str) -> str:
+    """`unsupported_format` -> `unsupported-format`: the slug form of a job failure code."""
+    return code.replace("_", "-")
+
+
+async def run(ctx: JobContext) -> None:
+    eid = ctx.job.subject_id
+    async with ctx.services.db.read() as s:
+        capture = await s.get(Capture, eid)
+    if capture is None or capture.state in (FINISHED, FAILED):
+        return
+    await _set(ctx, eid, state=PROCESSING, state_description="making frames")
+    workdir = Path(tempfile.mkdtemp(prefix=f"omnidrop-capture-{eid}-"))
+    try:
+        frames_dir = workdir / "frames"
+        frames_dir.mkdir()
+        input_key = CaptureService.input_key(eid, capture.input_data_format)
+        async with local_copy(ctx.services.store, input_key, workdir) as path:
+            frames, source = await _frames(ctx, capture, path, workdir, frames_dir)
+        outputs = await _store(ctx, eid, frames_dir, frames)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, workdir, True)
+        await _drop_if_deleted(ctx, eid)
+    merged = {**(capture.outputs or {}), **outputs, "input": source}
+    await _set(ctx, eid, state=FINISHED, outputs=merged, error_reason=None, error_reason_slug=None,
+               state_description=f"{len(frames)} frames ready; camera poses and splat training are not run by "
+                                 "this server")
+
+
+async def failed(ctx: JobContext, code: str, message: str) -> None:
+    reason = PROCESSING_ERROR if code == "processing_failed" else INVALID_INPUT
+    await _set(ctx, ctx.job.subject_id, state=FAILED, error_reason=reason, error_reason_slug=error_slug(code),
+               state_description=message)
+
+
+async def _set(ctx: JobContext, eid: str, **values) -> None:
+    async with ctx.services.db.write() as s:
+        # Never move a capture backwards: a late duplicate must not undo FINISHED or FAILED.
+        live = Capture.state.in_((UPLOADED, PROCESSING))
+        await s.execute(update(Capture).where(Capture.eid == eid, live).values(**values))
+
+
+async def _drop_if_deleted(ctx: JobContext, eid: str) -> None:
+    """A capture deleted while it was processed: remove whatever this run wrote after the delete."""
+    async with ctx.services.db.read() as s:
+        gone = await s.get(Capture, eid) is None
+    if gone:
+        await ctx.services.store.delete_prefix(outputs_prefix(eid))
+
+
+# -- frames ------------------------------------------------------------------------------------
+
+
+async def _frames(ctx: JobContext, capture: Capture, path: Path, workdir: Path, dest: Path):
+    """(frames [(name, width, height, source)], what the input was) or JobFailed."""
+    kind = capture.input_data_format
+    if kind == "commonformat-ios":  # no fixed format: go by the content
+        kind = "bulk-images" if await asyncio.to_thread(is_archive, path) else "video"
+    if kind == "bulk-images":
+        return await _images(ctx, path, workdir, dest)
+    return await _video(ctx, capture, path, dest)
+
+
+async def _video(ctx: JobContext, capture: Capture, path: Path, dest: Path):
+    from omnidrop.pipeline.media.frames import FrameExtractionError, extract_frames
+    from omnidrop.pipeline.media.probe import VideoRejected, probe
+
+    try:
+        info = await asyncio.to_thread(probe, path)
+    except VideoRejected as exc:
+        raise JobFailed(exc.code, f"the video capture's file is not a usable video: {exc.reason}") from None
+    # More frames than the video has would only repeat frames.
+    count = min(capture.num_frames, max(1, info.frame_count)) if capture.num_frames else None
+    done = [0.0]
+
+    def extract():
+        return extract_frames(path, lambda name, data: (dest / name).write_bytes(data), count=count,
+                              fps=ctx.settings.capture_frames_fps, quality=ctx.settings.capture_frame_quality,
+                              progress=lambda f: done.__setitem__(0, f))
+
+    task = asyncio.ensure_future(asyncio.to_thread(extract))
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
+            await ctx.progress(FRAMES * done[0])
+        result = task.result()
+    except FrameExtractionError as exc:
+        raise JobFailed("corrupt", f"the video stopped decoding after {exc.emitted} frames ({exc})") from None
+    if not result.names:
+        raise JobFailed("no_frames", "the video gave no frames")
+    frames = [(name, result.width, result.height, None) for name in result.names]
+    video = {k: v for k, v in dataclasses.asdict(info).items() if k not in ("color", "coded_width", "coded_height")}
+    return frames, {"format": "video", "video": video, "num_frames": count,
+                    "fps": None if count else ctx.settings.capture_frames_fps}
+
+
+async def _images(ctx: JobContext, path: Path, workdir: Path, dest: Path):
+    s = ctx.settings
+    limits = UnpackLimits(max_entries=s.archive_max_entries, max_total_bytes=s.archive_max_total_bytes,
+                          max_ratio=s.archive_max_ratio, max_depth=s.archive_max_depth)
+    unpacked = workdir / "unpacked"
+    try:
+        files = await asyncio.to_thread(unpack, path, unpacked, limits)
+    except ArchiveRejected as exc:
+        code = "not_a_zip" if exc.code == "not_archive" else f"archive_{exc.code}"
+        raise JobFailed(code, f"the bulk-images capture's zip was refused: {exc.reason}") from None
+    await ctx.progress(FRAMES / 3)
+    found = await asyncio.to_thread(frames_from_files, files, dest, s.capture_frame_quality)
+    await asyncio.to_thread(shutil.rmtree, unpacked, True)  # the frames are copies: free the disk now
+    if not found.frames:
+        raise JobFailed("no_images", f"the zip holds no usable images ({len(files)} files, none an image "
+                                     "that decodes)")
+    await ctx.progress(FRAMES)
+    frames = [(f.name, f.width, f.height, f.source) for f in found.frames]
+    return frames, {"format": "bulk-images", "images": len(found.frames), "skipped_count": len(found.skipped),
+                    "skipped": list(found.skipped[:SKIPPED_LISTED])}
+
+
+# -- outputs -----------------------------------------------------------------------------------
+
+
+async def _store(ctx: JobContext, eid: str, frames_dir: Path, frames: list) -> dict:
+    store, prefix = ctx.services.store, outputs_prefix(eid)
+    listed = []
+    for i, (name, width, height, source) in enumerate(frames, 1):
+        frame_key, thumb_key = f"{prefix}/frames/{name}", f"{prefix}/thumbnails/{name}"
+        await put_file(store, frame_key, frames_dir / name)
+        try:
+            thumb = await asyncio.to_thread(make_thumbnail, frames_dir / name, ctx.settings.thumbnail_max_edge)
+        except ThumbnailError as exc:  # our own JPEGs: this would be a bug, worth a retry and a log
+            raise RuntimeError(str(exc)) from exc
+        await put_bytes(store, thumb_key, thumb)
+        entry = {"name": name, "key": frame_key, "thumbnail_key": thumb_key, "width": width, "height": height}
+        if source is not None:
+            entry["source"] = source
+        listed.append(entry)
+        await ctx.progress(FRAMES + (STORE - FRAMES) * i / len(frames))
+    names = {f[0] for f in frames}
+    for folder in ("frames", "thumbnails"):
+        await _drop_stale(ctx, f"{prefix}/{folder}", names)
+    paths = [frames_dir / f[0] for f in frames]
+    try:
+        preview = await asyncio.to_thread(make_preview, paths)
+        gif = await asyncio.to_thread(make_gif, paths, ctx.settings.capture_gif_max_bytes)
+    except PreviewError as exc:
+        raise JobFailed("preview_failed", str(exc)) from None
+    await put_bytes(store, f"{prefix}/preview.jpg", preview)
+    await put_bytes(store, f"{prefix}/preview.gif", gif)
+    await ctx.progress(1.0)
+    return {"frames": listed, "frame_count": len(listed), "preview_key": f"{prefix}/preview.jpg",
+            "gif_key": f"{prefix}/preview.gif"}
+
+
+async def _drop_stale(ctx: JobContext, prefix: str, keep: set[str]) -> None:
+    """Outputs an earlier run made that this one did not (e.g. the frame rate setting changed)."""
+    store = ctx.services.store
+    stale = [b.key async for b in store.list(prefix) if b.key.rsplit("/", 1)[-1] not in keep]
+    for key in stale:
+        await store.delete(key)

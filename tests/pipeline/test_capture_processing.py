@@ -1,0 +1,123 @@
+"""The capture.process job on both databases (run directly, no worker): a bulk-images zip and a video
+become frames, thumbnails, a preview and a GIF; bad inputs fail with their reason; a re-run gives the
+same outputs."""
+
+import io
+
+import pytest
+from PIL import Image
+from sqlalchemy import select, update
+
+from omnidrop.captures.service import PROCESS_KIND
+from omnidrop.db.models import Capture, Job
+from omnidrop.jobs.runner import run_job
+from omnidrop.services import Services
+from omnidrop.settings import Settings
+from tests.pipeline.media.conftest import write_video
+from tests.support.captures import EXPECTED_FRAMES, images_zip, uploaded_capture
+
+
+@pytest.fixture
+async def services(db_url, tmp_path):
+    settings = Settings(data_dir=tmp_path, database_url=db_url, fsync=False, capture_gif_max_bytes=200_000)
+    services = Services.open(settings)
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
+async def process(services, eid: str) -> Capture:
+    async with services.db.read() as s:
+        job_id = await s.scalar(select(Job.id).where(Job.kind == PROCESS_KIND, Job.subject_id == eid))
+    await run_job(job_id, services.settings)
+    async with services.db.read() as s:
+        return await s.get(Capture, eid)
+
+
+async def blob(services, key: str) -> bytes:
+    return b"".join([chunk async for chunk in services.store.read(key)])
+
+
+async def test_bulk_images_become_frames_thumbnails_preview_and_gif(services):
+    eid = await uploaded_capture(services.captures, images_zip())
+    capture = await process(services, eid)
+    assert (capture.state, capture.error_reason) == ("FINISHED", None)
+    assert "camera poses and splat training are not run" in capture.state_description
+    frames = capture.outputs["frames"]
+    assert [(f["source"], (f["width"], f["height"])) for f in frames] == EXPECTED_FRAMES
+    assert [f["name"] for f in frames] == ["frame_0001.jpg", "frame_0002.jpg", "frame_0003.jpg"]
+    assert capture.outputs["input"]["skipped_count"] == 2  # notes.txt and fake.jpg (the macOS fork is junk)
+    for f in frames:
+        image = Image.open(io.BytesIO(await blob(services, f["key"])))
+        assert image.format == "JPEG" and image.size == (f["width"], f["height"])
+        thumb = Image.open(io.BytesIO(await blob(services, f["thumbnail_key"])))
+        assert thumb.format == "JPEG" and max(thumb.size) <= services.settings.thumbnail_max_edge
+    # The PNG was blue; the sideways JPEG was turned upright.
+    assert Image.open(io.BytesIO(await blob(services, frames[0]["key"]))).getpixel((10, 10))[2] > 180
+    preview = Image.open(io.BytesIO(await blob(services, capture.outputs["preview_key"])))
+    assert preview.format == "JPEG" and preview.size == (64, 96)  # the middle frame
+    gif_bytes = await blob(services, capture.outputs["gif_key"])
+    gif = Image.open(io.BytesIO(gif_bytes))
+    assert gif.format == "GIF" and gif.n_frames == 3 and len(gif_bytes) <= 200_000
+
+    # Idempotent: the same job run again (as after a crash) rewrites exactly the same outputs.
+    keys = sorted([b.key async for b in services.store.list(f"captures/{eid}")])
+    first = {k: await blob(services, k) for k in keys}
+    async with services.db.write() as s:
+        await s.execute(update(Capture).where(Capture.eid == eid).values(state="PROCESSING"))
+        await s.execute(update(Job).where(Job.subject_id == eid).values(state="queued"))
+    again = await process(services, eid)
+    assert again.state == "FINISHED" and again.outputs == capture.outputs
+    assert {k: await blob(services, k) async for k in _keys(services, eid)} == first
+
+
+async def _keys(services, eid):
+    async for b in services.store.list(f"captures/{eid}"):
+        yield b.key
+
+
+@pytest.mark.parametrize("num_frames, expected", [(7, 7), (None, 10)])  # 2 s clip: 7 spaced, or 5 fps
+async def test_video_capture_frames(services, tmp_path, num_frames, expected):
+    clip = write_video(tmp_path / "walk.mp4", size=(160, 120), frames=60)
+    eid = await uploaded_capture(services.captures, clip.read_bytes(), input_data_format="video",
+                                 num_frames=num_frames)
+    capture = await process(services, eid)
+    assert capture.state == "FINISHED", capture.state_description
+    assert capture.outputs["frame_count"] == expected
+    assert {(f["width"], f["height"]) for f in capture.outputs["frames"]} == {(160, 120)}
+    assert capture.outputs["input"]["video"]["codec"] == "h264"
+    gif = Image.open(io.BytesIO(await blob(services, capture.outputs["gif_key"])))
+    assert gif.n_frames == expected and gif.size == (160, 120)
+
+
+@pytest.mark.parametrize("fmt, data, slug", [
+    ("bulk-images", b"PK\x03\x04 but then nothing a zip needs" * 10, "archive-corrupt"),
+    ("bulk-images", b"plain bytes, no zip at all", "not-a-zip"),
+    ("bulk-images", images_zip({"readme.txt": b"no pictures here", "a/b.csv": b"1,2"}), "no-images"),
+    ("video", images_zip(), "unsupported-format"),  # a zip sent as a video capture
+    ("video", b"\x00\x00\x00\x18ftypmp42" + bytes(40), "corrupt"),  # an MP4 header and nothing else
+])
+async def test_bad_inputs_fail_with_their_reason(services, fmt, data, slug):
+    eid = await uploaded_capture(services.captures, data, input_data_format=fmt)
+    capture = await process(services, eid)
+    assert (capture.state, capture.error_reason, capture.error_reason_slug) == ("FAILED", "INVALID_INPUT", slug)
+    assert capture.state_description
+    assert [b.key async for b in services.store.list(f"captures/{eid}")] == [
+        f"captures/{eid}/input.{'zip' if fmt == 'bulk-images' else 'mp4'}"]  # nothing half-made is left
+
+
+async def test_default_format_goes_by_content(services):
+    eid = await uploaded_capture(services.captures, images_zip(), input_data_format="commonformat-ios")
+    capture = await process(services, eid)
+    assert capture.state == "FINISHED" and capture.outputs["input"]["format"] == "bulk-images"
+
+
+async def test_deleting_a_capture_stops_its_job_and_leaves_nothing(services):
+    eid = await uploaded_capture(services.captures, images_zip())
+    async with services.db.read() as s:
+        owner_id = (await s.get(Capture, eid)).owner_id
+    await services.captures.delete(owner_id, eid)
+    async with services.db.read() as s:
+        assert await s.scalar(select(Job.id).where(Job.subject_id == eid)) is None
+    assert [b.key async for b in services.store.list(f"captures/{eid}")] == []
