@@ -22,4 +22,7 @@ def worker(
     settings = get_settings()
     # Jobs orphaned by a worker that died before us: lapsed leases go back on the queue now, not in a minute.
     runner.sweep_sync()
-    Consumer(huey, workers=threads or settings.worker_threads, worker_type="thread", periodic=periodic).run()
+    # Huey's idle backoff would reach 10 s between polls; a job queued after a quiet spell should start
+    # within a second (one cheap poll per second per thread on SQLite or Redis).
+    Consumer(huey, workers=threads or settings.worker_threads, worker_type="thread", periodic=periodic,
+             max_delay=1.0).run()
