@@ -69,3 +69,27 @@ def renamed_jpeg(path: Path) -> Path:
 
 def copy(src: Path, dest: Path) -> Path:
     return Path(shutil.copy(src, dest))
+
+
+def two_track(path: Path, seconds: float = 1.0) -> Path:
+    """One file, a video track per lens (Insta360 X3/X4): red first, blue second."""
+    import av
+
+    with av.open(str(path), "w", format="mp4") as out:
+        streams = []
+        for _ in range(2):
+            stream = out.add_stream("libx264", rate=RATE)
+            stream.width, stream.height = LENS_SIZE
+            stream.pix_fmt = "yuv420p"
+            streams.append(stream)
+        pictures = [av.VideoFrame.from_image(Image.new("RGB", LENS_SIZE, c)) for c in (RED, BLUE)]
+        for i in range(int(seconds * RATE)):
+            for stream, picture in zip(streams, pictures):
+                frame = picture.reformat(format="yuv420p")
+                frame.pts = i
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+        for stream in streams:
+            for packet in stream.encode():
+                out.mux(packet)
+    return path

@@ -401,6 +401,14 @@ def test_the_five_steps_end_with_points_and_panoramas(live, site, tmp_path):
 
     again = httpx.get(f"{live.url}/360/{upload['id']}/upload", headers=site["auth"]).json()
     assert again["processing_status"] == "done" and again["points_url"] == linked["points_url"]
+    assert again["processing_progress"] == 100
+    # Step 5 retried unchanged keeps the result; with another count it processes the walk again.
+    put = f"{live.url}/360/{upload['id']}/upload"
+    assert httpx.put(put, json=body, headers=site["auth"]).json()["processing_status"] == "done"
+    assert httpx.put(put, json={**body, "target_points_count": 2}, headers=site["auth"]).json()[
+        "processing_status"] == "queued"
+    again = wait_processed(live, upload["id"], site["auth"])
+    assert [p["time_seconds"] for p in again["points"]] == pytest.approx([0.0, 1.9])
     # Same auth as the rest of the surface.
     assert httpx.get(f"{live.url}/360/{upload['id']}/points").status_code == 401
     r = httpx.get(f"{live.url}/360/{upload['id']}/points", headers=live.headers(owner="stranger"))

@@ -76,7 +76,8 @@ def _track(path: Path, duration: float) -> gps.GpsTrack:
 def _single(video: WalkVideo, fov: float) -> WalkInput:
     info = _probe(video)
     if info.spherical is not None and info.spherical.projection == "equirectangular":
-        layout = Layout(EQUIRECT, (Lens(video.path),))
+        eye = {"top-bottom": "top", "left-right": "left"}.get(info.spherical.stereo)
+        layout = Layout(EQUIRECT, (Lens(video.path),), eye=eye)
     elif _video_streams(video.path) >= 2:
         layout = Layout(LENS_PAIR, (Lens(video.path, 0), Lens(video.path, 1)), fov)
     elif _DUAL_FISHEYE_ASPECT[0] <= info.coded_width / info.coded_height <= _DUAL_FISHEYE_ASPECT[1]:

@@ -175,7 +175,7 @@ async def create_upload(
 @router.get("/360/{upload_id}/upload")
 async def get_upload(upload_id: str, request: Request, who: Principal = Depends(reader)) -> dict:
     obj = await service(request).get_upload(who.owner_id, _int_id(upload_id, UploadObjectNotFound, "upload"))
-    return upload_object(obj, request)
+    return {**upload_object(obj, request), "processing_progress": await service(request).progress(obj.row)}
 
 
 class FileLink(BaseModel):

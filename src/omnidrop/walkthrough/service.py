@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from omnidrop.db.engine import Database
 from omnidrop.db.models import (
     Drawing,
+    Job,
     WalkthroughPoint,
     WalkthroughProject,
     WalkthroughTusLink,
@@ -262,6 +263,16 @@ class WalkthroughService:
         if job_id is not None:
             await dispatch(job_id)
         return linked
+
+    async def progress(self, row: WalkthroughUpload) -> int:
+        """Processing progress 0..100: the job's own while it runs."""
+        if row.processing_status == DONE:
+            return 100
+        if row.processing_status != PROCESSING or row.job_id is None:
+            return 0
+        async with self.db.read() as s:
+            job = await s.get(Job, row.job_id)
+        return int(100 * job.progress) if job is not None else 0
 
     async def points(self, owner_id: str, upload_id: int) -> tuple[UploadObject, list[WalkthroughPoint]]:
         """The upload object and its placed points (none until processing is done), in index order."""

@@ -84,3 +84,15 @@ def test_lenses_of_different_sizes_do_not_fit(tmp_path):
     second = w.write_video(tmp_path / "b_10_1.mp4", size=(96, 96), rate=10, frames=10)
     with pytest.raises(PanoramaError):
         render(Layout(LENS_PAIR, (Lens(first), Lens(second))), [0.0], lambda i, b: None)
+
+
+@pytest.mark.parametrize("eye,size", [("top", (128, 128)), ("left", (256, 64))])
+def test_stereo_equirectangular_keeps_the_left_eye(tmp_path, eye, size):
+    def eyes(i: int) -> Image.Image:  # left eye red, right eye blue
+        image = Image.new("RGB", size, w.BLUE)
+        image.paste(w.RED, (0, 0, size[0], size[1] // 2) if eye == "top" else (0, 0, size[0] // 2, size[1]))
+        return image
+
+    video = w.write_video(tmp_path / "stereo.mp4", size=size, rate=10, frames=5, image=eyes)
+    _, images = rendered(Layout(EQUIRECT, (Lens(video),), eye=eye), [0.2])
+    assert images[0].size == (128, 64) and lens_columns(images[0]) == "RRRRRRRR"

@@ -1,7 +1,8 @@
 """Equirectangular panoramas at chosen times of a 360 video, as JPEGs.
 
 Inputs (`Lens`: a file and which of its video streams):
-- equirectangular video (spherical metadata): the frame as it is, scaled to 2:1 if it is not;
+- equirectangular video (spherical metadata): the frame as it is, scaled to 2:1 if it is not
+  (stereo: the left eye's half);
 - side-by-side dual fisheye in one stream (.insv of the ONE X era, about 2:1);
 - one lens per stream: Insta360's two-file form (`_00_` and `_10_` files) or one file with a
   video track per lens (X3/X4). The two pictures are put side by side with `hstack`.
@@ -52,6 +53,8 @@ class Layout:
     kind: str  # EQUIRECT, DUAL_FISHEYE or LENS_PAIR
     lenses: tuple[Lens, ...]  # one, or two for LENS_PAIR (first = left)
     fov: float = DEFAULT_FOV
+    # Stereo equirectangular: keep the left eye, "top" (top-bottom) or "left" (left-right) half.
+    eye: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,12 @@ class _Equirect:
         graph = av.filter.Graph()
         self.sources = [graph.add_buffer(width=f.width, height=f.height, format=f.format.name,
                                          time_base=Fraction(1, 1000)) for f in frames]
-        height = frames[0].height // 2 * 2
+        kind, eye = self.layout.kind, self.layout.eye
+        height = (frames[0].height // 2 if eye == "top" else frames[0].height) // 2 * 2
         width = 2 * height
-        kind = self.layout.kind
         if kind == EQUIRECT:
-            chain = [graph.add("scale", f"w={width}:h={height}")]
+            crop = {"top": ["crop", "w=iw:h=ih/2:x=0:y=0"], "left": ["crop", "w=iw/2:h=ih:x=0:y=0"]}.get(eye or "")
+            chain = ([graph.add(*crop)] if crop else []) + [graph.add("scale", f"w={width}:h={height}")]
         else:
             fov = self.layout.fov
             v360 = graph.add("v360", f"input=dfisheye:output=equirect:ih_fov={fov}:iv_fov={fov}"
@@ -144,7 +148,7 @@ class _Equirect:
 
     def __call__(self, frames: Sequence[av.VideoFrame]) -> av.VideoFrame:
         first = frames[0]
-        if self.layout.kind == EQUIRECT and first.width == 2 * first.height:
+        if self.layout.kind == EQUIRECT and self.layout.eye is None and first.width == 2 * first.height:
             return first  # already what the viewer wants
         if self.graph is None:
             self._build(frames)
