@@ -81,8 +81,7 @@ def parse_error_body(response: httpx.Response) -> tuple[str, str, object]:
             return str(err.get("code") or fallback), str(err.get("message") or ""), body
         if isinstance(err, str):
             message = body.get("message")
-            extra = {k: v for k, v in body.items() if k != "error" and k != "message"}
-            return err, str(message) if message else _describe(extra), body
+            return err, str(message) if message else "", body
         detail = body.get("detail")
         if isinstance(detail, str):
             return fallback, detail, body
@@ -98,10 +97,6 @@ def parse_error_body(response: httpx.Response) -> tuple[str, str, object]:
     if xml:
         return xml.group(1), xml.group(2) or "", text
     return fallback, (text or "").strip()[:500], text
-
-
-def _describe(extra: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in extra.items() if k != "allowed")
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -116,20 +116,21 @@ class Transport:
             raise ApiError.from_response(response)
         return response
 
-    def call(self, method: str, url: str, **kwargs) -> httpx.Response:
-        """A request that is safe to repeat, retried as the policy says; other errors raise ApiError."""
+    def call(self, method: str, url: str, *, final_codes: frozenset[str] = frozenset(), **kwargs) -> httpx.Response:
+        """A request that is safe to repeat, retried as the policy says; other errors raise ApiError.
+        `final_codes`: error codes that are answers, not outages, even with a 5xx status."""
         failures = self.failures(f"{method} {url}")
         while True:
             try:
                 return self.send_once(method, url, **kwargs)
             except ApiError as exc:
-                if not is_retryable_status(exc.status):
+                if not is_retryable_status(exc.status) or exc.code in final_codes:
                     raise
                 failures.failed(exc)
             except RETRYABLE_NETWORK as exc:
                 failures.failed(exc)
 
-    def json(self, method: str, url: str, **kwargs) -> dict | list:
+    def json(self, method: str, url: str, **kwargs) -> dict | list:  # type: ignore[type-arg]
         response = self.call(method, url, **kwargs)
         return response.json() if response.content else {}
 

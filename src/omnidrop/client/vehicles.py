@@ -99,7 +99,9 @@ class VehiclesAPI:
     def frames(self, job_id: str, side: str) -> Frames:
         """The frame URLs; FramesNotReady while the job runs (404 FRAMES_NOT_READY)."""
         try:
-            body = self.t.json("GET", "/360/frames", params={"job_id": job_id, "side": side.upper()})
+            # PROCESSING_FAILED is a 500 that states a result: asking again will not change it.
+            body = self.t.json("GET", "/360/frames", params={"job_id": job_id, "side": side.upper()},
+                               final_codes=frozenset({"PROCESSING_FAILED"}))
         except ApiError as exc:
             if exc.code == "FRAMES_NOT_READY":
                 d = exc.details
