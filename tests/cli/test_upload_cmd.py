@@ -3,8 +3,10 @@ connections mid-chunk and answers 429 and 5xx; then byte-identical files and bou
 
 from __future__ import annotations
 
+import hashlib
 import random
 
+import httpx
 import pytest
 
 from tests.support.client import (
@@ -19,7 +21,7 @@ from tests.support.client import (
     sparse_file,
 )
 from tests.support.proxy import HttpProxy
-from tests.support.server import stored_sha256s
+from tests.support.server import read_blob, stored_sha256s
 
 GiB = 1024 * MiB
 CHUNK = 8 * MiB
@@ -116,6 +118,21 @@ def _faults(server, tmp_path, via):
         fetched = tmp_path / "back"
         _download(server, via, result["files"][0]["location"], fetched)
         assert file_sha256(fetched) == digest
+
+
+@pytest.mark.parametrize("via", ["tus", "parts"])
+def test_parts_and_tus_uploads_store_the_bytes(server, tmp_path, via):
+    env = client_env(server, tmp_path)
+    f = tmp_path / "cloud.ply"
+    sparse_file(f, 11 * MiB, seed=4)
+    done = omnidrop(["upload", str(f), "--via", via, "--chunk-size", "5MiB", "--json"], env)
+    assert done.returncode == 0, done.stderr
+    location = result_json(done)["files"][0]["location"]
+    if via == "parts":
+        assert hashlib.sha256(read_blob(server, location)).hexdigest() == file_sha256(f)
+    else:
+        head = httpx.head(location, headers={**server.headers(), "Tus-Resumable": "1.0.0"})
+        assert head.headers["upload-offset"] == head.headers["upload-length"] == str(11 * MiB)
 
 
 def _download(server, via, location, into):

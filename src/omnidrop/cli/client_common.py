@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +46,14 @@ class Common:
     output: Output
 
     def client(self, parallel: int = 4):
-        from omnidrop.client import Client
+        from omnidrop.client import Client, RetryPolicy
 
-        progress_notes = self.output
-        return Client(self.url, self.key, token=self.token, parallel=parallel,
-                      on_retry=lambda msg: progress_notes.warn(msg) if not progress_notes.quiet else None)
+        notes = self.output
+        raw = os.environ.get("OMNIDROP_CLIENT_RETRIES", "10")
+        if not raw.isdigit() or int(raw) < 1:
+            raise typer.BadParameter(f"OMNIDROP_CLIENT_RETRIES must be a whole number >= 1, got {raw!r}")
+        return Client(self.url, self.key, token=self.token, parallel=parallel, retry=RetryPolicy(attempts=int(raw)),
+                      on_retry=lambda msg: notes.warn(msg) if not notes.quiet else None)
 
     def state(self, path: Path | None):
         from omnidrop.client import StateFile
