@@ -86,7 +86,8 @@ class Transport:
 
     def __init__(self, base_url: str, *, headers: dict[str, str] | None = None, timeout: float = 120.0,
                  max_connections: int = 16, retry: RetryPolicy | None = None, verify: bool = True,
-                 on_retry: Callable[[str], None] | None = None) -> None:
+                 on_retry: Callable[[str], None] | None = None,
+                 http_transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
@@ -94,6 +95,7 @@ class Transport:
         self.http = httpx.Client(
             base_url=self.base_url, headers={"User-Agent": USER_AGENT, **(headers or {})},
             timeout=httpx.Timeout(timeout, connect=15.0), limits=limits, verify=verify, follow_redirects=False,
+            transport=http_transport,
         )
 
     def close(self) -> None:
