@@ -92,6 +92,9 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        # No redirects are followed, so a plain-http server never needs TLS: skip loading the CA bundle.
+        if self.base_url.startswith("http://"):
+            verify = False
         self.http = httpx.Client(
             base_url=self.base_url, headers={"User-Agent": USER_AGENT, **(headers or {})},
             timeout=httpx.Timeout(timeout, connect=15.0), limits=limits, verify=verify, follow_redirects=False,
