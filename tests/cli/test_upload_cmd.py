@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import signal
+import time
 
 import httpx
 import pytest
@@ -19,6 +21,8 @@ from tests.support.client import (
     run_until_done,
     small_files,
     sparse_file,
+    start,
+    wait_for,
 )
 from tests.support.proxy import HttpProxy
 from tests.support.server import read_blob, stored_sha256s
@@ -60,6 +64,24 @@ def test_one_gib_file_survives_sigkills_and_a_server_restart(local_server, tmp_p
     assert stored_sha256s(local_server, upload_id) == {"scan.e57": (GiB, digest)}
     # Each of the killed runs (and the server kill) may lose at most the chunk that was in flight.
     assert GiB <= sent <= GiB + (killed + 1) * CHUNK
+
+
+def test_ctrl_c_stops_at_once_and_a_rerun_finishes(local_server, tmp_path):
+    big = tmp_path / "pano.mp4"
+    digest = sparse_file(big, 96 * MiB, seed=12)
+    env = client_env(local_server, tmp_path)
+    args = ["upload", str(big), "--no-project", "--chunk-size", "1MiB"]
+    proc = start(args, env, tmp_path / "client.log")
+    wait_for(lambda: (tmp_path / "state.json").exists(), timeout=60)  # the session exists: bytes are flowing
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 130
+    assert "run the same command again to resume" in (tmp_path / "client.log").read_text()
+    done = omnidrop([*args, "--json"], env)
+    assert done.returncode == 0, done.stderr
+    result = result_json(done)
+    assert result["resumed"] is True
+    assert stored_sha256s(local_server, result["upload_id"]) == {"pano.mp4": (96 * MiB, digest)}
 
 
 def test_five_hundred_small_files_into_one_session_through_kills(local_server, tmp_path):

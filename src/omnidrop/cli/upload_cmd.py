@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +42,14 @@ def guarded(output: Output, work: Callable[[], T]) -> T:
     except typer.Exit:
         raise
     except KeyboardInterrupt as exc:
-        output.fail(exc)
+        try:
+            output.fail(exc)
+        except typer.Exit as done:
+            # Upload threads may still be mid-request: leave now, without joining them. The state file
+            # is always whole (atomic writes) and the server keeps what arrived, so a re-run resumes.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(done.exit_code)
     except ClientError as exc:
         output.fail(exc)
     except ValueError as exc:  # a refused argument the SDK noticed before sending

@@ -176,9 +176,15 @@ class BatchUploader:
     def _each(self, files: list[LocalFile], work) -> list[FileOutcome]:
         if len(files) <= 1 or self.c.parallel == 1:
             return [work(f) for f in files]
-        with ThreadPoolExecutor(max_workers=min(self.c.parallel, len(files)), thread_name_prefix="omnidrop-file") as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.c.parallel, len(files)), thread_name_prefix="omnidrop-file")
+        try:
             futures = {pool.submit(work, f): i for i, f in enumerate(files)}
             out: list[FileOutcome | None] = [None] * len(files)
             for fut in as_completed(futures):
                 out[futures[fut]] = fut.result()
+        except BaseException:
+            # Ctrl-C: do not wait for the files in flight (the server keeps what arrived; a re-run resumes).
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         return out  # type: ignore[return-value]

@@ -105,15 +105,15 @@ class PartUploader:
                         in_flight[number] += n
                         report()
 
+                url = sign(number)  # the transport retries signing itself; its refusals are final
                 try:
-                    url = sign(number)
                     with self.slots:
                         etag = self.put_part(url, f, start, length, on_bytes)
                 except ApiError as exc:
                     with lock:
                         in_flight.pop(number, None)
                         report()
-                    # 403: a URL that expired while it waited; a fresh one is signed on the next try.
+                    # 403 from a part URL: it expired while it waited; a fresh one is signed on the next try.
                     if not (is_retryable_status(exc.status) or exc.status == 403):
                         raise
                     failures.failed(exc)
@@ -135,17 +135,19 @@ class PartUploader:
 
         todo = [n for n in range(1, plan.count + 1) if n not in done]
         if todo:
-            with ThreadPoolExecutor(max_workers=min(self.parallel, len(todo)),
-                                    thread_name_prefix="omnidrop-part") as pool:
+            pool = ThreadPoolExecutor(max_workers=min(self.parallel, len(todo)), thread_name_prefix="omnidrop-part")
+            try:
                 futures = [pool.submit(one, n) for n in todo]
-                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                wait(futures, return_when=FIRST_EXCEPTION)
                 for fut in futures:
                     if fut.done() and fut.exception():
-                        for other in futures:
-                            other.cancel()
                         raise fut.exception()  # type: ignore[misc]
                 for fut in futures:
                     fut.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
         progress.update(f.key, f.size)
         progress.finish(f.key)
         return done
