@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from omnidrop.client.file_upload import FileStatus, FileUploadAPI
+from omnidrop.client.file_upload import PROBE, FileStatus, FileUploadAPI
 from omnidrop.client.files import LocalFile
 from omnidrop.client.transport import RetryPolicy, Transport
 
@@ -54,14 +54,18 @@ def test_resumes_from_the_servers_offset_and_resyncs_on_409(tmp_path):
     assert server.puts[0] == "bytes 5000-9095/10240" and server.puts[1] == "bytes 3000-7095/10240"
 
 
-def test_another_writer_and_a_5xx_are_waited_out(tmp_path):
+def test_another_writer_and_a_5xx_are_waited_out_with_small_probes(tmp_path):
     path = tmp_path / "b.jpg"
-    path.write_bytes(b"z" * 100)
-    server = FakeServer(100)
+    size = 2 * 1024 * 1024
+    path.write_bytes(b"z" * size)
+    server = FakeServer(size)
     server.canned = [httpx.Response(409, json={"error": "upload_in_progress", "received": 0}),
                      httpx.Response(500, text="oops")]
-    done = api_for(server).upload_file("S", LocalFile.at(path), chunk_size=1 << 20)
-    assert done.complete and len(server.puts) == 3
+    done = api_for(server).upload_file("S", LocalFile.at(path), chunk_size=size, known=FileStatus(0, None, False))
+    assert done.complete and bytes(server.data) == b"z" * size
+    # Full chunk, refused as busy; then a probe (refused by the 500), a probe that lands, then the rest.
+    assert server.puts == ["whole", f"bytes 0-{PROBE - 1}/{size}", f"bytes 0-{PROBE - 1}/{size}",
+                           f"bytes {PROBE}-{size - 1}/{size}"]
 
 
 def test_a_whole_file_goes_in_one_put_without_content_range(tmp_path):

@@ -57,9 +57,9 @@ def kill_after(proc: subprocess.Popen, seconds: float) -> bool:
 
 
 def run_until_done(args: list[str], env: dict[str, str], log: Path, rng: random.Random, kills: int,
-                   window: tuple[float, float], between=None) -> int:
+                   window: tuple[float, float]) -> int:
     """Run the command, SIGKILL it at `kills` random instants in `window` seconds, then let it finish.
-    `between(i)` runs after each kill (e.g. a server restart). Returns how many runs were killed."""
+    Returns how many runs were killed."""
     killed = 0
     for i in range(kills):
         proc = start(args, env, log)
@@ -67,8 +67,6 @@ def run_until_done(args: list[str], env: dict[str, str], log: Path, rng: random.
             assert proc.returncode == 0, log.read_text(errors="replace")[-3000:]
             return killed
         killed += 1
-        if between:
-            between(i)
     proc = start(args, env, log)
     assert proc.wait(timeout=600) == 0, log.read_text(errors="replace")[-3000:]
     return killed

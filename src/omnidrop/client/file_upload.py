@@ -17,6 +17,9 @@ from omnidrop.client.progress import NoProgress, Progress
 from omnidrop.client.transport import RETRYABLE_NETWORK, Transport, is_retryable_status
 
 DEFAULT_CHUNK = 8 * 1024 * 1024
+# After "another writer holds this file" the next request is this small: a server that refuses it
+# again (a crashed writer's lease lasts until it lapses) has then been sent little for nothing.
+PROBE = 256 * 1024
 OCTETS = "application/octet-stream"
 
 
@@ -107,18 +110,21 @@ class FileUploadAPI:
             return status
         if f.size == 0:  # an empty file is one PUT with no body
             chunk_size = 1
+        busy = False
         while True:
             f.check_unchanged()
-            length = min(chunk_size, f.size - received)
+            length = min(PROBE if busy else chunk_size, f.size - received)
             try:
                 status = self.put_chunk(upload_id, f, received, length, progress)
                 failures.progress()
+                busy = False
             except ApiError as exc:
                 if exc.status == 409 and "received" in exc.details:
                     # A gap, or another writer (say, our own killed run) still holds the file: resync.
                     received = int(exc.details["received"])
                     progress.update(f.key, received)
                     if exc.code == "upload_in_progress":
+                        busy = True
                         failures.failed(exc)
                     continue
                 if not is_retryable_status(exc.status):

@@ -19,6 +19,7 @@ from omnidrop.client.transport import RETRYABLE_NETWORK, Transport, is_retryable
 TUS = {"Tus-Resumable": "1.0.0"}
 IETF_INTEROP = "6"
 DEFAULT_CHUNK = 8 * 1024 * 1024
+PROBE = 256 * 1024
 
 
 def encode_metadata(meta: dict[str, str]) -> str:
@@ -109,18 +110,21 @@ class ResumableAPI:
         offset = state.offset
         progress.start(f.key, f.name, f.size, offset)
         failures = self.t.failures(f"upload {f.name}")
+        busy = False  # after 423 (another writer holds it) probe with a small PATCH, as the chunked API does
         while offset < f.size:
             f.check_unchanged()
-            length = min(chunk_size, f.size - offset)
+            length = min(PROBE if busy else chunk_size, f.size - offset)
             try:
                 offset = self.patch(url, f, offset, length, progress)
                 failures.progress()
+                busy = False
             except ApiError as exc:
                 if exc.status == 409:  # mismatching offset: the server says where it stands
                     offset = self._offset_of(url, exc, failures)
                     continue
                 if not is_retryable_status(exc.status):
                     raise
+                busy = exc.status == 423
                 failures.failed(exc)
                 offset = self._offset_of(url, exc, failures)
             except RETRYABLE_NETWORK as exc:
