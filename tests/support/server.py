@@ -219,3 +219,41 @@ def stored_keys(server: LiveServer, prefix: str) -> list[str]:
             await store.close()
 
     return asyncio.run(keys())
+
+
+def stored_sha256s(server: LiveServer, session_id: str) -> dict[str, tuple[int, str]]:
+    """`{name: (size, sha256)}` of every file of one session, streamed from the server's store (a 1 GiB
+    file is hashed without holding it in memory)."""
+    import asyncio
+    import hashlib
+
+    from sqlalchemy import select
+
+    from omnidrop.db.engine import Database
+    from omnidrop.db.models import UploadFile
+    from omnidrop.settings import Settings
+
+    url = Settings(data_dir=server.data_dir, database_url=server.env.get("OMNIDROP_DATABASE_URL")).resolved_database_url
+
+    async def hashes() -> dict[str, tuple[int, str]]:
+        db = Database(url)
+        try:
+            async with db.read() as s:
+                rows = (await s.execute(select(UploadFile.name, UploadFile.blob_key)
+                                        .where(UploadFile.session_id == session_id))).all()
+        finally:
+            await db.dispose()
+        store = _server_store(server)
+        out = {}
+        try:
+            for name, key in rows:
+                h, size = hashlib.sha256(), 0
+                async for chunk in store.read(key):
+                    h.update(chunk)
+                    size += len(chunk)
+                out[name] = (size, h.hexdigest())
+        finally:
+            await store.close()
+        return out
+
+    return asyncio.run(hashes())
