@@ -79,7 +79,6 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
   targetPick.value = (query.get('target') as Target) || localStorage.getItem('omnidrop.target') || 'project'
   const options = h('div', { class: 'options', id: 'target-options' })
   const dash = h('div', { id: 'dashboard', class: 'dash' })
-  const startButton = h('button', { type: 'button', id: 'start-upload' }, 'Start upload')
 
   let uppy: Uppy | null = null
   let onComplete: (ok: UppyFile<any, any>[]) => Promise<void> = async () => {}
@@ -233,7 +232,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
     u.use(GoldenRetriever, { serviceWorker: false })
     u.use(Dashboard, {
       inline: true, target: dash, width: '100%', height: 420, proudlyDisplayPoweredByUppy: false,
-      showProgressDetails: true, fileManagerSelectionType: 'both', hideUploadButton: true,
+      showProgressDetails: true, fileManagerSelectionType: 'both',
       note: target === 'vehicle' ? 'One video, up to 100 MB.' : 'Drop files or folders. Uploads resume after a reload: choose the same file again.',
     } as any)
     const seen = new Set<string>()
@@ -248,6 +247,11 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       log.append(h('li', { class: 'progress-start', 'data-file': f.name, 'data-bytes': p.bytesUploaded },
         `${f.name}: sending over ${viaOf(f)}, first progress at ${bytes(p.bytesUploaded)}`))
     })
+    u.on('restored', () => {
+      const files = u.getFiles()
+      const ghosts = files.filter((f) => f.isGhost).length
+      say(`Restored ${files.length} unfinished upload(s)${ghosts ? `; choose ${ghosts} of them again (Add more), then Resume` : '; press Resume'}.`)
+    })
     u.on('upload-error', (f, err) => say(`${f?.name}: ${err.message} — use retry to try again.`, 'error'))
     u.on('complete', async (result) => {
       const ok = result.successful ?? []
@@ -260,10 +264,6 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
     })
   }
 
-  startButton.addEventListener('click', () => {
-    if (!uppy?.getFiles().length) return say('Add files first.', 'error')
-    uppy.upload().catch((err) => say(String(err), 'error'))
-  })
   targetPick.addEventListener('change', () => void build())
   await build()
 
@@ -271,7 +271,6 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
     h('h1', {}, 'Upload'),
     h('div', { class: 'card' }, field('target', 'Target', targetPick), options),
     dash,
-    h('div', { class: 'actions' }, startButton),
     h('h2', {}, 'Results'), log)
   return { el, destroy: () => uppy?.destroy() }
 }

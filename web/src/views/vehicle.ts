@@ -145,9 +145,11 @@ export async function vehicleView(uuid: string): Promise<View> {
     spin?.destroy()
     spin = spinViewer(got.frames, masks, `${side} of ${title.textContent}`)
     const inside = side !== 'OUTSIDE'
-    viewer.replaceChildren(spin.el, inside
-      ? h('p', {}, h('a', { href: `#/panorama?src=${encodeURIComponent(got.frames[0])}&title=${encodeURIComponent(`${side} frame 1`)}`, id: 'open-frame-panorama' }, 'Open the first frame as a panorama'))
-      : null)
+    viewer.replaceChildren(spin.el)
+    if (inside) {
+      viewer.append(h('p', {}, h('a', { href: `#/panorama?src=${encodeURIComponent(got.frames[0])}&title=${encodeURIComponent(`${side} frame 1`)}`,
+        id: 'open-frame-panorama' }, 'Open the first frame as a panorama')))
+    }
   }
 
   poll(async () => {
@@ -168,6 +170,6 @@ export async function vehicleView(uuid: string): Promise<View> {
       viewer.replaceChildren(h('p', { class: 'muted' }, `No frames for ${side} yet.`))
     }
   }, 4000, () => alive)
-  sidePick.addEventListener('change', () => { shown = '' })
+  sidePick.addEventListener('change', () => { shown = ''; viewer.replaceChildren(h('p', { class: 'muted' }, 'Loading frames…')) })
   return { el, destroy: () => { alive = false; spin?.destroy() } }
 }
