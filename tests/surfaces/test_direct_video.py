@@ -188,3 +188,16 @@ def test_a_group_expires_after_5_days(client, server):
     asyncio.run(backdate())
     assert error(client.post(f"{BASE}/{sid}/files/{f['uploadId']}/part-urls", json={})) == \
         (410, "upload_session_expired")
+
+
+def test_groups_are_listed_in_every_state_newest_first(client, server):
+    first = create(client, "Mono", [("video", "a.mp4", 10)], title="first").json()["uploadSessionId"]
+    second = create(client, "Mono", [("video", "b.mp4", 10)], title="second").json()["uploadSessionId"]
+    assert client.post(f"{BASE}/{first}/cancel").status_code == 200
+    items = client.get(BASE, params={"limit": 1000}).json()["items"]
+    ids = [g["uploadSessionId"] for g in items]
+    assert ids.index(second) < ids.index(first)
+    assert {g["uploadSessionId"]: g["status"] for g in items}[first] == "cancelled"
+    theirs = httpx.get(f"{server.url}{BASE}", headers={"X-SPATIALGEN-APPKEY": server.key("videos:upload", owner="elsewhere")})
+    assert first not in [g["uploadSessionId"] for g in theirs.json()["items"]]
+    assert error(client.get(BASE, params={"limit": 0})) == (400, "invalid_request")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from omnidrop.auth.errors import AuthError, InsufficientScope
 from omnidrop.auth.keys import Principal
@@ -133,18 +133,14 @@ class AddFile(BaseModel):
     tus_url: str | None = None
     multipart: MultipartRef | None = None
 
-    @model_validator(mode="after")
-    def one_source(self) -> AddFile:
-        if (self.tus_url is None) == (self.multipart is None):
-            raise ValueError("give tus_url or multipart, not both")
-        return self
-
 
 @router.post("/uploads/{upload_id}/files", status_code=201)
 async def add_file(upload_id: str, body: AddFile, request: Request,
                    who: Principal = guard("PUT /uploads/…/{filename}", PROJECTS_WRITE)) -> dict:
     """The web app's way to gather tus and multipart uploads into one session before POST /projects."""
     uploads = core(request)
+    if (body.tus_url is None) == (body.multipart is None):  # checked here: a validator's error is not JSON-safe
+        raise RequestValidationError([{"loc": ["body"], "msg": "give tus_url or multipart, not both", "type": "value_error"}])
     if body.tus_url is not None:
         tus_base = "/" + request.app.state.services.settings.tus_path.strip("/") + "/"
         path = urlsplit(body.tus_url).path
