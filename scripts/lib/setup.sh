@@ -86,7 +86,7 @@ ensure_web_assets() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     sha256sum "$dir/package-lock.json" | cut -d' ' -f1 > "$dir/node_modules/.omnidrop-lock"
   fi
-  (cd "$dir" && npx --no-install vite build --logLevel warn)
+  (cd "$dir" && npm run --silent build -- --logLevel warn)
   echo "$want" > "$stamp"
 }
 

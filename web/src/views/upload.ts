@@ -59,6 +59,11 @@ function tusOptions(chunkMiB: number, meta: Record<string, string> = {}) {
   }
 }
 
+/** The multipart state @uppy/aws-s3 keeps on a file (Golden Retriever persists it for the resume). */
+function mpu(f: UppyFile<any, any>): { uploadId: string; key: string } | undefined {
+  return (f as any).s3Multipart
+}
+
 /** The capture's part size, as omnidrop computes it: 16 MiB, or more whole MiBs past 10 000 parts. */
 function capturePartSize(size: number): number {
   return Math.max(16 * MiB, Math.ceil(size / 10000 / MiB) * MiB)
@@ -118,8 +123,8 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       onComplete = async (ok) => {
         const session = await api('/api/v1/uploads', { method: 'POST' })
         for (const f of ok) {
-          const source = f.s3Multipart?.uploadId
-            ? { multipart: { uploadId: f.s3Multipart.uploadId, key: f.s3Multipart.key } }
+          const source = mpu(f)?.uploadId
+            ? { multipart: { uploadId: mpu(f)!.uploadId, key: mpu(f)!.key } }
             : { tus_url: f.response?.uploadURL ?? f.tus?.uploadUrl }
           await api(`/api/v1/uploads/${session.upload_id}/files`, { method: 'POST', json: { filename: f.name, ...source } })
         }
@@ -226,7 +231,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
         },
       } as any)
       onComplete = async (ok) => {
-        for (const f of ok) say(`${f.name}: capture ${f.s3Multipart?.uploadId ?? eids.get(f.id)} uploaded, queued for processing.`, 'ok')
+        for (const f of ok) say(`${f.name}: capture ${mpu(f)?.uploadId ?? eids.get(f.id)} uploaded, queued for processing.`, 'ok')
       }
     }
     u.use(GoldenRetriever, { serviceWorker: false })
@@ -238,7 +243,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
     const seen = new Set<string>()
     u.on('upload', (_id, files) => {
       for (const f of files ?? []) {
-        if (f.tus?.uploadUrl || f.s3Multipart?.uploadId) say(`${f.name}: resuming the earlier upload.`)
+        if (f.tus?.uploadUrl || mpu(f)?.uploadId) say(`${f.name}: resuming the earlier upload.`)
       }
     })
     u.on('upload-progress', (f, p) => {
