@@ -41,7 +41,7 @@ export async function projectView(name: string): Promise<View> {
       h('div', { class: 'asset-body' },
         h('strong', {}, f.name),
         h('span', { class: 'muted' }, `${f.type}${equirect ? ' · 360°' : ''} · ${bytes(f.size)}${f.details?.width ? ` · ${f.details.width}×${f.details.height}` : ''}`),
-        f.origin ? h('span', { class: 'muted' }, `from ${f.origin}`) : null,
+        f.origin && f.origin !== f.name ? h('span', { class: 'muted' }, `from ${f.origin}`) : null,
         h('div', { class: 'actions' }, ...actions)))
   }
 
@@ -65,7 +65,7 @@ export async function projectView(name: string): Promise<View> {
     } else {
       done = true
       title.textContent = p.title || p.name
-      state.textContent = `Ready · ${p.files.length} files`
+      state.textContent = `Ready · ${p.files.length} file${p.files.length === 1 ? '' : 's'}`
       files.replaceChildren(...p.files.map(card))
     }
   }, 2000, () => alive && !done)
