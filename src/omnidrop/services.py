@@ -94,7 +94,7 @@ class Services:
     @cached_property
     def walkthroughs(self) -> WalkthroughService:
         anonymous = self.logins.anonymous_owner if self.settings.tus_allow_anonymous else None
-        return WalkthroughService(self.db, self.store, self.resumable, anonymous)
+        return WalkthroughService(self.db, self.store, self.resumable, anonymous, self.settings.job_max_attempts)
 
     @cached_property
     def signer(self) -> UrlSigner:

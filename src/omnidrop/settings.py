@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     web_dist_dir: Path | None = None
     damage_model_classes: list[str] = Field(default_factory=list)
     damage_score_threshold: float = 0.5
+    # Walkthrough processing: one point per this many seconds when target_points_count is 0, a cap on
+    # points, the fisheye lens field of view for v360, and the panoramas' JPEG quality.
+    walkthrough_point_interval_seconds: float = 2.0
+    walkthrough_max_points: int = 1000
+    walkthrough_fisheye_fov: float = 190.0
+    walkthrough_panorama_quality: int = 90
 
     @property
     def resolved_database_url(self) -> str:

@@ -355,3 +355,87 @@ def test_a_projects_upload_objects_are_listed_newest_first(live, site):
     assert r.json()["uploads"][0]["processing_status"] == "created"
     missing = httpx.get(f"{live.url}/360/projects/no-such-project/uploads", headers=site["auth"])
     assert missing.status_code == 404 and missing.json()["error"]
+
+
+# -- processing: the points along the walk -----------------------------------------------------------
+
+
+POINT_FIELDS = {"index", "time_seconds", "lat", "lng", "x", "y", "source", "panorama_url", "width", "height"}
+
+
+def wait_processed(server: LiveServer, upload_id: int, auth: dict, timeout: float = 120) -> dict:
+    """Poll GET /360/{id}/points until processing ends (done or failed)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{server.url}/360/{upload_id}/points", headers=auth)
+        assert r.status_code == 200, r.text
+        if r.json()["processing_status"] in ("done", "failed"):
+            return r.json()
+        time.sleep(0.2)
+    raise AssertionError(f"upload {upload_id} still {r.json()['processing_status']} after {timeout} s")
+
+
+def test_the_five_steps_end_with_points_and_panoramas(live, site, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from tests.support import walkthroughs as w
+
+    video = w.dual_fisheye(tmp_path / "VID_20260120_123130_00_001.insv", seconds=2.0).read_bytes()
+    upload = new_upload(live, site).json()
+    url = tus_upload(live, video, site["auth"])
+    body = step5_body(url, start_position="53.3400,-6.2700", end_position="53.3500,-6.2500", target_points_count=3)
+    r = requests.put(f"{live.url}/360/{upload['id']}/upload?uploaded_by={site['user']}", json=body,
+                     headers=site["auth"])
+    assert r.status_code == 200, r.text
+    linked = r.json()
+    assert linked["processing_status"] == "queued" and linked["processing_error"] is None
+    assert linked["points_url"] == f"{live.url}/360/{upload['id']}/points"
+
+    result = wait_processed(live, upload["id"], site["auth"])
+    assert result["processing_status"] == "done", result
+    assert {k: result[k] for k in ("upload_id", "drawing_id")} == {"upload_id": str(upload["id"]),
+                                                                  "drawing_id": str(site["drawing"])}
+    points = result["points"]
+    assert [p["index"] for p in points] == [0, 1, 2] and all(set(p) == POINT_FIELDS for p in points)
+    assert [p["time_seconds"] for p in points] == pytest.approx([0.0, 0.95, 1.9])
+    assert [(p["lat"], p["lng"]) for p in points] == [(53.34, -6.27), (53.345, -6.26), (53.35, -6.25)]
+    assert [(p["x"], p["y"]) for p in points] == [pytest.approx((i / 2, 1 - i / 2)) for i in range(3)]
+    assert {(p["source"], p["width"], p["height"]) for p in points} == {("interpolated", 256, 128)}
+
+    pano = httpx.get(points[1]["panorama_url"])  # signed: no credentials needed
+    assert pano.status_code == 200
+    assert Image.open(io.BytesIO(pano.content)).size == (256, 128)
+    assert httpx.get(points[1]["panorama_url"].replace("Signature=", "Signature=0")).status_code == 403
+
+    again = httpx.get(f"{live.url}/360/{upload['id']}/upload", headers=site["auth"]).json()
+    assert again["processing_status"] == "done" and again["points_url"] == linked["points_url"]
+    assert again["processing_progress"] == 100
+    # Step 5 retried unchanged keeps the result; with another count it processes the walk again.
+    put = f"{live.url}/360/{upload['id']}/upload"
+    assert httpx.put(put, json=body, headers=site["auth"]).json()["processing_status"] == "done"
+    assert httpx.put(put, json={**body, "target_points_count": 2}, headers=site["auth"]).json()[
+        "processing_status"] == "queued"
+    again = wait_processed(live, upload["id"], site["auth"])
+    assert [p["time_seconds"] for p in again["points"]] == pytest.approx([0.0, 1.9])
+    # Same auth as the rest of the surface.
+    assert httpx.get(f"{live.url}/360/{upload['id']}/points").status_code == 401
+    r = httpx.get(f"{live.url}/360/{upload['id']}/points", headers=live.headers(owner="stranger"))
+    assert (r.status_code, r.json()["error"]) == (404, "upload_not_found")
+    r = httpx.get(f"{live.url}/360/999999/points", headers=site["auth"])
+    assert (r.status_code, r.json()["error"]) == (404, "upload_not_found")
+
+
+def test_a_video_that_is_not_one_fails_with_its_reason(live, site):
+    upload = new_upload(live, site).json()
+    url = tus_upload(live, os.urandom(5000), site["auth"])
+    assert httpx.put(f"{live.url}/360/{upload['id']}/upload", json=step5_body(url, target_points_count=3),
+                     headers=site["auth"]).status_code == 200
+    result = wait_processed(live, upload["id"], site["auth"])
+    assert (result["processing_status"], result["points"]) == ("failed", [])
+    assert result["processing_error"].startswith("unsupported_format: walk.insv: content is not a recognised")
+    upload = httpx.get(f"{live.url}/360/{upload['id']}/upload", headers=site["auth"]).json()
+    assert upload["processing_error"] == result["processing_error"]

@@ -2,7 +2,9 @@
 
 Steps 1, 2 and 5 live here (`/auth/login`, `POST` and `PUT /360/{id}/upload`); steps 3 and 4 are the
 tus endpoints (`surfaces/resumable.py`). Projects and drawings, which the spec takes from the
-dashboard, are created and listed under `/360/projects`. Errors are `{"error": code, "message": text}`.
+dashboard, are created and listed under `/360/projects`. `GET /360/{id}/points` serves what the
+walkthrough job made: panoramas with their time, position and spot on the drawing.
+Errors are `{"error": code, "message": text}`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
-from omnidrop.db.models import Drawing, WalkthroughProject, WalkthroughVideo
+from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughProject, WalkthroughVideo
 from omnidrop.protocols.body import request_body
+from omnidrop.protocols.signed_urls import blob_url
 from omnidrop.surfaces.common import error_route, validation_message
 from omnidrop.walkthrough.errors import DrawingNotFound, InvalidInput, UploadObjectNotFound, WalkthroughError
 from omnidrop.walkthrough.positions import format_position, parse_date, parse_position
@@ -178,7 +181,7 @@ async def create_upload(
 @router.get("/360/{upload_id}/upload")
 async def get_upload(upload_id: str, request: Request, who: Principal = Depends(reader)) -> dict:
     obj = await service(request).get_upload(who.owner_id, _int_id(upload_id, UploadObjectNotFound, "upload"))
-    return upload_object(obj, request)
+    return {**upload_object(obj, request), "processing_progress": await service(request).progress(obj.row)}
 
 
 class FileLink(BaseModel):
@@ -224,7 +227,31 @@ def upload_object(obj: UploadObject, request: Request) -> dict:
         "start_position": format_position(row.start_lat, row.start_lng),
         "end_position": format_position(row.end_lat, row.end_lng),
         "target_points_count": row.target_points_count,
+        "processing_error": row.processing_error,
+        "points_url": str(request.url_for("get_points", upload_id=str(row.id))),
     }
+
+
+# -- the processed walk ---------------------------------------------------------------------------
+
+
+@router.get("/360/{upload_id}/points")
+async def get_points(upload_id: str, request: Request, who: Principal = Depends(reader)) -> dict:
+    """The panoramas along the walk, once processing_status is "done" (an empty list before)."""
+    obj, points = await service(request).points(who.owner_id, _int_id(upload_id, UploadObjectNotFound, "upload"))
+    row = obj.row
+    return {"upload_id": str(row.id), "processing_status": row.processing_status,
+            "processing_error": row.processing_error,
+            "drawing_id": str(row.floor_id) if row.floor_id is not None else None,
+            "points": [_point(p, request) for p in points]}
+
+
+def _point(p: WalkthroughPoint, request: Request) -> dict:
+    services = request.app.state.services
+    url = blob_url(services.store, services.signer, str(request.base_url), p.blob_key,
+                   services.settings.signed_url_expires_seconds)
+    return {"index": p.index, "time_seconds": p.time_seconds, "lat": p.lat, "lng": p.lng, "x": p.x, "y": p.y,
+            "source": p.source, "panorama_url": url, "width": p.width, "height": p.height}
 
 
 def _video(v: WalkthroughVideo) -> dict:

@@ -11,8 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from omnidrop.db.engine import Database
-from omnidrop.db.models import Drawing, WalkthroughProject, WalkthroughTusLink, WalkthroughUpload, WalkthroughVideo
+from omnidrop.db.models import (
+    Drawing,
+    Job,
+    WalkthroughPoint,
+    WalkthroughProject,
+    WalkthroughTusLink,
+    WalkthroughUpload,
+    WalkthroughVideo,
+)
 from omnidrop.db.types import utcnow
+from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
 from omnidrop.uploads.ids import new_id
 from omnidrop.uploads.resumable import ResumableInfo, ResumableUploads, UploadGone, UploadNotFound
@@ -29,7 +39,9 @@ from omnidrop.walkthrough.errors import (
 
 _PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 CREATED = "created"
-QUEUED = "queued"  # videos linked; the pipeline picks it up from here
+QUEUED = "queued"  # videos linked; the walkthrough job picks it up from here
+PROCESSING, DONE, FAILED = "processing", "done", "failed"
+PROCESS_KIND = "walkthrough.points"  # the job: panoramas and their placement (pipeline/walkthrough_points.py)
 MAX_DRAWING_IMAGE = 200 * 1024 * 1024
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/tiff", "image/svg+xml", "application/pdf"}
 
@@ -66,10 +78,11 @@ class UploadObject:
 
 class WalkthroughService:
     def __init__(self, db: Database, store: BlobStore, resumable: ResumableUploads,
-                 anonymous_owner: Callable[[], Awaitable[str]] | None = None) -> None:
+                 anonymous_owner: Callable[[], Awaitable[str]] | None = None, max_attempts: int = 3) -> None:
         self.db = db
         self.store = store
         self.resumable = resumable
+        self.max_attempts = max_attempts
         # When credential-less tus uploads are allowed, step 5 may link them too (their URL is the secret).
         self.anonymous_owner = anonymous_owner
 
@@ -202,7 +215,10 @@ class WalkthroughService:
         self, owner_id: str, upload_id: int, *, uploaded_by: str, asset_type: str, links: list[VideoLink],
         start: tuple[float, float], end: tuple[float, float], target_points_count: int,
     ) -> UploadObject:
-        """Step 5: attach finished resumable uploads, record the path, and queue processing."""
+        """Step 5: attach finished resumable uploads, record the path, and queue processing.
+
+        Every accepted step 5 queues a new job (the path or the videos may have changed); the upload
+        object remembers it, so an older job still in the queue stands down."""
         current = await self.get_upload(owner_id, upload_id)
         if asset_type != "video":
             raise InvalidInput(f"asset_type {asset_type!r} is not supported (use \"video\")")
@@ -223,25 +239,59 @@ class WalkthroughService:
         for link, info in found:
             await self.resumable.consume(info.owner_id, link.resumable_id)
         now = utcnow()
+        job_id = None
         try:
             async with self.db.write() as s:
                 row = await s.get(WalkthroughUpload, upload_id, populate_existing=True)
+                new_videos = False
                 for link, info in found:
                     if link.resumable_id in already:
                         continue  # the same link again: step 5 may be retried
+                    new_videos = True
                     s.add(WalkthroughVideo(upload_id=upload_id, resumable_id=link.resumable_id, url=link.url,
                                            title=link.title, file_extension=link.file_extension,
                                            size=info.length or 0, blob_key=info.blob_key, created_at=now))
+                unchanged = (not new_videos and row.job_id is not None and row.processing_status != FAILED
+                             and (row.start_lat, row.start_lng, row.end_lat, row.end_lng) == (*start, *end)
+                             and row.target_points_count == target_points_count)
                 row.asset_type = asset_type
                 row.start_lat, row.start_lng = start
                 row.end_lat, row.end_lng = end
                 row.target_points_count = target_points_count
                 row.uploaded_by = uploaded_by or row.uploaded_by
-                row.processing_status = QUEUED
                 row.updated_at = now
+                if not unchanged:  # a retried step 5 keeps the job it already queued (or finished)
+                    row.processing_status = QUEUED
+                    row.processing_error = None
+                    # One job per (kind, subject) in the jobs table: each step 5 gets its own subject.
+                    job_id = row.job_id = await add_job(s, PROCESS_KIND, f"{upload_id}:{new_id(8)}",
+                                                        self.max_attempts)
         except IntegrityError:
             raise TusUploadAlreadyLinked("one of these uploads is linked to another upload object") from None
-        return await self.get_upload(owner_id, upload_id)
+        linked = await self.get_upload(owner_id, upload_id)  # read before a worker can move it on
+        if job_id is not None:
+            await dispatch(job_id)
+        return linked
+
+    async def progress(self, row: WalkthroughUpload) -> int:
+        """Processing progress 0..100: the job's own while it runs."""
+        if row.processing_status == DONE:
+            return 100
+        if row.processing_status != PROCESSING or row.job_id is None:
+            return 0
+        async with self.db.read() as s:
+            job = await s.get(Job, row.job_id)
+        return int(100 * job.progress) if job is not None else 0
+
+    async def points(self, owner_id: str, upload_id: int) -> tuple[UploadObject, list[WalkthroughPoint]]:
+        """The upload object and its placed points (none until processing is done), in index order."""
+        obj = await self.get_upload(owner_id, upload_id)
+        if obj.row.processing_status != DONE:
+            return obj, []
+        async with self.db.read() as s:
+            rows = await s.scalars(select(WalkthroughPoint).where(WalkthroughPoint.upload_id == upload_id)
+                                   .order_by(WalkthroughPoint.index))
+            return obj, list(rows)
 
     async def _find_upload(self, owners: list[str], link: VideoLink) -> ResumableInfo:
         for owner in owners:

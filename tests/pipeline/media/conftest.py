@@ -65,6 +65,7 @@ def write_video(
     tag_bt709: bool = False,
     rotation: int | None = None,
     metadata: dict[str, str] | None = None,
+    container_metadata: dict[str, str] | None = None,
     options: dict[str, str] | None = None,
     audio: bool = False,
     b_frames: int | None = None,
@@ -72,6 +73,7 @@ def write_video(
 ) -> Path:
     """Encode ``frames`` pictures; ``matrix`` picks the RGB->YUV matrix (ITU709 / ITU601)."""
     with av.open(str(path), "w", format=muxer, options=options or {}) as out:
+        out.metadata.update(container_metadata or {})  # e.g. {"location": "+53.3498-006.2603/"} (MP4 ©xyz)
         stream = out.add_stream(encoder, rate=rate)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"

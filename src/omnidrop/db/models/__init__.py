@@ -17,6 +17,7 @@ from omnidrop.db.models.vehicles import Vehicle, VehicleMask, VehicleVideo
 from omnidrop.db.models.videos import VideoLibraryEntry, VideoUploadFile, VideoUploadGroup
 from omnidrop.db.models.walkthrough import (
     Drawing,
+    WalkthroughPoint,
     WalkthroughProject,
     WalkthroughTusLink,
     WalkthroughUpload,
@@ -26,7 +27,7 @@ from omnidrop.db.models.walkthrough import (
 __all__ = [
     "ApiKey", "Base", "Job", "Owner", "Project", "ProjectFile", "RateLimitCounter", "UploadFile", "UploadSession",
     "Drawing", "LoginToken", "ResumableUpload", "User", "WalkthroughProject", "WalkthroughTusLink",
-    "WalkthroughUpload", "WalkthroughVideo",
+    "WalkthroughUpload", "WalkthroughVideo", "WalkthroughPoint",
     "Capture", "MultipartPart", "MultipartUpload", "VideoLibraryEntry", "VideoUploadFile", "VideoUploadGroup",
     "Vehicle", "VehicleMask", "VehicleVideo",
 ]

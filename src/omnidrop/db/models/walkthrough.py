@@ -1,10 +1,11 @@
-"""360 walkthroughs: projects, drawings (floor plans), upload objects and their videos (migration 0003)."""
+"""360 walkthroughs: projects, drawings (floor plans), upload objects and their videos (migration 0003),
+and the points the walkthrough job places along the walk (migration 0006)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omnidrop.db.models.base import Base
@@ -58,6 +59,10 @@ class WalkthroughUpload(Base):
     end_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     end_lng: Mapped[float | None] = mapped_column(Float, nullable=True)
     target_points_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The walkthrough job queued by the latest step 5; an older job that wakes up later stands down.
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Why processing failed, "<code>: <reason>" (processing_status "failed").
+    processing_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     inserted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -86,4 +91,24 @@ class WalkthroughVideo(Base):
     file_extension: Mapped[str] = mapped_column(String(16))
     size: Mapped[int] = mapped_column(BigInteger)
     blob_key: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WalkthroughPoint(Base):
+    """One panorama of a processed walkthrough: when in the video, where on the map and on the drawing."""
+
+    __tablename__ = "walkthrough_points"
+    __table_args__ = (UniqueConstraint("upload_id", "index"),)
+    id: Mapped[int] = mapped_column(AUTO_ID, primary_key=True, autoincrement=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("walkthrough_uploads.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)  # 0-based, in time order
+    time_seconds: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    x: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0..1 across the drawing, from its bounds
+    y: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0..1 down the drawing
+    source: Mapped[str] = mapped_column(String(16))  # "interpolated" | "gps"
+    blob_key: Mapped[str] = mapped_column(String(512))  # the equirectangular JPEG
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

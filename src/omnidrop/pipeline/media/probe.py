@@ -23,7 +23,7 @@ from typing import BinaryIO
 import av
 import av.error
 
-from omnidrop.pipeline.media import spherical
+from omnidrop.pipeline.media import insta360, spherical
 from omnidrop.pipeline.media.spherical import SphericalInfo
 
 # FFmpeg demuxer names (a demuxer matches when any of its comma-separated names is listed).
@@ -348,6 +348,7 @@ def _check_timing(info: VideoInfo, limits: VideoLimits) -> None:
 
 
 def _bmff_overrun(f: BinaryIO, size: int) -> str | None:
+    size -= insta360.trailer_size(f, size)  # the .insv telemetry trailer is no box: do not parse it as one
     try:
         for _ in spherical.iter_boxes(f, 0, size):
             pass

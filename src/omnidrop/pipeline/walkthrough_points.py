@@ -1,0 +1,158 @@
+"""The `walkthrough.points` job: panoramas along a 360 walk, each placed on the map and the drawing.
+
+Queued by step 5 of the walkthrough API. It validates the linked videos by content, picks
+`target_points_count` times evenly spaced from the first to the last frame, renders an
+equirectangular JPEG at each (`pipeline/media/panoramas.py`), places point i at the fraction
+i/(N-1) between start_position and end_position (or on the file's GPS track where it has one) and
+on the drawing by its bounds, then stores the points and marks the upload object done.
+
+processing_status: queued -> processing -> done, or failed with `processing_error` "<code>: <reason>".
+Idempotent: names follow from the index (frame_0001.jpg…), blobs are overwritten in place, and
+the points are replaced in the same transaction that marks the object done, so a worker killed
+anywhere is simply re-run to the same result. A job superseded by a later step 5 stands down.
+Progress: inspection 0..10 %, panoramas 10..90 %, storing 90..100 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+
+from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughUpload, WalkthroughVideo
+from omnidrop.db.types import utcnow
+from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.runner import JobContext
+from omnidrop.pipeline.blobs import local_copy, put_file
+from omnidrop.pipeline.media.naming import frame_name
+from omnidrop.pipeline.media.panoramas import Panorama, PanoramaError, render
+from omnidrop.pipeline.walkthrough_input import UnusableWalk, WalkInput, WalkVideo, inspect, points_count
+from omnidrop.walkthrough.placement import DrawingBounds, drawing_xy, place, point_times
+from omnidrop.walkthrough.service import DONE, FAILED, PROCESSING
+
+INSPECTED, RENDERED = 0.10, 0.90  # where each phase ends on the progress scale
+
+
+def panorama_prefix(upload_id: int) -> str:
+    return f"walkthroughs/{upload_id}/panoramas"
+
+
+def _upload_id(ctx: JobContext) -> int:
+    return int(ctx.job.subject_id.split(":", 1)[0])  # "<upload id>:<nonce>", one subject per step 5
+
+
+async def run(ctx: JobContext) -> None:
+    upload_id = _upload_id(ctx)
+    async with ctx.services.db.read() as s:
+        row = await s.get(WalkthroughUpload, upload_id)
+        if row is None or row.job_id != ctx.job.id or row.processing_status in (DONE, FAILED):
+            return  # gone, superseded by a later step 5, or finished by an earlier attempt
+        videos = list(await s.scalars(select(WalkthroughVideo).where(WalkthroughVideo.upload_id == upload_id)
+                                      .order_by(WalkthroughVideo.id)))
+        drawing = await s.get(Drawing, row.floor_id)
+    if not videos:
+        raise JobFailed("no_video", "no video is linked to this upload object")
+    await _set(ctx, upload_id, processing_status=PROCESSING)
+    workdir = Path(tempfile.mkdtemp(prefix=f"omnidrop-walkthrough-{upload_id}-"))
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            walk_videos = [WalkVideo(v.title or v.url, await stack.enter_async_context(
+                local_copy(ctx.services.store, v.blob_key, workdir))) for v in videos]
+            walk = await _inspect(ctx, walk_videos)
+            await ctx.progress(INSPECTED)
+            count = points_count(row.target_points_count or 0, walk, ctx.settings.walkthrough_point_interval_seconds,
+                                 ctx.settings.walkthrough_max_points)
+            times = point_times(0.0, walk.last_frame_time, count)
+            panoramas = await _render(ctx, walk, times, workdir)
+        prefix = panorama_prefix(upload_id)
+        keys = [f"{prefix}/{frame_name(p.index + 1)}" for p in panoramas]
+        for i, (p, key) in enumerate(zip(panoramas, keys), 1):
+            await put_file(ctx.services.store, key, workdir / frame_name(p.index + 1))
+            await ctx.progress(RENDERED + (1 - RENDERED) * i / len(keys))
+    finally:
+        await asyncio.to_thread(shutil.rmtree, workdir, True)
+    points = _points(upload_id, row, drawing, walk, panoramas, keys)
+    ctx.check()  # a worker that lost its lease must not write the result
+    if not await _store_points(ctx, upload_id, points):
+        return
+    await _drop_stale(ctx, prefix, set(keys))
+
+
+async def failed(ctx: JobContext, code: str, message: str) -> None:
+    async with ctx.services.db.write() as s:
+        await s.execute(update(WalkthroughUpload)
+                        .where(WalkthroughUpload.id == _upload_id(ctx), WalkthroughUpload.job_id == ctx.job.id)
+                        .values(processing_status=FAILED, processing_error=f"{code}: {message}", updated_at=utcnow()))
+
+
+async def _set(ctx: JobContext, upload_id: int, **values) -> None:
+    async with ctx.services.db.write() as s:
+        await s.execute(update(WalkthroughUpload)
+                        .where(WalkthroughUpload.id == upload_id, WalkthroughUpload.job_id == ctx.job.id)
+                        .values(updated_at=utcnow(), **values))
+
+
+async def _inspect(ctx: JobContext, videos: list[WalkVideo]) -> WalkInput:
+    try:
+        return await asyncio.to_thread(inspect, videos, ctx.settings.walkthrough_fisheye_fov)
+    except UnusableWalk as exc:
+        raise JobFailed(exc.code, exc.reason) from None
+
+
+async def _render(ctx: JobContext, walk: WalkInput, times: list[float], workdir: Path) -> list[Panorama]:
+    """Render on a thread while this task reports progress (and notices a lost lease)."""
+    done = [0.0]
+
+    def sink(index: int, data: bytes) -> None:
+        (workdir / frame_name(index + 1)).write_bytes(data)
+
+    def work() -> list[Panorama]:
+        return render(walk.layout, times, sink, quality=ctx.settings.walkthrough_panorama_quality,
+                      progress=lambda f: done.__setitem__(0, f))
+
+    task = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
+            await ctx.progress(INSPECTED + (RENDERED - INSPECTED) * done[0])
+        return task.result()
+    except PanoramaError as exc:
+        raise JobFailed("corrupt", str(exc)) from None
+
+
+def _points(upload_id: int, row: WalkthroughUpload, drawing: Drawing | None, walk: WalkInput,
+            panoramas: list[Panorama], keys: list[str]) -> list[WalkthroughPoint]:
+    start, end = (row.start_lat, row.start_lng), (row.end_lat, row.end_lng)
+    placed = place([p.time for p in panoramas], start, end, walk.gps.fixes)
+    bounds = DrawingBounds(drawing.north, drawing.south, drawing.east, drawing.west) if drawing else None
+    now = utcnow()
+    points = []
+    for p, spot, key in zip(panoramas, placed, keys):
+        x, y = drawing_xy(spot.lat, spot.lng, bounds) if bounds else (None, None)
+        points.append(WalkthroughPoint(upload_id=upload_id, index=p.index, time_seconds=round(p.time, 6),
+                                       lat=spot.lat, lng=spot.lng, x=x, y=y, source=spot.source, blob_key=key,
+                                       width=p.width, height=p.height, created_at=now))
+    return points
+
+
+async def _store_points(ctx: JobContext, upload_id: int, points: list[WalkthroughPoint]) -> bool:
+    """Replace the points and mark the object done, in one transaction; False if superseded meanwhile."""
+    async with ctx.services.db.write() as s:
+        row = await s.get(WalkthroughUpload, upload_id, populate_existing=True)
+        if row is None or row.job_id != ctx.job.id:
+            return False
+        await s.execute(delete(WalkthroughPoint).where(WalkthroughPoint.upload_id == upload_id))
+        s.add_all(points)
+        row.processing_status, row.processing_error, row.updated_at = DONE, None, utcnow()
+    return True
+
+
+async def _drop_stale(ctx: JobContext, prefix: str, keep: set[str]) -> None:
+    """Panoramas an earlier run made that this one did not (it had more points)."""
+    store = ctx.services.store
+    for key in [b.key async for b in store.list(prefix) if b.key not in keep]:
+        await store.delete(key)
