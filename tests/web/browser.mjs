@@ -193,8 +193,25 @@ const scenarios = {
     if (cfg.points) {
       await page.route(`**/360/${cfg.upload}/points`, (route) => route.fulfill({ json: cfg.points }))
     }
-    await signedIn(`#/walkthrough/${cfg.upload}`)
-    await page.locator('#plan .point').first().waitFor()
+    let uploadLog = null
+    if (cfg.insv) {
+      // The walkthrough target of the uploader: the .insv over tus, then step 5 with the positions.
+      await signedIn('#/upload?target=walkthrough')
+      await page.selectOption('#wt-project', cfg.project)
+      await page.selectOption('#wt-upload', String(cfg.upload))
+      await page.fill('#wt-start', cfg.start)
+      await page.fill('#wt-end', cfg.end)
+      await page.fill('#wt-points', String(cfg.target_points))
+      await addFiles([cfg.insv])
+      await startUpload()
+      await page.locator('#upload-log li', { hasText: 'video(s) linked' }).waitFor({ timeout: 60000 })
+      uploadLog = await page.locator('#upload-log').textContent()
+      await shot('uploaded')
+      await page.click('text=Open the walkthrough')
+    } else {
+      await signedIn(`#/walkthrough/${cfg.upload}`)
+    }
+    await page.locator('#plan .point').first().waitFor({ timeout: 90000 })
     await page.waitForFunction(() => document.querySelector('#plan img')?.naturalWidth > 0)
     const count = await page.locator('#plan .point').count()
     const positions = await page.locator('#plan .point').evaluateAll((els) => els.map((e) => [e.style.left, e.style.top]))
@@ -207,7 +224,8 @@ const scenarios = {
     const caption2 = await page.locator('#point-caption').textContent()
     const current = await page.locator('#plan .point[aria-current=true]').textContent()
     await shot('panorama')
-    return { count, positions, caption1, caption2, current }
+    const status = await page.locator('#walkthrough-status').textContent()
+    return { count, positions, caption1, caption2, current, status, uploadLog }
   },
 
   async big() {

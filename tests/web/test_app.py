@@ -23,6 +23,7 @@ from PIL import Image
 
 from omnidrop.web.static import DEFAULT_DIST
 from tests.support import vehicles as v
+from tests.support import walkthroughs as w
 from tests.support.server import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,25 +198,20 @@ def test_panorama_viewer_opens_an_equirectangular_project_image(live, key, auth)
     assert got["thumbOk"] and got["canvas"] == 1
 
 
-def test_walkthrough_shows_points_on_the_drawing_and_moves_between_panoramas(live, key, auth, walkthrough, vehicle):
+def test_walkthrough_uploaded_through_uppy_shows_its_points_and_moves_between_panoramas(live, key, auth, walkthrough, tmp_path):
+    insv = w.dual_fisheye(tmp_path / "VID_20261201_091500_00_001.insv", seconds=2.0)
     upload_id = walkthrough["upload"]["id"]
-    served = httpx.get(f"{live.url}/360/{upload_id}/points", headers=auth)
-    points = None
-    if not (served.status_code == 200 and served.json().get("points")):
-        # GET /360/{upload_id}/points comes from another branch (wt/walkthrough) and needs a processed
-        # .insv; without them, the page gets points in that contract's shape (route-fulfilled in the
-        # browser), with real signed equirect URLs (the vehicle's 2:1 frames).
-        b = walkthrough["bounds"]
-        points = {"upload_id": upload_id, "processing_status": "processed", "drawing_id": walkthrough["drawing"]["id"],
-                  "points": [{"index": i, "time_seconds": i * 2.0, "lat": b["south"] + 0.0005, "lng": b["west"] + 0.0004 * (i + 1),
-                              "x": 0.2 * (i + 1) if i != 2 else None, "y": 0.5 if i != 2 else None, "source": "gps",
-                              "panorama_url": vehicle["frames"][i], "width": 320, "height": 160} for i in range(4)]}
-    got = browse(live, key, "walkthrough", upload=upload_id, points=points)
-    assert got["count"] == 4
-    if points:
-        assert got["positions"][0] == ["20%", "50%"]
-        assert got["positions"][2] == ["60%", "50%"]  # no x/y: placed from lat/lng and the drawing's bounds
-    assert got["caption1"].startswith("Point 2 of 4") and got["caption2"].startswith("Point 3 of 4")
+    got = browse(live, key, "walkthrough", upload=upload_id, project=walkthrough["project"], insv=str(insv),
+                 start="52.0002,4.0004", end="52.0008,4.0016", target_points=3)
+    assert "1 video(s) linked, queued" in got["uploadLog"]
+    points = httpx.get(f"{live.url}/360/{upload_id}/points", headers=auth).json()
+    assert points["processing_status"] == "done" and len(points["points"]) == 3, points
+    assert got["count"] == 3 and got["status"].endswith("done · 3 points")
+    # Placed from the start and end positions on the drawing's bounds (x, y in 0..1 of the image).
+    shown = [[float(c.rstrip("%")) / 100 for c in xy] for xy in got["positions"]]
+    assert shown == [pytest.approx([p["x"], p["y"]], abs=1e-4) for p in points["points"]]
+    assert shown[0] == pytest.approx([0.2, 0.8], abs=1e-3) and shown[2] == pytest.approx([0.8, 0.2], abs=1e-3)
+    assert got["caption1"].startswith("Point 2 of 3") and got["caption2"].startswith("Point 3 of 3")
     assert got["current"] == "3"
 
 

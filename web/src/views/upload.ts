@@ -146,7 +146,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       u.setOptions({ restrictions: { maxFileSize: 100_000_000, maxNumberOfFiles: 1, allowedFileTypes: ['video/*', '.mp4', '.mov', '.mkv', '.webm', '.avi', '.wmv', '.flv', '.qt'] } })
       viaOf = () => 'form upload'
       u.use(XHRUpload, { endpoint: '/360/upload', fieldName: 'video', formData: true, headers: bearer(), allowedMetaFields: ['side', 'vehicle_uuid'] } as any)
-      u.on('upload', async () => {
+      u.addPreProcessor(async (ids) => { // awaited before the uploader starts
         let uuid = vehicles.value
         if (!uuid) {
           const v = await api('/360/vehicles', { method: 'POST', json: name.value.trim() ? { name: name.value.trim() } : {} })
@@ -154,7 +154,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
           vehicles.append(h('option', { value: uuid }, v.name || uuid))
           vehicles.value = uuid
         }
-        for (const f of u.getFiles()) u.setFileMeta(f.id, { side: side.value, vehicle_uuid: uuid })
+        for (const id of ids) u.setFileMeta(id, { side: side.value, vehicle_uuid: uuid })
       })
       onComplete = async (ok) => {
         for (const f of ok) say(`${f.name}: stored, frames job ${f.response?.body?.job_id} (${side.value}).`, 'ok')
@@ -169,6 +169,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       const by = h('input', { id: 'wt-by', placeholder: 'your name' })
       const start = h('input', { id: 'wt-start', placeholder: 'lat,lng', required: true })
       const end = h('input', { id: 'wt-end', placeholder: 'lat,lng', required: true })
+      const count = h('input', { id: 'wt-points', type: 'number', min: 0, step: 1, value: 0 })
       const loadDrawings = async () => {
         drawings.replaceChildren()
         objects.replaceChildren(h('option', { value: '' }, 'New upload object'))
@@ -185,10 +186,11 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       projects.addEventListener('change', loadDrawings)
       options.append(field('wt-project', 'Project', projects), field('wt-drawing', 'Drawing (floor plan)', drawings),
         field('wt-upload', 'Upload object', objects), field('wt-name', 'Name (new object)', name), field('wt-date', 'Date', date),
-        field('wt-by', 'Uploaded by', by), field('wt-start', 'Start position', start), field('wt-end', 'End position', end))
+        field('wt-by', 'Uploaded by', by), field('wt-start', 'Start position', start), field('wt-end', 'End position', end),
+        field('wt-points', 'Target points', count, '0: one every few seconds of video'))
       viaOf = () => 'tus'
       u.use(Tus, tusOptions(s.tusChunkMiB, { walkthrough_upload_id: '' }))
-      u.on('upload', async () => {
+      u.addPreProcessor(async (ids) => { // awaited before the uploader starts
         if (!objects.value) {
           const [y, m, d] = date.value.split('-')
           const q = new URLSearchParams({ date: `${d}-${m}-${y}`, name: name.value || 'walkthrough', drawing_id: drawings.value, uploaded_by: by.value || 'web' })
@@ -196,12 +198,12 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
           objects.append(h('option', { value: obj.id }, `${obj.name} (${obj.date})`))
           objects.value = String(obj.id)
         }
-        for (const f of u.getFiles()) u.setFileMeta(f.id, { walkthrough_upload_id: objects.value })
+        for (const id of ids) u.setFileMeta(id, { walkthrough_upload_id: objects.value })
       })
       onComplete = async (ok) => {
         const links = ok.map((f) => ({ url: f.response?.uploadURL ?? f.tus?.uploadUrl, title: f.name, file_extension: (f.extension || '').toLowerCase() }))
         const obj = await api(`/360/${objects.value}/upload?uploaded_by=${encodeURIComponent(by.value || 'web')}`, {
-          method: 'PUT', json: { asset_type: 'video', upload: links, start_position: start.value, end_position: end.value } })
+          method: 'PUT', json: { asset_type: 'video', upload: links, start_position: start.value, end_position: end.value, target_points_count: Math.max(0, +count.value || 0) } })
         say(`Walkthrough ${obj.name}: ${obj.videos.length} video(s) linked, ${obj.processing_status}.`, 'ok')
         log.append(h('li', {}, h('a', { href: `#/walkthrough/${obj.id}` }, 'Open the walkthrough')))
       }
