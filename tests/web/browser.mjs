@@ -185,7 +185,21 @@ const scenarios = {
     await page.keyboard.press('ArrowRight')
     await page.waitForTimeout(300)
     await shot('viewer')
-    return { thumbOk, canvas, before }
+    let video = null
+    if (cfg.video_project) {
+      // A 360 video in a project plays in the viewer (equirectangular video adapter + video plugin).
+      await page.goto(`${cfg.base}/app/#/project/${cfg.video_project}`)
+      await page.locator(`[data-file="${cfg.video_filename}"] a`, { hasText: 'Play 360 video' }).click()
+      await page.locator('#panorama[data-loaded=true]').waitFor()
+      const time = page.locator('#panorama .psv-video-time')
+      await page.waitForFunction(() => /\/ 0:0[1-9]/.test(document.querySelector('#panorama .psv-video-time')?.textContent ?? ''))
+      const before = await time.textContent()
+      await page.locator('#panorama .psv-video-play-button').first().click() // the navbar's play button
+      await page.waitForFunction(() => !document.querySelector('#panorama .psv-video-time')?.textContent.startsWith('0:00'), null, { timeout: 15000 })
+      video = { before, playing: await time.textContent() }
+      await shot('video')
+    }
+    return { thumbOk, canvas, before, video }
   },
 
   async walkthrough() {

@@ -192,10 +192,15 @@ def test_vehicle_spin_viewer_turns_when_dragged_and_shows_masks(live, key, vehic
     assert got["maskShown"] and "/mask" in got["maskSrc"]
 
 
-def test_panorama_viewer_opens_an_equirectangular_project_image(live, key, auth):
+def test_panorama_viewer_opens_an_equirectangular_image_and_a_360_video(live, key, auth, tmp_path):
     name = api_project(live, auth, "lobby.jpg", jpeg((1024, 512)))
-    got = browse(live, key, "panorama", project=name, filename="lobby.jpg")
+    video = w.equirect(tmp_path / "tour.mp4", seconds=2.0)
+    video_project = api_project(live, auth, "tour.mp4", video.read_bytes())
+    got = browse(live, key, "panorama", project=name, filename="lobby.jpg", video_project=video_project,
+                 video_filename="tour.mp4")
     assert got["thumbOk"] and got["canvas"] == 1
+    assert got["video"]["before"].startswith("0:00 / 0:02")  # the 2 s video loaded
+    assert not got["video"]["playing"].startswith("0:00")  # and plays when the play button is pressed
 
 
 def test_walkthrough_uploaded_through_uppy_shows_its_points_and_moves_between_panoramas(live, key, auth, walkthrough, tmp_path):
