@@ -91,6 +91,9 @@ const scenarios = {
     const name = await projectLink()
     const log = await page.locator('#upload-log').textContent()
     await shot('done')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(200)
+    await shot('phone')
     return { name, log }
   },
 
@@ -165,6 +168,9 @@ const scenarios = {
     const maskSrc = await page.locator('#spin .spin-mask').getAttribute('src')
     await page.waitForFunction(() => document.querySelector('#spin .spin-mask')?.complete)
     await shot('masks')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(200)
+    await shot('phone')
     return { first, firstSrc, dragged, draggedSrc, counter, keyed, zoomed, maskShown, maskSrc }
   },
 

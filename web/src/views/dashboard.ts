@@ -3,7 +3,7 @@ import { ApiError, api, bytes, videoApi } from '../api'
 import { h, poll } from '../dom'
 import type { View } from '../main'
 
-const EVERY_MS = 3000
+const EVERY_MS = 5000 // five lists; GET /projects/{name} is 60/minute per key, so the project page polls alone
 
 type Section = { id: string; title: string; load: () => Promise<HTMLElement[]> }
 

@@ -68,7 +68,7 @@ export async function projectView(name: string): Promise<View> {
       state.textContent = `Ready · ${p.files.length} file${p.files.length === 1 ? '' : 's'}`
       files.replaceChildren(...p.files.map(card))
     }
-  }, 2000, () => alive && !done)
+  }, 3000, () => alive && !done) // 20/minute: well inside the spec's 60/minute for GET /projects/{name}
 
   const el = h('section', { class: 'project' }, h('div', { class: 'titlebar' }, title, h('a', { href: '#/' }, 'Library')), state, progress, files)
   return { el, destroy: () => { alive = false; urls.forEach((u) => URL.revokeObjectURL(u)) } }
