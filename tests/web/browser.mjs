@@ -248,6 +248,28 @@ const scenarios = {
     return { count, positions, caption1, caption2, current, status, uploadLog }
   },
 
+  async targets() {
+    // The vehicle target (the Vehicles API's form upload) and the capture target (the Captures API's parts).
+    await signedIn('#/upload?target=vehicle')
+    await page.locator('.uppy-Dashboard').waitFor()
+    await page.fill('#vehicle-name', cfg.vehicle_name)
+    await page.selectOption('#side', 'INSIDE')
+    await addFiles([cfg.video])
+    await startUpload()
+    await page.locator('#upload-log li', { hasText: 'frames job' }).waitFor()
+    const vehicleLog = await page.locator('#upload-log').textContent()
+    await shot('vehicle')
+    await page.selectOption('#target', 'capture')
+    await page.locator('#capture-format').waitFor()
+    await page.selectOption('#capture-format', 'bulk-images')
+    await addFiles([cfg.capture])
+    await startUpload()
+    await page.locator('#upload-log li', { hasText: 'queued for processing' }).waitFor({ timeout: 60000 })
+    const captureLog = await page.locator('#upload-log').textContent()
+    await shot('capture')
+    return { vehicleLog, captureLog }
+  },
+
   async big() {
     await uploader({ multipartFromMiB: 1 << 20, tusChunkMiB: 64 })
     const cdp = await context.newCDPSession(page)

@@ -220,6 +220,18 @@ def test_walkthrough_uploaded_through_uppy_shows_its_points_and_moves_between_pa
     assert got["current"] == "3"
 
 
+def test_vehicle_and_capture_targets_upload_through_their_apis(live, key, auth, tmp_path):
+    video = v.clip(tmp_path / "cabin.mp4")
+    capture = random_file(tmp_path / "photos.zip", 17 * MiB + 11)  # two 16 MiB capture parts
+    got = browse(live, key, "targets", vehicle_name="Van 7", video=str(video), capture=str(capture))
+    vehicle = next(x for x in httpx.get(f"{live.url}/360/vehicles", headers=auth).json()["vehicles"] if x["name"] == "Van 7")
+    (stored,) = httpx.get(f"{live.url}/360/vehicles/{vehicle['uuid']}", headers=auth).json()["sides"]["INSIDE"]
+    assert f"frames job {stored['job_id']} (INSIDE)" in got["vehicleLog"] and stored["size"] == video.stat().st_size
+    (made,) = [c for c in httpx.get(f"{live.api}/captures", headers=auth).json() if c["name"] == "photos.zip"]
+    assert f"capture {made['eid']} uploaded" in got["captureLog"]
+    assert made["state"] != "CREATED" and made["uploaded"]
+
+
 def test_one_gib_through_the_browser_keeps_the_page_heap_flat(live, key, auth, tmp_path):
     source = tmp_path / "huge.e57"
     with source.open("wb") as fh:  # sparse: instant to make, 1 GiB to read
