@@ -72,3 +72,25 @@ ensure_redis() {
   echo "setup: Redis did not start" >&2
   return 1
 }
+
+ensure_web_assets() {
+  # The web app (web/, pinned by its package-lock.json), built into src/omnidrop/web/dist and served under
+  # /app. Rebuilt only when the lock file or a source file changes (stamp = hash of both).
+  command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
+  local dir="$ROOT/web" stamp="$ROOT/src/omnidrop/web/dist/.omnidrop-build" want
+  want="$(cd "$dir" && find package.json package-lock.json index.html vite.config.js tsconfig.json src -type f \
+          -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  echo "setup: building the web app (npm ci + vite build in web/)"
+  if [ "$(cat "$dir/node_modules/.omnidrop-lock" 2>/dev/null)" != "$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    sha256sum "$dir/package-lock.json" | cut -d' ' -f1 > "$dir/node_modules/.omnidrop-lock"
+  fi
+  (cd "$dir" && npm run --silent build -- --logLevel warn)
+  echo "$want" > "$stamp"
+}
+
+ensure_browser() {
+  # Debian's chromium, driven headless by playwright-core in the web app's tests (no browser download).
+  ensure_debian_packages chromium
+}

@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     # Damage detection: an ONNX instance-segmentation model (see pipeline/masks/onnx_detector.py);
     # class names from `<model>.json` {"classes": [...]} or this list.
     damage_model_path: Path | None = None
+    # The web app's built assets (web/ → vite build); unset: src/omnidrop/web/dist next to this package.
+    web_dist_dir: Path | None = None
     damage_model_classes: list[str] = Field(default_factory=list)
     damage_score_threshold: float = 0.5
     # Walkthrough processing: one point per this many seconds when target_points_count is 0, a cap on

@@ -252,3 +252,16 @@ def test_a_bad_subtitle_fails_verification(client, tmp_path):
     assert "en.srt" in v["message"] and "not SRT, WebVTT" in v["message"]
     probes = {f["filename"]: f["probe"] for f in group["files"]}
     assert probes["movie.mp4"]["ok"] is True and probes["en.srt"]["code"] == "unsupported_format"
+
+
+def test_groups_are_listed_in_every_state_newest_first(client, server):
+    first = create(client, "Mono", [("video", "a.mp4", 10)], title="first").json()["uploadSessionId"]
+    second = create(client, "Mono", [("video", "b.mp4", 10)], title="second").json()["uploadSessionId"]
+    assert client.post(f"{BASE}/{first}/cancel").status_code == 200
+    items = client.get(BASE, params={"limit": 1000}).json()["items"]
+    ids = [g["uploadSessionId"] for g in items]
+    assert ids.index(second) < ids.index(first)
+    assert {g["uploadSessionId"]: g["status"] for g in items}[first] == "cancelled"
+    theirs = httpx.get(f"{server.url}{BASE}", headers={"X-SPATIALGEN-APPKEY": server.key("videos:upload", owner="elsewhere")})
+    assert first not in [g["uploadSessionId"] for g in theirs.json()["items"]]
+    assert error(client.get(BASE, params={"limit": 0})) == (400, "invalid_request")

@@ -235,3 +235,71 @@ def test_delete_is_idempotent(client, server):
         assert (r.status_code, r.json()) == (200, {"deleted": True})
     assert client.get(f"/uploads/{sid}").status_code == 404
     assert stored_keys(server, f"uploads/{sid}") == []
+
+
+# -- not in the spec: the web app gathers tus and Companion multipart uploads into a session ----------
+
+
+def _tus(server, data: bytes) -> str:
+    r = httpx.post(f"{server.url}/files/", headers={**server.headers(), "Tus-Resumable": "1.0.0",
+                                                    "Upload-Length": str(len(data)), "Content-Length": "0"})
+    assert r.status_code == 201, r.text
+    url = r.headers["location"]
+    r = httpx.patch(url, content=data, headers={**server.headers(), "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+                                                "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 204
+    return url
+
+
+def _companion(server, data: bytes) -> dict:
+    h = server.headers()
+    made = httpx.post(f"{server.url}/s3/multipart", headers=h, json={"filename": "cloud.e57", "type": "", "metadata": {}}).json()
+    q = {"key": made["key"]}
+    url = httpx.get(f"{server.url}/s3/multipart/{made['uploadId']}/1", params=q, headers=h).json()["url"]
+    etag = httpx.put(url, content=data, timeout=60).headers["ETag"]
+    r = httpx.post(f"{server.url}/s3/multipart/{made['uploadId']}/complete", params=q, headers=h,
+                   json={"parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert r.status_code == 200, r.text
+    return {"uploadId": made["uploadId"], "key": made["key"]}
+
+
+def test_tus_and_multipart_uploads_added_to_a_session_make_one_project(client, server):
+    scan, cloud = os.urandom(3000), os.urandom(7000)
+    tus_url, mpu = _tus(server, scan), _companion(server, cloud)
+    sid = new_session(client)
+    r = client.post(f"/uploads/{sid}/files", json={"filename": "scan.e57", "tus_url": tus_url})
+    assert (r.status_code, r.json()) == (201, {"name": "scan.e57", "received": 3000, "total": 3000, "complete": True})
+    r = client.post(f"/uploads/{sid}/files", json={"filename": "cloud.e57", "multipart": mpu})
+    assert r.status_code == 201 and r.json()["received"] == 7000
+    assert httpx.head(tus_url, headers={**server.headers(), "Tus-Resumable": "1.0.0"}).status_code == 410  # handed over
+    assert [f["name"] for f in client.get(f"/uploads/{sid}").json()["files"]] == ["scan.e57", "cloud.e57"]
+    name = client.post("/projects", json={"upload_id": sid}).json()["name"]
+    for _ in range(300):
+        project = client.get(f"/projects/{name}").json()
+        if project["status"] >= 100:
+            break
+        time.sleep(0.1)
+    assert {f["name"]: f["sha256"] for f in project["files"]} == {
+        "scan.e57": hashlib.sha256(scan).hexdigest(), "cloud.e57": hashlib.sha256(cloud).hexdigest()}
+    listed = client.get("/projects").json()["projects"]
+    assert listed[0]["name"] == name and listed[0]["status"] == 100 and listed[0]["state"] == "ready"
+
+
+def test_adding_files_refuses_bad_sources_in_the_apis_shape(client, server):
+    sid = new_session(client)
+    cases = [
+        ({"filename": "a.e57"}, 400, "invalid_request"),
+        ({"filename": "a.e57", "tus_url": f"{server.url}/elsewhere/abc"}, 404, "source_upload_not_found"),
+        ({"filename": "a.e57", "tus_url": f"{server.url}/files/{'x' * 24}"}, 404, "source_upload_not_found"),
+        ({"filename": "a.e57", "multipart": {"uploadId": "nope", "key": "companion/x/a.e57"}}, 404, "source_upload_not_found"),
+    ]
+    for body, status, code in cases:
+        r = client.post(f"/uploads/{sid}/files", json=body)
+        assert (r.status_code, r.json()["error"]) == (status, code), body
+    url = _tus(server, b"abc")
+    assert client.post(f"/uploads/{sid}/files", json={"filename": "a.e57", "tus_url": url}).status_code == 201
+    again = client.post(f"/uploads/{sid}/files", json={"filename": "a.e57", "multipart": _companion(server, b"defg")})
+    assert (again.status_code, again.json()["error"]) == (409, "file_exists")
+    other = httpx.post(f"{server.api}/uploads/{sid}/files", headers=server.headers(owner="someone-else"),
+                       json={"filename": "b.e57", "tus_url": _tus(server, b"hij")})
+    assert (other.status_code, other.json()["error"]) == (404, "upload_session_not_found")

@@ -345,6 +345,18 @@ def test_tus_uploads_announced_for_an_object_are_its_tus_links(live, site):
     eventually(lambda: links() == [])
 
 
+def test_a_projects_upload_objects_are_listed_newest_first(live, site):
+    older = new_upload(live, site, name="Older").json()["id"]
+    newer = new_upload(live, site, name="Newer").json()["id"]
+    r = httpx.get(f"{live.url}/360/projects/{site['project']}/uploads", headers=site["auth"])
+    assert r.status_code == 200
+    ids = [u["id"] for u in r.json()["uploads"]]
+    assert ids.index(newer) < ids.index(older)
+    assert r.json()["uploads"][0]["processing_status"] == "created"
+    missing = httpx.get(f"{live.url}/360/projects/no-such-project/uploads", headers=site["auth"])
+    assert missing.status_code == 404 and missing.json()["error"]
+
+
 # -- processing: the points along the walk -----------------------------------------------------------
 
 

@@ -96,6 +96,14 @@ class ProjectService:
             ).all()
             return ProjectView(project, list(files))
 
+    async def list_recent(self, owner_id: str, limit: int, offset: int) -> list[Project]:
+        """The owner's projects, newest first (the web app's list; status and state per row)."""
+        async with self.db.read() as s:
+            return list((await s.scalars(
+                select(Project).where(Project.owner_id == owner_id)
+                .order_by(Project.created_at.desc(), Project.id).limit(limit).offset(offset)
+            )).all())
+
     async def _take_session(self, s, owner_id: str, upload_id: str) -> list[UploadFile]:
         session = (
             await s.execute(

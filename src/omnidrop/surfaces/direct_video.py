@@ -139,6 +139,13 @@ async def create_group(body: CreateGroup, request: Request, who: Who) -> dict:
     return group_json(await uploads(request).create(who.owner_id, body.title, body.layout, specs))
 
 
+@router.get("/uploads")
+async def list_groups(request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                      offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+    """The key owner's upload groups in every state, newest first (not in the document)."""
+    return {"items": [group_json(v) for v in await uploads(request).list_groups(who.owner_id, limit, offset)]}
+
+
 @router.get("/uploads/{upload_session_id}")
 async def get_group(upload_session_id: str, request: Request, who: Who) -> dict:
     return group_json(await uploads(request).view(who.owner_id, upload_session_id))

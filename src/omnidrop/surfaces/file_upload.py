@@ -6,10 +6,13 @@ Every route is rate limited per API key as the spec's table says.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from omnidrop.auth.errors import AuthError, InsufficientScope
 from omnidrop.auth.keys import Principal
@@ -20,8 +23,10 @@ from omnidrop.protocols.downloads import blob_response
 from omnidrop.projects.errors import ProjectNotFound
 from omnidrop.projects.service import NewProject, ProjectView
 from omnidrop.surfaces.common import core, error_route, guard
+from omnidrop.uploads.adoption import SourceNotFound, adopt_blob, adopt_resumable
 from omnidrop.uploads.core import FileProgress
 from omnidrop.uploads.errors import FileNotFound, TariffForbidsUpload, TotalMismatch, UploadError
+from omnidrop.uploads.parts import COMPLETED, NoSuchUpload
 
 STATUS = {
     "invalid_upload_id": 400,
@@ -36,9 +41,11 @@ STATUS = {
     "tariff_forbids_upload": 403,
     "tariff": 403,
     "upload_session_not_found": 404,
+    "source_upload_not_found": 404,
     "file_not_found": 404,
     "project_not_found": 404,
     "non_contiguous_chunk": 409,
+    "file_exists": 409,
     "upload_in_progress": 409,
     "length_required": 411,
     "file_too_large": 413,
@@ -111,6 +118,59 @@ async def delete_upload(upload_id: str, request: Request,
                         who: Principal = guard("DELETE /uploads/{upload_id}", PROJECTS_WRITE)) -> dict:
     await core(request).delete_session(who.owner_id, upload_id)
     return {"deleted": True}
+
+
+class MultipartRef(BaseModel):
+    uploadId: str = Field(min_length=1)  # noqa: N815 - Companion's names, as Uppy reports them
+    key: str = Field(min_length=1)
+
+
+class AddFile(BaseModel):
+    """Bytes that arrived another way (not in the spec): a finished tus/IETF upload by its URL, or a
+    completed `/s3/multipart` (Companion) upload, added to the session as `filename`."""
+
+    filename: str = Field(min_length=1)
+    tus_url: str | None = None
+    multipart: MultipartRef | None = None
+
+
+@router.post("/uploads/{upload_id}/files", status_code=201)
+async def add_file(upload_id: str, body: AddFile, request: Request,
+                   who: Principal = guard("PUT /uploads/…/{filename}", PROJECTS_WRITE)) -> dict:
+    """The web app's way to gather tus and multipart uploads into one session before POST /projects."""
+    uploads = core(request)
+    if (body.tus_url is None) == (body.multipart is None):  # checked here: a validator's error is not JSON-safe
+        raise RequestValidationError([{"loc": ["body"], "msg": "give tus_url or multipart, not both", "type": "value_error"}])
+    if body.tus_url is not None:
+        tus_base = "/" + request.app.state.services.settings.tus_path.strip("/") + "/"
+        path = urlsplit(body.tus_url).path
+        if not path.startswith(tus_base) or "/" in path[len(tus_base):].strip("/"):
+            raise SourceNotFound(f"not an upload URL under {tus_base}: {body.tus_url!r}")
+        got = await adopt_resumable(uploads, who.owner_id, upload_id, body.filename, path[len(tus_base):].strip("/"))
+    else:
+        ref = body.multipart
+        try:
+            mpu = await request.app.state.services.parts.get(ref.uploadId, who.owner_id)
+        except NoSuchUpload:
+            raise SourceNotFound(f"no multipart upload {ref.uploadId!r}") from None
+        if mpu.key != ref.key or mpu.state != COMPLETED or mpu.size is None:
+            raise SourceNotFound(f"multipart upload {ref.uploadId!r} is not a completed upload of {ref.key!r}")
+        got = await adopt_blob(uploads, who.owner_id, upload_id, body.filename, blob_key=mpu.key, size=mpu.size)
+    return {"name": got.name, **_progress(got)}
+
+
+@router.get("/projects")
+async def list_projects(request: Request, who: Principal = guard("GET /projects", PROJECTS_READ),
+                        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                        offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+    """The owner's projects, newest first (not in the spec; the web app lists them). Its own rate-limit
+    bucket, so a polling library page does not eat the spec's 60/minute of GET /projects/{name}."""
+    rows = await request.app.state.services.projects.list_recent(who.owner_id, limit, offset)
+    return {"projects": [{
+        "name": p.name, "title": p.title, "status": p.status, "state": p.state,
+        **({"error": p.error_code, "message": p.error_message} if p.state == "failed" else {}),
+        "created_at": p.created_at.isoformat(), "ready_at": p.ready_at.isoformat() if p.ready_at else None,
+    } for p in rows]}
 
 
 class ProjectRequest(BaseModel):

@@ -152,6 +152,12 @@ async def get_drawing_image(drawing_id: str, request: Request, who: Principal = 
 # -- steps 2 and 5 ------------------------------------------------------------------------------
 
 
+@router.get("/360/projects/{project_id}/uploads")
+async def list_uploads(project_id: str, request: Request, who: Principal = Depends(reader)) -> dict:
+    """The project's upload objects, newest first (not in the document; the web app lists them)."""
+    return {"uploads": [upload_object(o, request) for o in await service(request).list_uploads(who.owner_id, project_id)]}
+
+
 @router.post("/360/{project_id}/upload", status_code=201)
 async def create_upload(
     project_id: str, request: Request, who: Principal = Depends(writer),

@@ -270,6 +270,15 @@ class VideoUploads:
             await self._close(await self.view(owner_id, group_id), EXPIRED)
         return len(rows)
 
+    async def list_groups(self, owner_id: str, limit: int, offset: int) -> list[GroupView]:
+        """Every group of the owner whatever its state, newest first (the web app's list)."""
+        async with self.db.read() as s:
+            group_ids = (await s.scalars(
+                select(VideoUploadGroup.id).where(VideoUploadGroup.owner_id == owner_id)
+                .order_by(VideoUploadGroup.created_at.desc(), VideoUploadGroup.id).limit(limit).offset(offset)
+            )).all()
+        return [await self.view(owner_id, gid) for gid in group_ids]
+
     async def library(self, owner_id: str, limit: int, offset: int) -> list[GroupView]:
         async with self.db.read() as s:
             group_ids = (await s.scalars(

@@ -202,6 +202,15 @@ class WalkthroughService:
                                      .order_by(WalkthroughTusLink.id))).all()
         return UploadObject(row, list(videos), list(links))
 
+    async def list_uploads(self, owner_id: str, project_id: str) -> list[UploadObject]:
+        """A project's upload objects, newest first (the web app's list)."""
+        await self.project(owner_id, project_id)
+        async with self.db.read() as s:
+            ids = (await s.scalars(select(WalkthroughUpload.id).where(
+                WalkthroughUpload.owner_id == owner_id, WalkthroughUpload.project_id == project_id,
+            ).order_by(WalkthroughUpload.inserted_at.desc(), WalkthroughUpload.id.desc()))).all()
+        return [await self.get_upload(owner_id, i) for i in ids]
+
     async def link_videos(
         self, owner_id: str, upload_id: int, *, uploaded_by: str, asset_type: str, links: list[VideoLink],
         start: tuple[float, float], end: tuple[float, float], target_points_count: int,

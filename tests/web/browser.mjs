@@ -1,0 +1,309 @@
+// One browser scenario against a live omnidrop, driven by tests/web/test_app.py:
+//   node tests/web/browser.mjs <scenario> '<json config>'
+// Debian's chromium through playwright-core (web/node_modules; no browser download). Prints one JSON
+// line with what the page showed; exits 1 with the reason when a step fails. Screenshots go to
+// config.artifacts.
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const require = createRequire(path.join(here, '../../web/package.json'))
+const { chromium } = require('playwright-core')
+
+const [scenario, raw] = process.argv.slice(2)
+const cfg = JSON.parse(raw)
+const MiB = 1024 * 1024
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--enable-precise-memory-info', '--use-gl=swiftshader', '--enable-unsafe-swiftshader'],
+})
+const context = await browser.newContext({ viewport: cfg.phone ? { width: 390, height: 844 } : { width: 1280, height: 860 } })
+const page = await context.newPage()
+page.setDefaultTimeout(cfg.timeout_ms ?? 30000)
+const consoleErrors = []
+page.on('pageerror', (e) => consoleErrors.push(String(e)))
+
+const shot = (name) => page.screenshot({ path: path.join(cfg.artifacts, `${scenario}-${name}.png`), fullPage: true })
+
+async function signedIn(hash = '#/') {
+  // Scenarios after `signin` start signed in with the key, as the sign-in form leaves it.
+  await context.addInitScript((key) => {
+    if (!localStorage.getItem('omnidrop.credential')) localStorage.setItem('omnidrop.credential', JSON.stringify({ kind: 'key', secret: key, label: 'test key' }))
+  }, cfg.key)
+  await page.goto(`${cfg.base}/app/${hash}`)
+}
+
+async function uploader({ multipartFromMiB = 100, tusChunkMiB = 50 } = {}) {
+  await page.addInitScript((s) => localStorage.setItem('omnidrop.upload-settings', JSON.stringify(s)), { multipartFromMiB, tusChunkMiB })
+  await signedIn('#/upload?target=project')
+  await page.locator('.uppy-Dashboard').waitFor()
+}
+
+async function addFiles(files) {
+  await page.locator('input.uppy-Dashboard-input[type=file]:not([webkitdirectory])').first().setInputFiles(files)
+}
+
+async function startUpload() {
+  // The dashboard's own button: "Upload N files", or "Resume" after a restored session.
+  await page.click('.uppy-StatusBar-actionBtn--upload')
+}
+
+async function projectLink() {
+  const link = page.locator('#new-project-link')
+  await link.waitFor({ timeout: cfg.upload_timeout_ms ?? 60000 })
+  return (await link.textContent()).replace('Open project ', '').trim()
+}
+
+const scenarios = {
+  async signin() {
+    await page.goto(`${cfg.base}/app/`)
+    await page.waitForURL(/#\/signin/)
+    await page.fill('#api-key', 'sk_not_a_real_key')
+    await page.click('form[aria-labelledby=key-title] button[type=submit]')
+    await page.locator('#signin-error', { hasText: 'not accepted' }).waitFor()
+    await page.fill('#api-key', cfg.key)
+    await page.click('form[aria-labelledby=key-title] button[type=submit]')
+    await page.locator(`#list-projects li[data-name="${cfg.expect_project}"]`).waitFor()
+    const keyLists = await page.locator('#list-vehicles').textContent()
+    await shot('key')
+    await page.click('text=Sign out')
+    await page.fill('#username', cfg.username)
+    await page.fill('#password', 'wrong password')
+    await page.click('form[aria-labelledby=login-title] button[type=submit]')
+    await page.locator('#signin-error', { hasText: 'Wrong username or password' }).waitFor()
+    await page.fill('#password', cfg.password)
+    await page.click('form[aria-labelledby=login-title] button[type=submit]')
+    await page.locator('#list-walkthroughs li', { hasText: cfg.expect_walkthrough }).waitFor()
+    await page.locator('#list-captures li', { hasText: 'Not available with this sign-in' }).waitFor()
+    const who = await page.locator('.who').textContent()
+    await page.setViewportSize({ width: 390, height: 844 })
+    await shot('login-phone')
+    return { who, keyLists }
+  },
+
+  async tus() {
+    await uploader({ multipartFromMiB: 64 })
+    await addFiles([cfg.file])
+    await startUpload()
+    const name = await projectLink()
+    const log = await page.locator('#upload-log').textContent()
+    await shot('done')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(200)
+    await shot('phone')
+    return { name, log }
+  },
+
+  async multipart() {
+    await uploader({ multipartFromMiB: 5 })
+    const parts = []
+    page.on('request', (r) => { if (r.method() === 'PUT' && r.url().includes('/_omnidrop/parts/')) parts.push(r.url()) })
+    await addFiles([cfg.file])
+    await startUpload()
+    const name = await projectLink()
+    const log = await page.locator('#upload-log').textContent()
+    await shot('done')
+    return { name, log, partPuts: parts.length }
+  },
+
+  async resume() {
+    await uploader({ multipartFromMiB: 1024, tusChunkMiB: 1 })
+    // Slow the PATCHes down so there is time to reload in the middle.
+    await page.route('**/files/**', async (route) => {
+      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 150))
+      await route.continue()
+    })
+    let patches = 0
+    page.on('requestfinished', (r) => { if (r.method() === 'PATCH') patches++ })
+    await addFiles([cfg.file])
+    await startUpload()
+    while (patches < 5) await page.waitForTimeout(100)
+    await shot('before-reload')
+    const before = patches
+    await page.reload()
+    await page.locator('.uppy-Dashboard').waitFor()
+    const offsets = []
+    page.on('request', (r) => { if (r.method() === 'PATCH') offsets.push(Number(r.headers()['upload-offset'])) })
+    // The restored "ghost" wants its bytes back: re-select the same file, as the dashboard asks.
+    await page.locator('text=Session restored').waitFor()
+    await page.click('button.uppy-DashboardContent-addMore')
+    await addFiles([cfg.file])
+    await startUpload()
+    const name = await projectLink()
+    const log = await page.locator('#upload-log').textContent()
+    await shot('done')
+    return { name, log, patchesBeforeReload: before, offsetsAfterReload: offsets }
+  },
+
+  async spin() {
+    await signedIn(`#/vehicle/${cfg.vehicle}`)
+    const stage = page.locator('#spin')
+    await stage.waitFor()
+    const frame = page.locator('#spin .spin-frame')
+    await page.waitForFunction(() => document.querySelector('#spin .spin-frame')?.complete)
+    const first = await frame.getAttribute('data-index')
+    const firstSrc = await frame.getAttribute('src')
+    await shot('start')
+    const box = await stage.boundingBox()
+    // Dragging left by 3 × 8 px turns the car 3 frames on.
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(box.x + box.width * 0.6 - 24, box.y + box.height / 2, { steps: 6 })
+    await page.mouse.up()
+    const dragged = await frame.getAttribute('data-index')
+    const draggedSrc = await frame.getAttribute('src')
+    const counter = await page.locator('#spin-counter').textContent()
+    await stage.focus()
+    await page.keyboard.press('ArrowRight')
+    const keyed = await frame.getAttribute('data-index')
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+    await page.mouse.wheel(0, -400)
+    const zoomed = await page.locator('#spin-counter').textContent()
+    await page.keyboard.press('Home')
+    await page.click('#mask-toggle')
+    const maskShown = await page.locator('#spin .spin-mask').isVisible()
+    const maskSrc = await page.locator('#spin .spin-mask').getAttribute('src')
+    await page.waitForFunction(() => document.querySelector('#spin .spin-mask')?.complete)
+    await shot('masks')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(200)
+    await shot('phone')
+    return { first, firstSrc, dragged, draggedSrc, counter, keyed, zoomed, maskShown, maskSrc }
+  },
+
+  async panorama() {
+    await signedIn(`#/project/${cfg.project}`)
+    const link = page.locator(`[data-file="${cfg.filename}"] a`, { hasText: 'Panorama' })
+    await link.waitFor()
+    const thumbOk = await page.waitForFunction((n) => {
+      const img = document.querySelector(`[data-file="${n}"] img.thumb`)
+      return img && img.complete && img.naturalWidth > 0
+    }, cfg.filename).then(() => true)
+    await shot('project')
+    await link.click()
+    await page.locator('#panorama[data-loaded=true]').waitFor()
+    const canvas = await page.locator('#panorama canvas').count()
+    const before = await page.evaluate(() => document.querySelector('#panorama canvas').toDataURL().length)
+    await page.locator('#panorama').focus()
+    await page.keyboard.press('ArrowRight')
+    await page.waitForTimeout(300)
+    await shot('viewer')
+    let video = null
+    if (cfg.video_project) {
+      // A 360 video in a project plays in the viewer (equirectangular video adapter + video plugin).
+      await page.goto(`${cfg.base}/app/#/project/${cfg.video_project}`)
+      await page.locator(`[data-file="${cfg.video_filename}"] a`, { hasText: 'Play 360 video' }).click()
+      await page.locator('#panorama[data-loaded=true]').waitFor()
+      const time = page.locator('#panorama .psv-video-time')
+      await page.waitForFunction(() => /\/ 0:0[1-9]/.test(document.querySelector('#panorama .psv-video-time')?.textContent ?? ''))
+      const before = await time.textContent()
+      await page.locator('#panorama .psv-video-play-button').first().click() // the navbar's play button
+      await page.waitForFunction(() => !document.querySelector('#panorama .psv-video-time')?.textContent.startsWith('0:00'), null, { timeout: 15000 })
+      video = { before, playing: await time.textContent() }
+      await shot('video')
+    }
+    return { thumbOk, canvas, before, video }
+  },
+
+  async walkthrough() {
+    // Until GET /360/{id}/points is served (wt/walkthrough), the test may hand the page contract-shaped points.
+    if (cfg.points) {
+      await page.route(`**/360/${cfg.upload}/points`, (route) => route.fulfill({ json: cfg.points }))
+    }
+    let uploadLog = null
+    if (cfg.insv) {
+      // The walkthrough target of the uploader: the .insv over tus, then step 5 with the positions.
+      await signedIn('#/upload?target=walkthrough')
+      await page.selectOption('#wt-project', cfg.project)
+      await page.selectOption('#wt-upload', String(cfg.upload))
+      await page.fill('#wt-start', cfg.start)
+      await page.fill('#wt-end', cfg.end)
+      await page.fill('#wt-points', String(cfg.target_points))
+      await addFiles([cfg.insv])
+      await startUpload()
+      await page.locator('#upload-log li', { hasText: 'video(s) linked' }).waitFor({ timeout: 60000 })
+      uploadLog = await page.locator('#upload-log').textContent()
+      await shot('uploaded')
+      await page.click('text=Open the walkthrough')
+    } else {
+      await signedIn(`#/walkthrough/${cfg.upload}`)
+    }
+    await page.locator('#plan .point').first().waitFor({ timeout: 90000 })
+    await page.waitForFunction(() => document.querySelector('#plan img')?.naturalWidth > 0)
+    const count = await page.locator('#plan .point').count()
+    const positions = await page.locator('#plan .point').evaluateAll((els) => els.map((e) => [e.style.left, e.style.top]))
+    await shot('plan')
+    await page.locator('#plan .point').nth(1).click()
+    await page.locator('#walkthrough-panorama[data-loaded="1"]').waitFor()
+    const caption1 = await page.locator('#point-caption').textContent()
+    await page.click('#point-next')
+    await page.locator('#walkthrough-panorama[data-loaded="2"]').waitFor()
+    const caption2 = await page.locator('#point-caption').textContent()
+    const current = await page.locator('#plan .point[aria-current=true]').textContent()
+    await shot('panorama')
+    const status = await page.locator('#walkthrough-status').textContent()
+    return { count, positions, caption1, caption2, current, status, uploadLog }
+  },
+
+  async targets() {
+    // The vehicle target (the Vehicles API's form upload) and the capture target (the Captures API's parts).
+    await signedIn('#/upload?target=vehicle')
+    await page.locator('.uppy-Dashboard').waitFor()
+    await page.fill('#vehicle-name', cfg.vehicle_name)
+    await page.selectOption('#side', 'INSIDE')
+    await addFiles([cfg.video])
+    await startUpload()
+    await page.locator('#upload-log li', { hasText: 'frames job' }).waitFor()
+    const vehicleLog = await page.locator('#upload-log').textContent()
+    await shot('vehicle')
+    await page.selectOption('#target', 'capture')
+    await page.locator('#capture-format').waitFor()
+    await page.selectOption('#capture-format', 'bulk-images')
+    await addFiles([cfg.capture])
+    await startUpload()
+    await page.locator('#upload-log li', { hasText: 'queued for processing' }).waitFor({ timeout: 60000 })
+    const captureLog = await page.locator('#upload-log').textContent()
+    await shot('capture')
+    return { vehicleLog, captureLog }
+  },
+
+  async big() {
+    await uploader({ multipartFromMiB: 1 << 20, tusChunkMiB: 64 })
+    const cdp = await context.newCDPSession(page)
+    const heap = async () => (await cdp.send('Runtime.getHeapUsage')).usedSize
+    await cdp.send('HeapProfiler.collectGarbage')
+    const baseline = await heap()
+    await addFiles([cfg.file])
+    const afterSelect = await heap()
+    await startUpload()
+    const samples = []
+    let done = false
+    const linkWait = projectLink().then((n) => { done = true; return n })
+    while (!done) {
+      samples.push(await heap())
+      await page.waitForTimeout(500)
+    }
+    const name = await linkWait
+    await cdp.send('HeapProfiler.collectGarbage')
+    const after = await heap()
+    const pm = await page.evaluate(() => performance.memory && { used: performance.memory.usedJSHeapSize, total: performance.memory.totalJSHeapSize })
+    await shot('done')
+    return { name, baseline, afterSelect, peak: Math.max(...samples, afterSelect), after, samples: samples.length, performanceMemory: pm }
+  },
+}
+
+let code = 0
+try {
+  const result = await scenarios[scenario]()
+  console.log(JSON.stringify({ ok: true, ...result, pageErrors: consoleErrors }))
+} catch (err) {
+  await shot('failure').catch(() => undefined)
+  console.log(JSON.stringify({ ok: false, error: String(err?.stack ?? err), pageErrors: consoleErrors }))
+  code = 1
+} finally {
+  await browser.close()
+}
+process.exit(code)

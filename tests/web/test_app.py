@@ -1,0 +1,245 @@
+"""The web app in a real browser: Debian's chromium driven by playwright-core (tests/web/browser.mjs)
+against a live `omnidrop serve` serving the built assets under /app.
+
+Every scenario is checked by what the page shows (and, where it matters, by what the server stored);
+screenshots land in test-artifacts/web/. scripts/test builds the assets and installs chromium.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from PIL import Image
+
+from omnidrop.web.static import DEFAULT_DIST
+from tests.support import vehicles as v
+from tests.support import walkthroughs as w
+from tests.support.server import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = Path(__file__).with_name("browser.mjs")
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+CHROMIUM = Path("/usr/bin/chromium")
+SCOPES = ("projects:write", "projects:read", "vehicles:write", "vehicles:read", "captures", "videos:upload")
+MiB = 1024 * 1024
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/test installs it)")
+
+
+@pytest.fixture(scope="module")
+def live(servers):
+    assert (DEFAULT_DIST / "index.html").is_file(), "web app not built: scripts/test runs ensure_web_assets"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return servers.start(fsync=False)
+
+
+@pytest.fixture(scope="module")
+def key(live) -> str:
+    return live.key(*SCOPES)
+
+
+@pytest.fixture(scope="module")
+def auth(key) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def browse(live, key: str, scenario: str, timeout: float = 150, **config) -> dict:
+    cfg = {"base": live.url, "key": key, "artifacts": str(ARTIFACTS), **config}
+    done = subprocess.run(["node", str(DRIVER), scenario, json.dumps(cfg)], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    lines = done.stdout.strip().splitlines()
+    assert lines, f"{scenario}: no result\n{done.stderr}"
+    result = json.loads(lines[-1])
+    assert result["ok"], f"{scenario}: {result['error']}\n{done.stderr[-2000:]}"
+    assert result["pageErrors"] == [], result["pageErrors"]
+    return result
+
+
+def random_file(path: Path, size: int) -> Path:
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def ready_project(live, auth: dict, name: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        p = httpx.get(f"{live.api}/projects/{name}", headers=auth).json()
+        if p["status"] >= 100 or p.get("state") == "failed":
+            return p
+        time.sleep(0.2)
+    raise AssertionError(f"project {name} never got ready: {p}")
+
+
+def assert_stored(live, auth: dict, name: str, source: Path) -> None:
+    p = ready_project(live, auth, name)
+    assert p.get("state") != "failed", p
+    (f,) = p["files"]
+    assert (f["name"], f["size"]) == (source.name, source.stat().st_size)
+    digest = hashlib.sha256()
+    with source.open("rb") as fh:
+        while chunk := fh.read(8 * MiB):
+            digest.update(chunk)
+    assert f["sha256"] == digest.hexdigest()
+
+
+def api_project(live, auth: dict, filename: str, body: bytes) -> str:
+    session = httpx.post(f"{live.api}/uploads", headers=auth).json()["upload_id"]
+    assert httpx.put(f"{live.api}/uploads/{session}/{filename}", headers=auth, content=body).json()["complete"]
+    name = httpx.post(f"{live.api}/projects", headers=auth, json={"upload_id": session}).json()["name"]
+    assert ready_project(live, auth, name)["status"] == 100
+    return name
+
+
+def jpeg(size: tuple[int, int], color=(40, 90, 160)) -> bytes:
+    image = Image.new("RGB", size, color)
+    for x in range(0, size[0], 32):  # stripes, so a turned panorama looks different
+        image.paste((230, 200, 40), (x, 0, x + 8, size[1]))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def vehicle(live, auth, tmp_path_factory) -> dict:
+    """A vehicle whose OUTSIDE video is processed into frames, with an imported damage mask on frame 1."""
+    mp4 = v.clip(tmp_path_factory.mktemp("web-vehicle") / "walkaround.mp4")
+    vehicle_uuid = str(uuid.uuid4())
+    r = v.upload(live.url, auth, mp4, side="OUTSIDE", vehicle_uuid=vehicle_uuid)
+    assert r.status_code == 201, r.text
+    frames = v.wait_frames(live.url, auth, r.json()["job_id"], "OUTSIDE")
+    assert frames.status_code == 200, frames.text
+    dent = {"class": "dent", "score": 0.9, "polygon": [[40, 40], [120, 40], [120, 100], [40, 100]]}
+    body = {"vehicle_uuid": vehicle_uuid, "side": "OUTSIDE", "frames": [{"frame": "frame_0001.jpg", "detections": [dent]}]}
+    assert httpx.post(f"{live.url}/360/mask-frames", json=body, headers=auth).status_code == 201
+    return {"uuid": vehicle_uuid, "frames": frames.json()["frames"]}
+
+
+@pytest.fixture(scope="module")
+def walkthrough(live, auth) -> dict:
+    project = f"site-{uuid.uuid4().hex[:6]}"
+    assert httpx.post(f"{live.url}/360/projects", headers=auth, json={"id": project, "name": "Harbour site"}).status_code == 201
+    bounds = {"north": 52.0010, "south": 52.0000, "east": 4.0020, "west": 4.0000}
+    drawing = httpx.post(f"{live.url}/360/projects/{project}/drawings", headers=auth,
+                         json={"name": "Level 1", "bounds": bounds}).json()
+    plan = Image.new("RGB", (800, 400), (245, 245, 240))
+    plan.paste((60, 60, 60), (50, 50, 750, 58))
+    plan.paste((60, 60, 60), (50, 340, 750, 348))
+    out = io.BytesIO()
+    plan.save(out, "PNG")
+    r = httpx.put(f"{live.url}/360/drawings/{drawing['id']}/image", headers={**auth, "Content-Type": "image/png"},
+                  content=out.getvalue())
+    assert r.status_code == 200, r.text
+    obj = httpx.post(f"{live.url}/360/{project}/upload", headers=auth,
+                     params={"date": "01-12-2026", "name": "Morning walk", "drawing_id": drawing["id"], "uploaded_by": "web"})
+    assert obj.status_code == 201, obj.text
+    return {"project": project, "drawing": drawing, "bounds": bounds, "upload": obj.json()}
+
+
+def test_sign_in_with_a_key_then_with_username_and_password(live, key, auth, walkthrough):
+    name = api_project(live, auth, "site.e57", os.urandom(1000))
+    done = run_cli(["users", "create", "--username", "ana", "--password", "s3cret-pass", "--owner", "default"], live.env)
+    assert done.returncode == 0, done.stderr
+    got = browse(live, key, "signin", expect_project=name, expect_walkthrough="Morning walk",
+                 username="ana", password="s3cret-pass")
+    assert got["who"] == "ana"
+    assert "Not available" not in got["keyLists"]  # a key with vehicle scopes lists vehicles
+
+
+def test_upload_through_uppy_over_tus(live, key, auth, tmp_path):
+    source = random_file(tmp_path / "scan.e57", 3 * MiB + 17)
+    got = browse(live, key, "tus", file=str(source))
+    assert "scan.e57: sending over tus" in got["log"] and f"Project {got['name']} created from 1 file(s)" in got["log"]
+    assert_stored(live, auth, got["name"], source)
+
+
+def test_upload_through_uppy_over_s3_multipart(live, key, auth, tmp_path):
+    source = random_file(tmp_path / "cloud.e57", 12 * MiB + 5)
+    got = browse(live, key, "multipart", file=str(source))
+    assert "cloud.e57: sending over S3 multipart" in got["log"]
+    assert got["partPuts"] >= 2  # parts PUT to omnidrop's signed part URLs, then completed
+    assert_stored(live, auth, got["name"], source)
+
+
+def test_reload_mid_upload_resumes_where_the_server_is(live, key, auth, tmp_path):
+    source = random_file(tmp_path / "walk.e57", 16 * MiB + 3)
+    got = browse(live, key, "resume", file=str(source))
+    assert got["patchesBeforeReload"] >= 5
+    first = got["offsetsAfterReload"][0]
+    assert first >= 5 * MiB, got["offsetsAfterReload"]  # not restarted from 0
+    assert f"first progress at {first / MiB:.1f} MiB" in got["log"]
+    assert_stored(live, auth, got["name"], source)
+
+
+def test_vehicle_spin_viewer_turns_when_dragged_and_shows_masks(live, key, vehicle):
+    got = browse(live, key, "spin", vehicle=vehicle["uuid"])
+    n = len(vehicle["frames"])
+    frame = [urlsplit(u).path for u in vehicle["frames"]]  # signed URLs differ per request, paths do not
+    assert (got["first"], urlsplit(got["firstSrc"]).path) == ("0", frame[0])
+    assert got["dragged"] == str(3 % n) and urlsplit(got["draggedSrc"]).path == frame[3 % n]
+    assert got["counter"].startswith(f"Frame {3 % n + 1} / {n}")
+    assert got["keyed"] == str(4 % n)
+    assert "×" in got["zoomed"]  # the wheel zoomed in
+    assert got["maskShown"] and "/mask" in got["maskSrc"]
+
+
+def test_panorama_viewer_opens_an_equirectangular_image_and_a_360_video(live, key, auth, tmp_path):
+    name = api_project(live, auth, "lobby.jpg", jpeg((1024, 512)))
+    video = w.equirect(tmp_path / "tour.mp4", seconds=2.0)
+    video_project = api_project(live, auth, "tour.mp4", video.read_bytes())
+    got = browse(live, key, "panorama", project=name, filename="lobby.jpg", video_project=video_project,
+                 video_filename="tour.mp4")
+    assert got["thumbOk"] and got["canvas"] == 1
+    assert got["video"]["before"].startswith("0:00 / 0:02")  # the 2 s video loaded
+    assert not got["video"]["playing"].startswith("0:00")  # and plays when the play button is pressed
+
+
+def test_walkthrough_uploaded_through_uppy_shows_its_points_and_moves_between_panoramas(live, key, auth, walkthrough, tmp_path):
+    insv = w.dual_fisheye(tmp_path / "VID_20261201_091500_00_001.insv", seconds=2.0)
+    upload_id = walkthrough["upload"]["id"]
+    got = browse(live, key, "walkthrough", upload=upload_id, project=walkthrough["project"], insv=str(insv),
+                 start="52.0002,4.0004", end="52.0008,4.0016", target_points=3)
+    assert "1 video(s) linked, queued" in got["uploadLog"]
+    points = httpx.get(f"{live.url}/360/{upload_id}/points", headers=auth).json()
+    assert points["processing_status"] == "done" and len(points["points"]) == 3, points
+    assert got["count"] == 3 and got["status"].endswith("done · 3 points")
+    # Placed from the start and end positions on the drawing's bounds (x, y in 0..1 of the image).
+    shown = [[float(c.rstrip("%")) / 100 for c in xy] for xy in got["positions"]]
+    assert shown == [pytest.approx([p["x"], p["y"]], abs=1e-4) for p in points["points"]]
+    assert shown[0] == pytest.approx([0.2, 0.8], abs=1e-3) and shown[2] == pytest.approx([0.8, 0.2], abs=1e-3)
+    assert got["caption1"].startswith("Point 2 of 3") and got["caption2"].startswith("Point 3 of 3")
+    assert got["current"] == "3"
+
+
+def test_vehicle_and_capture_targets_upload_through_their_apis(live, key, auth, tmp_path):
+    video = v.clip(tmp_path / "cabin.mp4")
+    capture = random_file(tmp_path / "photos.zip", 17 * MiB + 11)  # two 16 MiB capture parts
+    got = browse(live, key, "targets", vehicle_name="Van 7", video=str(video), capture=str(capture))
+    vehicle = next(x for x in httpx.get(f"{live.url}/360/vehicles", headers=auth).json()["vehicles"] if x["name"] == "Van 7")
+    (stored,) = httpx.get(f"{live.url}/360/vehicles/{vehicle['uuid']}", headers=auth).json()["sides"]["INSIDE"]
+    assert f"frames job {stored['job_id']} (INSIDE)" in got["vehicleLog"] and stored["size"] == video.stat().st_size
+    (made,) = [c for c in httpx.get(f"{live.api}/captures", headers=auth).json() if c["name"] == "photos.zip"]
+    assert f"capture {made['eid']} uploaded" in got["captureLog"]
+    assert made["state"] != "CREATED" and made["uploaded"]
+
+
+def test_one_gib_through_the_browser_keeps_the_page_heap_flat(live, key, auth, tmp_path):
+    source = tmp_path / "huge.e57"
+    with source.open("wb") as fh:  # sparse: instant to make, 1 GiB to read
+        fh.truncate(1024 * MiB)
+    got = browse(live, key, "big", timeout=300, file=str(source), upload_timeout_ms=240_000)
+    growth = got["peak"] - got["baseline"]
+    print(f"1 GiB via tus: JS heap baseline {got['baseline'] / MiB:.1f} MiB, peak {got['peak'] / MiB:.1f} MiB, "
+          f"after {got['after'] / MiB:.1f} MiB ({got['samples']} samples)")
+    assert growth < 64 * MiB, got  # the file is 1024 MiB: a page that buffered it would show it here
+    p = ready_project(live, auth, got["name"], timeout=120)
+    assert p["files"][0]["size"] == 1024 * MiB
