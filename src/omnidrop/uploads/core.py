@@ -353,6 +353,7 @@ class UploadCore:
                 lease_expires=case((received_after < UploadFile.total, None), else_=UploadFile.lease_expires),
             )
             .returning(UploadFile.received, UploadFile.lease_owner)
+            .execution_options(synchronize_session=False)  # nothing of it lives in this session
         ).first())
         if row is None:
             raise LeaseLost()
@@ -365,6 +366,7 @@ class UploadCore:
                 update(UploadFile)
                 .where(UploadFile.id == f.id, UploadFile.complete.is_(False))
                 .values(complete=True, completed_at=now)
+                .execution_options(synchronize_session=False)
             ).rowcount == 1)
         return FileProgress(
             name=f.name, received=received, total=f.total, complete=received == f.total, completed_now=completed_now

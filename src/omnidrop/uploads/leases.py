@@ -57,7 +57,9 @@ class Lease:
             )
             .values(lease_owner=self.token, lease_expires=now + timedelta(seconds=self.ttl))
             .returning(UploadFile)
-            .execution_options(populate_existing=True)
+            # No evaluation against the session's objects (measured as much as the UPDATE itself);
+            # the returned row is loaded fresh instead.
+            .execution_options(populate_existing=True, synchronize_session=False)
         ).scalar_one_or_none()
         if self.claimed is not None:
             self._renewed_at = time.monotonic()
@@ -88,6 +90,7 @@ class Lease:
             update(UploadFile)
             .where(UploadFile.id == self.file_id, UploadFile.lease_owner == self.token)
             .values(lease_expires=now + timedelta(seconds=self.ttl))
+            .execution_options(synchronize_session=False)
         ).rowcount)
         if rowcount != 1:
             raise LeaseLost()
@@ -100,4 +103,5 @@ class Lease:
             update(UploadFile)
             .where(and_(UploadFile.id == self.file_id, UploadFile.lease_owner == self.token))
             .values(lease_owner=None, lease_expires=None)
+            .execution_options(synchronize_session=False)
         ))
