@@ -532,6 +532,7 @@ class TusPy(TusServer):
 class Omnidrop(Server):
     kind = "omnidrop"
     backend = "uvicorn"
+    workers = 1
     extra_env: dict = {}
 
     def __init__(self, *a, **kw):
@@ -561,7 +562,7 @@ class Omnidrop(Server):
 
     def command(self):
         return [str(self.args.omnidrop_bin), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--server", self.backend, "--workers", "1"], self.env()
+                "--server", self.backend, "--workers", str(self.workers)], self.env()
 
     def cwd(self) -> Path | None:
         # the data dir, so no omnidrop.toml from the caller's directory is picked up
@@ -627,6 +628,12 @@ class OmnidropGranian(Omnidrop):
     backend = "granian"
 
 
+class OmnidropUvicornW2(OmnidropUvicorn):
+    """Two HTTP worker processes on one SQLite database (the lease keeps one writer per file)."""
+    name = "omnidrop-uvicorn-w2"
+    workers = 2
+
+
 class OmnidropUvicornNoFsync(OmnidropUvicorn):
     name = "omnidrop-uvicorn-nofsync"
     extra_env = {"OMNIDROP_FSYNC": "false"}
@@ -681,7 +688,7 @@ class OmnidropTusGranian(OmnidropTus):
     backend = "granian"
 
 
-SERVERS = {c.name: c for c in (TusNode, TusPy, OmnidropUvicorn, OmnidropGranian,
+SERVERS = {c.name: c for c in (TusNode, TusPy, OmnidropUvicorn, OmnidropGranian, OmnidropUvicornW2,
                                 OmnidropUvicornNoFsync, OmnidropGranianNoFsync,
                                 OmnidropTusUvicorn, OmnidropTusGranian)}
 DEFAULT_SERVERS = ["tus-node", "tuspyserver", "omnidrop-uvicorn", "omnidrop-granian", "omnidrop-tus-uvicorn",

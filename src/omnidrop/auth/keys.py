@@ -104,8 +104,11 @@ class KeyService:
     async def authenticate(self, token: str) -> Principal:
         if not token.startswith(TOKEN_PREFIX):
             raise InvalidCredentials()
-        async with self.db.read() as s:
-            key = (await s.execute(select(ApiKey).where(ApiKey.key_hash == hash_token(token)))).scalar_one_or_none()
+        digest = hash_token(token)
+        # Every request runs this: one thread hop on SQLite (see Database.run_read). Not cached, so a
+        # revoked key is refused on its very next request, by every server process.
+        key = await self.db.run_read(
+            lambda s: s.execute(select(ApiKey).where(ApiKey.key_hash == digest)).scalar_one_or_none())
         if key is None or key.revoked_at is not None:
             raise InvalidCredentials()
         return Principal(owner_id=key.owner_id, key_id=key.id, scopes=frozenset(key.scopes.split()))

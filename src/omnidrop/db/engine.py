@@ -4,16 +4,28 @@ SQLite: every write transaction starts with BEGIN IMMEDIATE. pysqlite's default 
 DML, so a read-then-write transaction silently loses updates under concurrency, and a DEFERRED
 transaction that upgrades to a write fails with "database is locked" despite the busy timeout.
 Reads use a second engine that never takes the write lock, so WAL readers run beside a writer.
+
+Hot paths (one upload chunk runs a few short transactions) can hand a whole transaction of plain
+synchronous ORM code to `run_write` / `run_read`. On SQLite that runs on pysqlite in a small thread pool:
+one thread hop per transaction, where aiosqlite hops once per driver call (cursor, execute, fetch,
+close, BEGIN, COMMIT: a dozen per transaction, each costing a loop wake-up). On PostgreSQL the same
+function runs on the async session (`run_sync`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -37,19 +49,29 @@ def _sqlite_pragmas(dbapi_conn) -> None:
     cur.close()
 
 
-def _make_sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_transactions(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
         # Take transaction control away from pysqlite; we say BEGIN ourselves.
         dbapi_conn.isolation_level = None
         _sqlite_pragmas(dbapi_conn)
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+
+def _make_sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    _sqlite_transactions(engine.sync_engine, immediate=immediate)
+    return engine
+
+
+def _make_sqlite_sync_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+    # A pooled connection is used by one thread at a time, but not always the same one.
+    engine = create_engine(url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1), pool_size=pool_size,
+                           connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+    _sqlite_transactions(engine, immediate=immediate)
     return engine
 
 
@@ -67,6 +89,16 @@ class Database:
             self.read_engine = self.write_engine
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._sync_write: sessionmaker[Session] | None = None
+        self._sync_read: sessionmaker[Session] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        if self.is_sqlite:
+            # Its own threads, so a transaction never queues behind fsyncs in the loop's default executor.
+            self._executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="omnidrop-db")
+            self._sync_write = sessionmaker(
+                _make_sqlite_sync_engine(self.url, immediate=True, pool_size=pool_size), expire_on_commit=False)
+            self._sync_read = sessionmaker(
+                _make_sqlite_sync_engine(self.url, immediate=False, pool_size=pool_size), expire_on_commit=False)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -79,8 +111,34 @@ class Database:
         async with self._read() as session, session.begin():
             yield session
 
+    async def run_write(self, fn: Callable[[Session], T]) -> T:
+        """`fn(session)` as one write transaction of synchronous ORM code: commits on return, rolls back
+        on error. Objects it returns are detached (expire_on_commit is off) and safe to read."""
+        if self._sync_write is None:
+            async with self.write() as s:
+                return await s.run_sync(fn)
+        return await self._in_thread(self._sync_write, fn)
+
+    async def run_read(self, fn: Callable[[Session], T]) -> T:
+        if self._sync_read is None:
+            async with self.read() as s:
+                return await s.run_sync(fn)
+        return await self._in_thread(self._sync_read, fn)
+
+    async def _in_thread(self, factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+        def transaction() -> T:
+            with factory() as session, session.begin():
+                return fn(session)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, transaction)
+
     async def dispose(self) -> None:
         # aiosqlite's worker threads are non-daemon: an undisposed engine hangs the process at exit.
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+        for factory in (self._sync_write, self._sync_read):
+            if factory is not None:
+                factory.kw["bind"].dispose()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.orm import Session
 
 from omnidrop.auth.quotas import Quotas
 from omnidrop.db.engine import Database
@@ -197,12 +198,16 @@ class UploadCore:
         """
         name = flatten_filename(raw_name)
         check_extension(name, self.limits.allowed_extensions)
-        f = await self._open_file(owner_id, session_id, name, total)
+        self._check_id(session_id)
+        lease = self._lease(None)
+        f = await self.db.run_write(lambda s: self._find_and_claim(s, owner_id, session_id, name, total, start, lease))
+        if f is None:  # the first chunk: the file row is created first (with the size and quota checks)
+            f = await self._open_file(owner_id, session_id, name, total)
         if f.complete:
             return _progress(f)
         if start > f.received:
             raise NonContiguous(f.received)
-        return await self._write_leased(f.id, start=start, length=length, body=body)
+        return await self._write_leased(f.id, start=start, length=length, body=body, lease=lease)
 
     async def append(
         self,
@@ -239,9 +244,12 @@ class UploadCore:
         total: int | None = None,
         check: ChunkCheck | None = None,
         stale_after: float | None = None,
+        lease: Lease | None = None,
     ) -> FileProgress:
-        lease = Lease(self.db, file_id, self.limits.lease_ttl, self.limits.lease_renew, stale_after)
-        if not await lease.claim(self.limits.lease_wait):
+        """`lease`: one the caller may already hold (claimed in its own transaction) or has yet to claim."""
+        lease = lease or self._lease(stale_after)
+        lease.file_id = file_id
+        if lease.claimed is None and not await lease.claim(self.limits.lease_wait):
             raise FileBusy(await self._received(file_id))
         try:
             # The row as the claim saw it: the previous writer may have moved `received` on.
@@ -266,6 +274,9 @@ class UploadCore:
                 await lease.release()
             except Exception:  # the lease expires by itself; never mask the real outcome
                 log.exception("could not release lease on file %s", file_id)
+
+    def _lease(self, stale_after: float | None) -> Lease:
+        return Lease(self.db, None, self.limits.lease_ttl, self.limits.lease_renew, stale_after)
 
     async def _declare_total(self, f: UploadFile, total: int) -> UploadFile:
         """Fix a deferred length once; it can never change after."""
@@ -330,22 +341,20 @@ class UploadCore:
     async def _commit(self, f: UploadFile, lease: Lease, end: int) -> FileProgress:
         now = utcnow()
         received_after = case((UploadFile.received < end, end), else_=UploadFile.received)
-        async with self.db.write() as s:
-            row = (
-                await s.execute(
-                    update(UploadFile)
-                    .where(UploadFile.id == f.id, UploadFile.lease_owner == lease.token)
-                    .values(
-                        received=received_after,
-                        updated_at=now,
-                        # Not completing: give the lease back in the same statement (one round trip
-                        # less per chunk). Completing keeps it until the blob is finalized.
-                        lease_owner=case((received_after < UploadFile.total, None), else_=UploadFile.lease_owner),
-                        lease_expires=case((received_after < UploadFile.total, None), else_=UploadFile.lease_expires),
-                    )
-                    .returning(UploadFile.received, UploadFile.lease_owner)
-                )
-            ).first()
+        row = await self.db.run_write(lambda s: s.execute(
+            update(UploadFile)
+            .where(UploadFile.id == f.id, UploadFile.lease_owner == lease.token)
+            .values(
+                received=received_after,
+                updated_at=now,
+                # Not completing: give the lease back in the same statement (one round trip
+                # less per chunk). Completing keeps it until the blob is finalized.
+                lease_owner=case((received_after < UploadFile.total, None), else_=UploadFile.lease_owner),
+                lease_expires=case((received_after < UploadFile.total, None), else_=UploadFile.lease_expires),
+            )
+            .returning(UploadFile.received, UploadFile.lease_owner)
+            .execution_options(synchronize_session=False)  # nothing of it lives in this session
+        ).first())
         if row is None:
             raise LeaseLost()
         received, holder = row
@@ -353,16 +362,41 @@ class UploadCore:
         completed_now = False
         if received == f.total:
             await self.store.finalize(f.blob_key, f.total)
-            async with self.db.write() as s:
-                result = await s.execute(
-                    update(UploadFile)
-                    .where(UploadFile.id == f.id, UploadFile.complete.is_(False))
-                    .values(complete=True, completed_at=now)
-                )
-            completed_now = result.rowcount == 1
+            completed_now = await self.db.run_write(lambda s: s.execute(
+                update(UploadFile)
+                .where(UploadFile.id == f.id, UploadFile.complete.is_(False))
+                .values(complete=True, completed_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1)
         return FileProgress(
             name=f.name, received=received, total=f.total, complete=received == f.total, completed_now=completed_now
         )
+
+    def _find_and_claim(self, s: Session, owner_id: str, session_id: str, name: str, total: int, start: int,
+                        lease: Lease) -> UploadFile | None:
+        """An existing file's row, with its lease taken when this request is going to write, and the
+        session kept alive: all in the caller's one transaction. None when the file is new."""
+        session = s.execute(self._live_session_query(owner_id, session_id, for_update=True)).scalar_one_or_none()
+        if session is None:
+            raise SessionNotFound(f"no upload session {session_id!r}")
+        f = s.execute(self._file_query(session.id, name)).scalar_one_or_none()
+        if f is None:
+            return None
+        if not f.complete and f.total != total:
+            raise TotalMismatch(f.total)
+        self._touch_expiry(session, utcnow())
+        if not f.complete and start <= f.received:
+            lease.file_id = f.id
+            if lease.claim_in(s):
+                return lease.claimed
+        return f
+
+    def _touch_expiry(self, session: UploadSession, now: datetime) -> None:
+        # "Abandoned" means no activity for the TTL, so writes push expiry out; at most once a
+        # minute, so a stream of chunks does not rewrite the session row on every request.
+        fresh = now + timedelta(seconds=self.limits.ttl_seconds)
+        if session.expires_at is None or fresh - session.expires_at > EXPIRY_TOUCH_EVERY:
+            session.expires_at = fresh
 
     async def _open_file(self, owner_id: str, session_id: str, name: str, total: int) -> UploadFile:
         """Find or create the file row, enforcing size caps, and keep the session alive."""
@@ -388,16 +422,12 @@ class UploadCore:
                 await s.flush()
             elif not f.complete and f.total != total:
                 raise TotalMismatch(f.total)
-            # "Abandoned" means no activity for the TTL, so writes push expiry out; at most once a
-            # minute, so a stream of chunks does not rewrite the session row on every request.
-            fresh = now + timedelta(seconds=self.limits.ttl_seconds)
-            if session.expires_at is None or fresh - session.expires_at > EXPIRY_TOUCH_EVERY:
-                session.expires_at = fresh
+            self._touch_expiry(session, now)
             return f
 
     async def _received(self, file_id: int) -> int:
-        async with self.db.read() as s:
-            return (await s.scalar(select(UploadFile.received).where(UploadFile.id == file_id))) or 0
+        return await self.db.run_read(
+            lambda s: s.scalar(select(UploadFile.received).where(UploadFile.id == file_id))) or 0
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -406,8 +436,8 @@ class UploadCore:
         if not is_valid_upload_id(session_id):
             raise InvalidUploadId(f"malformed upload_id {session_id!r}")
 
-    async def _live_session(self, s, owner_id: str, session_id: str, *, for_update: bool = False) -> UploadSession:
-        self._check_id(session_id)
+    @staticmethod
+    def _live_session_query(owner_id: str, session_id: str, *, for_update: bool = False):
         query = select(UploadSession).where(
             UploadSession.id == session_id,
             UploadSession.owner_id == owner_id,  # another owner's session is simply not found
@@ -416,13 +446,19 @@ class UploadCore:
         )
         if for_update:  # serialises file creation per session on PostgreSQL; SQLite has BEGIN IMMEDIATE
             query = query.with_for_update()
+        return query
+
+    async def _live_session(self, s, owner_id: str, session_id: str, *, for_update: bool = False) -> UploadSession:
+        self._check_id(session_id)
+        query = self._live_session_query(owner_id, session_id, for_update=for_update)
         session = (await s.execute(query)).scalar_one_or_none()
         if session is None:
             raise SessionNotFound(f"no upload session {session_id!r}")
         return session
 
     @staticmethod
-    async def _file(s, session_id: str, name: str) -> UploadFile | None:
-        return (
-            await s.execute(select(UploadFile).where(UploadFile.session_id == session_id, UploadFile.name == name))
-        ).scalar_one_or_none()
+    def _file_query(session_id: str, name: str):
+        return select(UploadFile).where(UploadFile.session_id == session_id, UploadFile.name == name)
+
+    async def _file(self, s, session_id: str, name: str) -> UploadFile | None:
+        return (await s.execute(self._file_query(session_id, name))).scalar_one_or_none()

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, update
+from sqlalchemy.orm import Session
 
 from omnidrop.db.engine import Database
 from omnidrop.db.models import UploadFile
@@ -24,7 +25,7 @@ class LeaseLost(Exception):
 
 
 class Lease:
-    def __init__(self, db: Database, file_id: int, ttl: float, renew_every: float,
+    def __init__(self, db: Database, file_id: int | None, ttl: float, renew_every: float,
                  stale_after: float | None = None) -> None:
         """`stale_after`: also take over a lease not renewed for this long (it must exceed `renew_every`,
         so the holder, which renews before every write once `renew_every` has passed, stops first)."""
@@ -40,28 +41,33 @@ class Lease:
         # Set when a commit gave the lease back in its own UPDATE: release() then has nothing to do.
         self.released = False
 
-    async def _claim_once(self) -> bool:
+    def claim_in(self, s: Session) -> bool:
+        """Try to take the lease inside the caller's write transaction (synchronous ORM session), so a
+        request can find its file and claim it in one transaction. The lease is held once that commits."""
         now = utcnow()
         # lease_expires = last renewal + ttl, so "not renewed for stale_after" bounds it too.
         free_before = now
         if self.stale_after is not None:
             free_before = max(now, now + timedelta(seconds=self.ttl - self.stale_after))
-        async with self.db.write() as s:
-            self.claimed = (
-                await s.execute(
-                    update(UploadFile)
-                    .where(
-                        UploadFile.id == self.file_id,
-                        or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < free_before),
-                    )
-                    .values(lease_owner=self.token, lease_expires=now + timedelta(seconds=self.ttl))
-                    .returning(UploadFile)
-                )
-            ).scalar_one_or_none()
+        self.claimed = s.execute(
+            update(UploadFile)
+            .where(
+                UploadFile.id == self.file_id,
+                or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < free_before),
+            )
+            .values(lease_owner=self.token, lease_expires=now + timedelta(seconds=self.ttl))
+            .returning(UploadFile)
+            # No evaluation against the session's objects (measured as much as the UPDATE itself);
+            # the returned row is loaded fresh instead.
+            .execution_options(populate_existing=True, synchronize_session=False)
+        ).scalar_one_or_none()
         if self.claimed is not None:
             self._renewed_at = time.monotonic()
             return True
         return False
+
+    async def _claim_once(self) -> bool:
+        return await self.db.run_write(self.claim_in)
 
     async def claim(self, wait: float) -> bool:
         """Take the lease, waiting up to `wait` seconds for the current holder to finish."""
@@ -80,22 +86,22 @@ class Lease:
         if time.monotonic() - self._renewed_at < self.renew_every:
             return
         now = utcnow()
-        async with self.db.write() as s:
-            result = await s.execute(
-                update(UploadFile)
-                .where(UploadFile.id == self.file_id, UploadFile.lease_owner == self.token)
-                .values(lease_expires=now + timedelta(seconds=self.ttl))
-            )
-        if result.rowcount != 1:
+        rowcount = await self.db.run_write(lambda s: s.execute(
+            update(UploadFile)
+            .where(UploadFile.id == self.file_id, UploadFile.lease_owner == self.token)
+            .values(lease_expires=now + timedelta(seconds=self.ttl))
+            .execution_options(synchronize_session=False)
+        ).rowcount)
+        if rowcount != 1:
             raise LeaseLost()
         self._renewed_at = time.monotonic()
 
     async def release(self) -> None:
         if self.released:
             return
-        async with self.db.write() as s:
-            await s.execute(
-                update(UploadFile)
-                .where(and_(UploadFile.id == self.file_id, UploadFile.lease_owner == self.token))
-                .values(lease_owner=None, lease_expires=None)
-            )
+        await self.db.run_write(lambda s: s.execute(
+            update(UploadFile)
+            .where(and_(UploadFile.id == self.file_id, UploadFile.lease_owner == self.token))
+            .values(lease_owner=None, lease_expires=None)
+            .execution_options(synchronize_session=False)
+        ))
