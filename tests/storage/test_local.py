@@ -1,5 +1,8 @@
+import os
+
 import pytest
 
+from omnidrop.storage import local
 from omnidrop.storage.base import InvalidKey
 from omnidrop.storage.local import LocalBlobStore
 
@@ -65,3 +68,46 @@ async def test_keys_cannot_leave_the_store(store, key):
 async def test_keys_may_hold_any_file_name(store, key):
     assert await store.write(key, 0, stream(b"ok")) == 2
     assert await collect(store.read(key)) == b"ok"
+
+
+def _count_fdatasync(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    real = os.fdatasync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", counting)
+    return calls
+
+
+async def test_a_long_body_is_flushed_ahead_and_synced_at_the_end(store, monkeypatch):
+    assert local._start_range_writeback is not None  # Linux: the real sync_file_range is what runs here
+    monkeypatch.setattr(local, "FLUSH_AHEAD", 1024 * 1024)
+    ranges: list[tuple[int, int]] = []
+    real = local._start_writeback
+
+    def recording(fd: int, start: int, end: int) -> None:
+        ranges.append((start, end))
+        real(fd, start, end)
+
+    monkeypatch.setattr(local, "_start_writeback", recording)
+    syncs = _count_fdatasync(monkeypatch)
+    await store.write("big/f", 0, stream(b"head"))
+    blocks = [bytes([i]) * (256 * 1024) for i in range(20)]  # 5 MiB in 256 KiB pieces, after 4 bytes
+    assert await store.write("big/f", 4, stream(*blocks)) == 5 * 1024 * 1024
+    assert await collect(store.read("big/f")) == b"head" + b"".join(blocks)
+    # Handed to the disk in order while streaming, from the write's own offset, never past what was written.
+    assert len(ranges) >= 2 and ranges[0][0] == 4
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:])) and ranges[-1][1] <= 4 + 5 * 1024 * 1024
+    assert len(syncs) == 2  # and each write acknowledged by one fdatasync
+
+
+async def test_nothing_is_synced_with_fsync_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(local, "FLUSH_AHEAD", 100)
+    monkeypatch.setattr(local, "_start_writeback", lambda *a: pytest.fail("flushed ahead without fsync"))
+    calls = _count_fdatasync(monkeypatch)
+    plain = LocalBlobStore(tmp_path / "nofsync", fsync=False)
+    assert await plain.write("k", 0, stream(b"a" * 1000)) == 1000
+    assert calls == []

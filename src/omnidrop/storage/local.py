@@ -3,15 +3,71 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
-from collections.abc import AsyncIterable, AsyncIterator
+import sys
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from omnidrop.storage.base import BlobInfo, BlobStore, check_key
 
 READ_BLOCK = 1024 * 1024
 WRITE_BUFFER = 1024 * 1024
+# While a body streams in, its bytes are handed to the disk every this many bytes. The fsync that
+# acknowledges the body then waits only for the tail (measured here: 512 MiB written in one go, 235 ms
+# down to 10 ms), and the page cache never fills with dirty pages, whose writeback throttle would
+# stall the writes, made on the event loop.
+FLUSH_AHEAD = 2 * 1024 * 1024
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _sync_file_range():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    return fn
+
+
+_start_range_writeback = _sync_file_range()
+
+
+def _start_writeback(fd: int, start: int, end: int) -> None:
+    """Queue [start, end) for writing to disk without waiting for it (Linux's sync_file_range, data
+    only: the final fdatasync still makes it durable). Where there is none, the final fsync does all."""
+    if _start_range_writeback is not None and _start_range_writeback(fd, start, end - start,
+                                                                      _SYNC_FILE_RANGE_WRITE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+async def write_stream(f: BinaryIO, chunks: AsyncIterable[bytes], *, durable: bool,
+                       each: Callable[[bytes], object] | None = None) -> int:
+    """Write `chunks` to `f` (a buffered file, positioned) and return how many bytes; with `durable`,
+    they are on stable storage when this returns. `each` sees every chunk (e.g. a running checksum)."""
+    fd = f.fileno()
+    start = f.tell()
+    written = flushed = 0
+    # Plain writes on the event loop: the page cache absorbs them, and a thread hop per chunk
+    # measured slower. Only the fsync, which can stall for long, goes to a thread.
+    async for chunk in chunks:
+        f.write(chunk)
+        written += len(chunk)
+        if each is not None:
+            each(chunk)
+        if durable and written - flushed >= FLUSH_AHEAD:
+            f.flush()
+            _start_writeback(fd, start + flushed, start + written)
+            flushed = written
+    f.flush()
+    if durable and written:
+        await asyncio.to_thread(os.fdatasync, fd)
+    return written
 
 
 class LocalBlobStore(BlobStore):
@@ -30,18 +86,9 @@ class LocalBlobStore(BlobStore):
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
-        written = 0
-        # Plain writes on the event loop: the page cache absorbs them, and a thread hop per chunk
-        # measured slower. Only the fsync, which can stall for long, goes to a thread.
         with open(fd, "wb", buffering=WRITE_BUFFER) as f:
             f.seek(offset)
-            async for chunk in chunks:
-                f.write(chunk)
-                written += len(chunk)
-            f.flush()
-            if self.fsync and written:
-                await asyncio.to_thread(os.fdatasync, f.fileno())
-        return written
+            return await write_stream(f, chunks, durable=self.fsync)
 
     async def finalize(self, key: str, size: int) -> None:
         path = self._path(key)

@@ -17,11 +17,11 @@ from collections.abc import AsyncIterable
 from pathlib import Path
 
 from omnidrop.storage.base import check_key
+from omnidrop.storage.local import WRITE_BUFFER, write_stream
 from omnidrop.storage.multipart import MultipartError, MultipartStore, PartInfo, quote_etag
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _PART = re.compile(r"^(\d{5})\.([0-9a-f]{32})$")
-WRITE_BUFFER = 1024 * 1024
 
 
 class LocalMultipart(MultipartStore):
@@ -53,16 +53,9 @@ class LocalMultipart(MultipartStore):
         folder = self._existing(upload_id)
         tmp = folder / f".{number:05d}.{secrets.token_hex(4)}.tmp"
         md5 = hashlib.md5()
-        size = 0
         try:
             with open(tmp, "wb", buffering=WRITE_BUFFER) as f:
-                async for chunk in chunks:
-                    f.write(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
-                f.flush()
-                if self.fsync:
-                    await asyncio.to_thread(os.fdatasync, f.fileno())
+                size = await write_stream(f, chunks, durable=self.fsync, each=md5.update)
             final = folder / f"{number:05d}.{md5.hexdigest()}"
             for old in folder.glob(f"{number:05d}.*"):
                 if old != final:
