@@ -8,8 +8,10 @@ Reads use a second engine that never takes the write lock, so WAL readers run be
 Hot paths (one upload chunk runs a few short transactions) can hand a whole transaction of plain
 synchronous ORM code to `run_write` / `run_read`. On SQLite that runs on pysqlite in a small thread pool:
 one thread hop per transaction, where aiosqlite hops once per driver call (cursor, execute, fetch,
-close, BEGIN, COMMIT: a dozen per transaction, each costing a loop wake-up). On PostgreSQL the same
-function runs on the async session (`run_sync`).
+close, BEGIN, COMMIT: a dozen per transaction, each costing a loop wake-up). Those write transactions
+all run on one thread: SQLite takes one writer at a time anyway, and writers of one process that
+met at the lock would wait in SQLite's busy handler, which sleeps in steps of up to 100 ms instead of
+waking when the lock frees. On PostgreSQL the same function runs on the async session (`run_sync`).
 """
 
 from __future__ import annotations
@@ -91,12 +93,14 @@ class Database:
         self._read = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._sync_write: sessionmaker[Session] | None = None
         self._sync_read: sessionmaker[Session] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._read_executor: ThreadPoolExecutor | None = None
+        self._write_executor: ThreadPoolExecutor | None = None
         if self.is_sqlite:
-            # Its own threads, so a transaction never queues behind fsyncs in the loop's default executor.
-            self._executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="omnidrop-db")
+            # Their own threads, so a transaction never queues behind fsyncs in the loop's default executor.
+            self._read_executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="omnidrop-db-read")
+            self._write_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnidrop-db-write")
             self._sync_write = sessionmaker(
-                _make_sqlite_sync_engine(self.url, immediate=True, pool_size=pool_size), expire_on_commit=False)
+                _make_sqlite_sync_engine(self.url, immediate=True, pool_size=1), expire_on_commit=False)
             self._sync_read = sessionmaker(
                 _make_sqlite_sync_engine(self.url, immediate=False, pool_size=pool_size), expire_on_commit=False)
 
@@ -117,20 +121,22 @@ class Database:
         if self._sync_write is None:
             async with self.write() as s:
                 return await s.run_sync(fn)
-        return await self._in_thread(self._sync_write, fn)
+        return await self._in_thread(self._write_executor, self._sync_write, fn)
 
     async def run_read(self, fn: Callable[[Session], T]) -> T:
         if self._sync_read is None:
             async with self.read() as s:
                 return await s.run_sync(fn)
-        return await self._in_thread(self._sync_read, fn)
+        return await self._in_thread(self._read_executor, self._sync_read, fn)
 
-    async def _in_thread(self, factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+    @staticmethod
+    async def _in_thread(executor: ThreadPoolExecutor | None, factory: sessionmaker[Session],
+                         fn: Callable[[Session], T]) -> T:
         def transaction() -> T:
             with factory() as session, session.begin():
                 return fn(session)
 
-        return await asyncio.get_running_loop().run_in_executor(self._executor, transaction)
+        return await asyncio.get_running_loop().run_in_executor(executor, transaction)
 
     async def dispose(self) -> None:
         # aiosqlite's worker threads are non-daemon: an undisposed engine hangs the process at exit.
@@ -140,5 +146,6 @@ class Database:
         for factory in (self._sync_write, self._sync_read):
             if factory is not None:
                 factory.kw["bind"].dispose()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        for executor in (self._read_executor, self._write_executor):
+            if executor is not None:
+                executor.shutdown(wait=True)
