@@ -41,6 +41,17 @@ class RateLimited(AuthError):
         self.retry_after = retry_after
 
 
+_UPSERT = text(
+    "INSERT INTO rate_limit_counters (key, count, expires_at) VALUES (:key, :amount, :fresh) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "count = CASE WHEN rate_limit_counters.expires_at <= :now THEN :amount "
+    "ELSE rate_limit_counters.count + :amount END, "
+    "expires_at = CASE WHEN rate_limit_counters.expires_at <= :now THEN :fresh "
+    "ELSE rate_limit_counters.expires_at END "
+    "RETURNING count"
+)
+
+
 class SqlStorage(Storage):
     """Fixed-window counters in `rate_limit_counters`: one atomic upsert per hit, on SQLite and PostgreSQL."""
 
@@ -56,19 +67,9 @@ class SqlStorage(Storage):
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        async with self.db.write() as s:
-            return await s.scalar(
-                text(
-                    "INSERT INTO rate_limit_counters (key, count, expires_at) VALUES (:key, :amount, :fresh) "
-                    "ON CONFLICT (key) DO UPDATE SET "
-                    "count = CASE WHEN rate_limit_counters.expires_at <= :now THEN :amount "
-                    "ELSE rate_limit_counters.count + :amount END, "
-                    "expires_at = CASE WHEN rate_limit_counters.expires_at <= :now THEN :fresh "
-                    "ELSE rate_limit_counters.expires_at END "
-                    "RETURNING count"
-                ),
-                {"key": key, "amount": amount, "now": now, "fresh": now + expiry},
-            )
+        params = {"key": key, "amount": amount, "now": now, "fresh": now + expiry}
+        # Every request of every route pays this: the one-hop write path, not an async session.
+        return await self.db.run_write(lambda s: s.scalar(_UPSERT, params))
 
     async def get(self, key: str) -> int:
         async with self.db.read() as s:
