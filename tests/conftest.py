@@ -38,6 +38,17 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+def _new_pg_database() -> str:
+    name = f"omnidrop_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    return name
+
+
+def _pg_url(name: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> Iterator[Callable[[str], str]]:
     """Freshly migrated database URLs, made once per backend for the whole session."""
@@ -49,11 +60,9 @@ def databases(tmp_path_factory) -> Iterator[Callable[[str], str]]:
             if backend == "sqlite":
                 url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'omnidrop.db'}"
             else:
-                name = f"omnidrop_test_{uuid.uuid4().hex[:12]}"
-                asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+                name = _new_pg_database()
                 dropped.append(name)
-                base = PG_ADMIN_URL.rsplit("/", 1)[0]
-                url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+                url = _pg_url(name)
             upgrade(url)
             made[backend] = url
         return made[backend]
@@ -66,6 +75,19 @@ def databases(tmp_path_factory) -> Iterator[Callable[[str], str]]:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def db_url(request, databases) -> str:
     return databases(request.param)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request, tmp_path) -> Iterator[str]:
+    """A database with nothing in it, not even migrations (for migration tests); dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = _new_pg_database()
+    try:
+        yield _pg_url(name)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

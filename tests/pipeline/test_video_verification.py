@@ -1,13 +1,16 @@
-"""The video.verify job on both databases (run directly): a group of good files verifies, and a
-Separate group whose eyes disagree, or a bad subtitle, fails with its reason and every probe kept."""
+"""The video.verify job on both databases (run directly): a group of good files verifies, one whose AIME
+file could only be accepted unchecked ends unverified (and stays so on a re-run), and a Separate group
+whose eyes disagree, or a bad subtitle, fails with its reason and every probe kept."""
+
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from omnidrop.auth.keys import KeyService
 from omnidrop.db.models import Job, VideoLibraryEntry
 from omnidrop.jobs.runner import run_job
-from omnidrop.pipeline.video_verification import check_file, compare_eyes
+from omnidrop.pipeline.video_verification import _set, check_file, compare_eyes
 from omnidrop.services import Services
 from omnidrop.settings import Settings
 from omnidrop.videos.service import VERIFY_KIND, FileSpec
@@ -56,13 +59,48 @@ async def test_a_good_separate_group_verifies(services, tmp_path):
     entry = await complete_group(services, "Separate", files)
     assert (entry.verification_state, entry.verification_code) == ("verified", None), entry.verification_message
     found = {r["filename"]: r for r in entry.verification["files"].values()}
-    assert all(r["ok"] for r in found.values())
+    assert all(r["ok"] and r["checked"] for r in found.values())
     assert (found["left.mp4"]["info"]["width"], found["left.mp4"]["info"]["fps"]) == (128, 10.0)
     assert found["mix.m4a"]["info"]["codec"] == "aac"
     assert (found["en.srt"]["info"]["format"], found["en.srt"]["info"]["cues"]) == ("srt", 2)
     assert found["fr.vtt"]["info"]["format"] == "webvtt"
     assert found["edit.zip"]["info"]["details"]["version"] == "1.11"
     assert entry.verification["eyes"]["match"] is True
+
+
+OPAQUE_AIME = b"\x01\x02AIME binary payload"
+
+
+async def test_an_opaque_aime_leaves_the_group_unverified_and_a_rerun_keeps_it(services, tmp_path):
+    files = [("video", "movie.mp4", dv.eye(tmp_path / "v.mp4")), ("aime", "venue.aime", OPAQUE_AIME)]
+    entry = await complete_group(services, "Mono", files)
+    assert (entry.verification_state, entry.verification_code) == ("unverified", "unchecked_aime")
+    assert "'venue.aime'" in entry.verification_message and "binary layout" in entry.verification_message
+    found = {r["filename"]: r for r in entry.verification["files"].values()}
+    assert (found["venue.aime"]["ok"], found["venue.aime"]["checked"]) == (True, False)
+    assert found["venue.aime"]["info"]["format"] == "opaque" and found["venue.aime"]["message"]
+    assert found["movie.mp4"]["checked"] is True
+
+    async with services.db.write() as s:  # as if a worker ran it again after the result was stored
+        job_id = await s.scalar(select(Job.id).where(Job.kind == VERIFY_KIND, Job.subject_id == entry.group_id))
+        await s.execute(update(Job).where(Job.id == job_id).values(state="queued"))
+    await run_job(job_id, services.settings)
+    await _set(SimpleNamespace(services=services), entry.group_id, verification_state="verifying")  # a late write
+    async with services.db.read() as s:
+        again = await s.get(VideoLibraryEntry, entry.id)
+        job = await s.get(Job, job_id)
+    assert job.state == "done"
+    assert (again.verification_state, again.verification_code, again.verified_at) == (
+        "unverified", "unchecked_aime", entry.verified_at)
+
+
+async def test_a_problem_outranks_an_unchecked_aime(services, tmp_path):
+    files = [("video", "movie.mp4", dv.eye(tmp_path / "v.mp4")), ("subtitle", "en.srt", dv.NOT_SUBTITLES),
+             ("aime", "venue.aime", OPAQUE_AIME)]
+    entry = await complete_group(services, "Mono", files)
+    assert (entry.verification_state, entry.verification_code) == ("failed", "invalid_subtitle")
+    found = {r["filename"]: r for r in entry.verification["files"].values()}
+    assert (found["venue.aime"]["ok"], found["venue.aime"]["checked"]) == (True, False)
 
 
 async def test_separate_eyes_that_disagree_fail(services, tmp_path):
@@ -117,8 +155,13 @@ def test_role_checks_refuse_what_is_not_their_kind(tmp_path, role, data, code):
     assert result["message"]
 
 
-def test_an_opaque_aime_and_a_bare_fcpxml_are_accepted(tmp_path):
-    (tmp_path / "a.aime").write_bytes(b"\x01\x02AIME binary payload")
-    assert check_file("aime", tmp_path / "a.aime")["info"]["format"] == "opaque"
+def test_an_opaque_aime_is_accepted_unchecked_and_a_bare_fcpxml_checked(tmp_path):
+    (tmp_path / "a.aime").write_bytes(OPAQUE_AIME)
+    opaque = check_file("aime", tmp_path / "a.aime")
+    assert (opaque["ok"], opaque["checked"], opaque["info"]["format"]) == (True, False, "opaque")
+    assert "unchecked" not in opaque["info"] and "does not publish" in opaque["message"]
     (tmp_path / "Info.fcpxml").write_bytes(dv.FCPXML)
-    assert check_file("fcpxmld", tmp_path / "Info.fcpxml")["info"]["format"] == "fcpxml"
+    bare = check_file("fcpxmld", tmp_path / "Info.fcpxml")
+    assert (bare["checked"], bare["info"]["format"]) == (True, "fcpxml")
+    (tmp_path / "a.json").write_bytes(dv.AIME)
+    assert check_file("aime", tmp_path / "a.json")["checked"] is True

@@ -210,7 +210,7 @@ def wait_verified(c, sid: str, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         group = c.get(f"{BASE}/{sid}").json()
-        if group["verification"]["status"] in ("verified", "failed"):
+        if group["verification"]["status"] in ("verified", "unverified", "failed"):
             return group
         time.sleep(0.2)
     raise AssertionError(f"group {sid} never verified: {group['verification']}")
@@ -242,6 +242,17 @@ def test_separate_eyes_that_disagree_fail_verification(client, tmp_path):
     assert (v["status"], v["code"]) == ("failed", "eyes_mismatch")
     assert "frame rate 10.000 (left) vs 20.000 (right) fps" in v["message"]
     assert v["eyes"]["match"] is False
+
+
+def test_an_aime_that_cannot_be_checked_leaves_the_group_unverified(client, tmp_path):
+    files = [("video", "movie.mp4", dv.eye(tmp_path / "v.mp4")), ("aime", "venue.aime", b"\x01\x02AIME binary")]
+    group = wait_verified(client, upload_group(client, "Mono", files))
+    v = group["verification"]
+    assert (v["status"], v["code"]) == ("unverified", "unchecked_aime")
+    assert "'venue.aime' was accepted unchecked" in v["message"]
+    probes = {f["filename"]: f["probe"] for f in group["files"]}
+    assert (probes["venue.aime"]["ok"], probes["venue.aime"]["checked"]) == (True, False)
+    assert probes["movie.mp4"]["checked"] is True
 
 
 def test_a_bad_subtitle_fails_verification(client, tmp_path):

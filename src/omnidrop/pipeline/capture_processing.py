@@ -35,6 +35,7 @@ from omnidrop.pipeline.blobs import local_copy, put_bytes, put_file
 from omnidrop.pipeline.image_frames import frames_from_files
 from omnidrop.pipeline.previews import PreviewError, make_gif, make_preview
 from omnidrop.pipeline.thumbnails import ThumbnailError, make_thumbnail
+from omnidrop.pipeline.video_frames import extract_video_frames
 
 FRAMES, STORE = 0.60, 0.90  # where each phase ends on the progress scale
 INVALID_INPUT, PROCESSING_ERROR = "INVALID_INPUT", "PROCESSING_ERROR"
@@ -105,7 +106,6 @@ async def _frames(ctx: JobContext, capture: Capture, path: Path, workdir: Path, 
 
 
 async def _video(ctx: JobContext, capture: Capture, path: Path, dest: Path):
-    from omnidrop.pipeline.media.frames import FrameExtractionError, extract_frames
     from omnidrop.pipeline.media.probe import VideoRejected, probe
 
     try:
@@ -114,23 +114,8 @@ async def _video(ctx: JobContext, capture: Capture, path: Path, dest: Path):
         raise JobFailed(exc.code, f"the video capture's file is not a usable video: {exc.reason}") from None
     # More frames than the video has would only repeat frames.
     count = min(capture.num_frames, max(1, info.frame_count)) if capture.num_frames else None
-    done = [0.0]
-
-    def extract():
-        return extract_frames(path, lambda name, data: (dest / name).write_bytes(data), count=count,
-                              fps=ctx.settings.capture_frames_fps, quality=ctx.settings.capture_frame_quality,
-                              progress=lambda f: done.__setitem__(0, f))
-
-    task = asyncio.ensure_future(asyncio.to_thread(extract))
-    try:
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.5)
-            await ctx.progress(FRAMES * done[0])
-        result = task.result()
-    except FrameExtractionError as exc:
-        raise JobFailed("corrupt", f"the video stopped decoding after {exc.emitted} frames ({exc})") from None
-    if not result.names:
-        raise JobFailed("no_frames", "the video gave no frames")
+    result = await extract_video_frames(ctx, path, dest, count=count, fps=ctx.settings.capture_frames_fps,
+                                        quality=ctx.settings.capture_frame_quality, progress_end=FRAMES)
     frames = [(name, result.width, result.height, None) for name in result.names]
     video = {k: v for k, v in dataclasses.asdict(info).items() if k not in ("color", "coded_width", "coded_height")}
     return frames, {"format": "video", "video": video, "num_frames": count,

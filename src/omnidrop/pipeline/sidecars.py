@@ -8,7 +8,8 @@
 - aime: Apple Immersive Media Embedded metadata (ImmersiveMediaSupport's VenueDescriptor.aimeData).
   Apple does not publish its layout, so it is checked as far as its content shows: it must not be
   empty, and when it is JSON, XML, a property list or a zip it must parse as one. Anything else is
-  accepted as `opaque` and said so in the result.
+  accepted as `opaque` with `unchecked` saying why: nothing about it was checked, so the group it
+  belongs to ends `unverified` rather than `verified` (pipeline/video_verification.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class SidecarRejected(Exception):
 class SidecarInfo:
     format: str
     details: dict[str, Any] = field(default_factory=dict)
+    unchecked: str | None = None  # why the file was accepted without checking its content; None once checked
 
 
 def _xml_root(data: bytes, what: str) -> ElementTree.Element:
@@ -133,4 +135,6 @@ def check_aime(path: Path) -> SidecarInfo:
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError) as exc:
             raise SidecarRejected(f"the AIME zip cannot be read ({exc})", "corrupt") from None
         return SidecarInfo("zip", {"size": size, "entries": entries})
-    return SidecarInfo("opaque", {"size": size, "note": "AIME's binary layout is not published; not parsed"})
+    # Refusing it would refuse real AIME files; calling it checked would be a lie.
+    return SidecarInfo("opaque", {"size": size}, unchecked="its content is not JSON, XML, a property list or a zip, "
+                       "and Apple does not publish AIME's binary layout, so nothing in it could be checked")

@@ -23,8 +23,8 @@ from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy, put_file
 from omnidrop.pipeline.masks.loading import configured_detector
 from omnidrop.pipeline.masks.records import DETECTOR, save_masks
-from omnidrop.pipeline.media.frames import FrameExtractionError, extract_frames
 from omnidrop.pipeline.media.probe import VideoRejected, probe
+from omnidrop.pipeline.video_frames import extract_video_frames
 from omnidrop.vehicles.service import FAILED, PROCESSING, READY, video_prefix
 
 EXTRACT, STORE = 0.70, 0.85  # where each phase ends on the progress scale
@@ -72,26 +72,8 @@ async def _extract(ctx: JobContext, path: Path, dest: Path) -> list[str]:
         await asyncio.to_thread(probe, path)
     except VideoRejected as exc:
         raise JobFailed(exc.code, exc.reason) from None
-    done = [0.0]
-
-    def sink(name: str, data: bytes) -> None:
-        (dest / name).write_bytes(data)
-
-    def extract():
-        return extract_frames(path, sink, fps=ctx.settings.vehicle_frames_fps,
-                              quality=ctx.settings.vehicle_frame_quality,
-                              progress=lambda f: done.__setitem__(0, f))
-
-    task = asyncio.ensure_future(asyncio.to_thread(extract))
-    try:
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.5)
-            await ctx.progress(EXTRACT * done[0])
-        result = task.result()
-    except FrameExtractionError as exc:
-        raise JobFailed("corrupt", f"the video stopped decoding after {exc.emitted} frames ({exc})") from None
-    if not result.names:
-        raise JobFailed("no_frames", "the video gave no frames")
+    result = await extract_video_frames(ctx, path, dest, fps=ctx.settings.vehicle_frames_fps,
+                                        quality=ctx.settings.vehicle_frame_quality, progress_end=EXTRACT)
     return list(result.names)
 
 

@@ -6,10 +6,16 @@ subtitle a subtitle file that parses (SRT, WebVTT, ASS/SSA, SCC, TTML); aime and
 pipeline/sidecars.py checks them. In the Separate layout the two eyes must agree: the same
 resolution and frame rate, durations within `video_eye_duration_tolerance_seconds`.
 
-The entry goes pending -> verifying -> verified, or failed with the first problem's code
-(invalid_video, invalid_audio, invalid_subtitle, invalid_aime, invalid_fcpxmld, eyes_mismatch) and
-every problem in the message; `verification` keeps what was found per file either way. Probing
-only reads, so a re-run gives the same result.
+The entry goes pending -> verifying -> one final state:
+- failed, with the first problem's code (invalid_video, invalid_audio, invalid_subtitle, invalid_aime,
+  invalid_fcpxmld, eyes_mismatch) and every problem in the message;
+- unverified, when every file passed but some could only be accepted without a content check (an
+  AIME file in Apple's unpublished binary layout): code `unchecked_<role>` (`unchecked_aime`), the
+  message naming each such file and why;
+- verified, only when every file was checked by content and passed.
+`verification` keeps what was found per file either way (`checked: false` on a file accepted
+unchecked). Probing only reads, so a re-run gives the same result, and a final state is never
+overwritten by a late or duplicate run.
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy
-from omnidrop.videos.service import PENDING, ROLES, VERIFIED, VERIFY_FAILED, VERIFYING, file_key
+from omnidrop.videos.service import (
+    PENDING, ROLES, UNVERIFIED, VERIFIED, VERIFY_FAILED, VERIFY_FINAL, VERIFYING, file_key,
+)
 
 VIDEO_ROLES = ("video", "video_left", "video_right")
 FPS_TOLERANCE = 0.0005  # relative: 29.97 and 30000/1001 are one rate, 29.97 and 30 are not
@@ -47,7 +55,11 @@ def check_file(role: str, path: Path) -> dict[str, Any]:
         info = check(path)
     except (VideoRejected, AudioRejected, SubtitleRejected, SidecarRejected) as exc:
         return {"ok": False, "code": exc.code, "message": exc.reason}
-    return {"ok": True, "info": dataclasses.asdict(info)}
+    found = dataclasses.asdict(info)
+    unchecked = found.pop("unchecked", None)  # only sidecars can be accepted without a content check
+    if unchecked:
+        return {"ok": True, "checked": False, "message": unchecked, "info": found}
+    return {"ok": True, "checked": True, "info": found}
 
 
 def compare_eyes(left: dict, right: dict, duration_tolerance: float) -> list[str]:
@@ -72,7 +84,7 @@ async def run(ctx: JobContext) -> None:
         files = list(await s.scalars(
             select(VideoUploadFile).where(VideoUploadFile.group_id == group_id).order_by(VideoUploadFile.id)
         ))
-    if group is None or entry is None or entry.verification_state in (VERIFIED, VERIFY_FAILED):
+    if group is None or entry is None or entry.verification_state in VERIFY_FINAL:
         return
     files.sort(key=lambda f: (ROLES.index(f.role), f.filename))  # videos first: their problem is the code
     await _set(ctx, group_id, verification_state=VERIFYING)
@@ -100,6 +112,13 @@ async def run(ctx: JobContext) -> None:
     await _set(ctx, group_id, verification=verification)
     if problems:
         raise JobFailed(problems[0][0], "; ".join(message for _, message in problems))
+    unchecked = [f for f in files if not results[f.id]["checked"]]
+    if unchecked:  # passed, but not every file was looked into: "verified" would claim more than was done
+        message = "; ".join(f"{f.role} file {f.filename!r} was accepted unchecked: {results[f.id]['message']}"
+                            for f in unchecked)
+        await _set(ctx, group_id, verification_state=UNVERIFIED, verification_code=f"unchecked_{unchecked[0].role}",
+                   verification_message=message, verified_at=utcnow())
+        return
     await _set(ctx, group_id, verification_state=VERIFIED, verification_code=None, verification_message=None,
                verified_at=utcnow())
 
@@ -120,7 +139,7 @@ def _eyes(files: list[VideoUploadFile], results: dict, tolerance: float) -> dict
 
 async def _set(ctx: JobContext, group_id: str, **values) -> None:
     async with ctx.services.db.write() as s:
-        # A late duplicate run never overwrites a final result.
+        # A late duplicate run never overwrites a final result (VERIFY_FINAL: verified, unverified, failed).
         live = VideoLibraryEntry.verification_state.in_((PENDING, VERIFYING)) | (
             VideoLibraryEntry.verification_state.is_(None))
         await s.execute(update(VideoLibraryEntry).where(VideoLibraryEntry.group_id == group_id, live).values(**values))

@@ -4,8 +4,10 @@ Auth: `X-SPATIALGEN-APPKEY: <key>` with the `videos:admin` or `videos:upload` ro
 Errors: `{"error": {"code": "<code>", "message": "<text>"}}` with the status carrying the meaning.
 The document leaves the cancel route unnamed: it is `POST /api/videos/uploads/{uploadSessionId}/cancel`.
 Completed groups are listed at `GET /api/videos/library`. Added fields (the document has none for
-it): `verification` on a group and each library item (pending, verifying, verified or failed with
-`code` and `message`; `unverified` for entries made before verification existed) and `probe` on each file (what probing its content found).
+it): `verification` on a group and each library item (pending, verifying, verified, or failed with
+`code` and `message`; `unverified` with `code` `unchecked_aime` when every file passed but an AIME file
+could only be accepted unchecked, or with no code for entries made before verification existed) and
+`probe` on each file (what probing its content found; `checked: false` when nothing could be checked).
 """
 
 from __future__ import annotations

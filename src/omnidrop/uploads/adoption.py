@@ -79,7 +79,7 @@ def _checked_name(core: UploadCore, raw_name: str) -> str:
 
 async def _check_room(core: UploadCore, s, session_id: str, name: str, size: int, *, owner_id: str | None) -> None:
     """Same name, size caps and (for new bytes, `owner_id` given) the quota, as a direct write checks."""
-    if await core._file(s, session_id, name) is not None:
+    if await core.file_named(s, session_id, name) is not None:
         raise FileExists(f"the session already has a file {name!r}")
     if size > core.limits.max_file_bytes:
         raise FileTooLarge(core.limits.max_file_bytes)

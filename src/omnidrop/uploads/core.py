@@ -129,7 +129,7 @@ class UploadCore:
         name = flatten_filename(raw_name)
         async with self.db.read() as s:
             session = await self._live_session(s, owner_id, session_id)
-            f = await self._file(s, session.id, name)
+            f = await self.file_named(s, session.id, name)
             if f is None:
                 raise FileNotFound(f"no file {name!r} in this session")
             return _progress(f)
@@ -403,7 +403,7 @@ class UploadCore:
         now = utcnow()
         async with self.db.write() as s:
             session = await self._live_session(s, owner_id, session_id, for_update=True)
-            f = await self._file(s, session.id, name)
+            f = await self.file_named(s, session.id, name)
             if f is None:
                 if total > self.limits.max_file_bytes:
                     raise FileTooLarge(self.limits.max_file_bytes)
@@ -460,5 +460,7 @@ class UploadCore:
     def _file_query(session_id: str, name: str):
         return select(UploadFile).where(UploadFile.session_id == session_id, UploadFile.name == name)
 
-    async def _file(self, s, session_id: str, name: str) -> UploadFile | None:
+    async def file_named(self, s, session_id: str, name: str) -> UploadFile | None:
+        """The row of file `name` in session `session_id`, read in the caller's transaction `s`; None if absent.
+        Public because modules built on the core (adoption) check names within their own transaction."""
         return (await s.execute(self._file_query(session_id, name))).scalar_one_or_none()

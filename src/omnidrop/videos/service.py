@@ -4,8 +4,9 @@ A group is `uploading` until every file is complete (then `completed`, with a li
 `cancelled` (final: it cannot be resumed) or `expired` (5 days after creation; the reaper deletes the
 partial files). Completing the group also queues the `video.verify` job
 (pipeline/video_verification.py), which probes every file by content and records the result on the
-library entry: pending -> verifying -> verified | failed. Role rules: the Separate layout takes exactly one video_left and one video_right and no
-video; every other layout exactly one video and no eye files; at most one aime and one fcpxmld.
+library entry: pending -> verifying -> verified | unverified | failed. Role rules: the Separate layout
+takes exactly one video_left and one video_right and no video; every other layout exactly one video and
+no eye files; at most one aime and one fcpxmld.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ UPLOADING, COMPLETED, CANCELLED, EXPIRED = "uploading", "completed", "cancelled"
 PENDING = "pending"
 VERIFY_KIND = "video.verify"
 VERIFYING, VERIFIED, VERIFY_FAILED = "verifying", "verified", "failed"  # after PENDING
+# Final, like verified and failed: every file passed but one could only be accepted unchecked (or the entry
+# predates verification, migration 0007).
+UNVERIFIED = "unverified"
+VERIFY_FINAL = (VERIFIED, UNVERIFIED, VERIFY_FAILED)
 
 LAYOUTS = ("Separate", "SideBySide", "OverUnder", "MVHEVC", "Mono")
 EXTENSIONS = {

@@ -48,8 +48,9 @@ class VideoLibraryEntry(Base):
     title: Mapped[str | None] = mapped_column(String(500), nullable=True)
     layout: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    # The video.verify job (migration 0007): pending -> verifying -> verified | failed, with the
-    # first problem's code and every problem in the message, and what probing found per file.
+    # The video.verify job (migration 0007): pending -> verifying -> verified | unverified | failed, with
+    # the first problem's code (or unchecked_aime) and every problem in the message, and what probing
+    # found per file. 'unverified' with no code: the entry predates verification.
     verification_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     verification_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     verification_message: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -12,16 +12,14 @@ import av
 import av.error
 
 from omnidrop.pipeline.media import spherical  # ISO-BMFF recognition, shared with the video probe
+from omnidrop.pipeline.media.ffmpeg_input import Rejected, open_local
 
 FORMAT_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,mp3,wav,aac,flac,aiff,ac3,eac3,caf,matroska,webm,ogg"
 DECODE_FRAMES = 8  # enough to know the stream really is audio, without decoding hours of it
 
 
-class AudioRejected(Exception):
-    def __init__(self, reason: str, code: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
+class AudioRejected(Rejected):
+    """Not audio an audio role accepts."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +66,8 @@ def probe_audio(path: str | Path) -> AudioInfo:
     family = sniff(head)
     if family is None:
         raise AudioRejected("content is not a recognised audio format", "unsupported_format")
-    try:
-        container = av.open(str(path), container_options={"format_whitelist": FORMAT_WHITELIST,
-                                                          "protocol_whitelist": "file"})
-    except (av.error.FFmpegError, OSError) as exc:
-        raise AudioRejected(f"FFmpeg cannot open it as audio ({exc})", "corrupt") from exc
+    container = open_local(path, lambda why: AudioRejected(f"FFmpeg cannot open it as audio ({why})", "corrupt"),
+                           allowed=FORMAT_WHITELIST)
     with container:
         videos = [v for v in container.streams.video if not v.disposition & av.stream.Disposition.attached_pic]
         if videos:

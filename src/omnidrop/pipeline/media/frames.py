@@ -13,9 +13,7 @@ nothing else references them (typically most B-frames). Conversion to RGB and JP
 
 from __future__ import annotations
 
-import io
 import math
-import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
@@ -26,9 +24,8 @@ from pathlib import Path
 
 import av
 import av.error
-from av.video.reformatter import Colorspace, VideoReformatter
-from PIL import Image
 
+from omnidrop.pipeline.media.jpeg import ROTATIONS, JpegEncoder
 from omnidrop.pipeline.media.naming import frame_name
 from omnidrop.pipeline.media.probe import declared_duration, measure_video, open_container, video_stream
 
@@ -37,8 +34,6 @@ Progress = Callable[[float], None]
 
 DEFAULT_FPS = 5
 _LOOKAHEAD = 16  # packets demuxed ahead, so a frame's successors are known before it decodes
-_AV_COLORSPACE_UNSPECIFIED = 2
-_ROTATE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, -90: Image.Transpose.ROTATE_270}
 
 
 class FrameExtractionError(Exception):
@@ -131,38 +126,6 @@ class SpacedSelector(_Slots):
         return self.count
 
 
-class _JpegEncoder:
-    """RGB conversion + JPEG encoding of one frame; one swscale context per worker thread."""
-
-    def __init__(self, quality: int, rotation: int) -> None:
-        self.quality = quality
-        self.transpose = _ROTATE.get(rotation)
-        self.local = threading.local()
-
-    def __call__(self, frame: av.VideoFrame) -> bytes:
-        reformatter = getattr(self.local, "reformatter", None)
-        if reformatter is None:
-            reformatter = self.local.reformatter = VideoReformatter()
-        rgb = reformatter.reformat(frame, format="rgb24", src_colorspace=_source_matrix(frame), threads=1)
-        plane = rgb.planes[0]
-        # Wrap the plane without copying; Pillow keeps a reference to it.
-        image = Image.frombuffer("RGB", (plane.width, plane.height), plane, "raw", "RGB", plane.line_size, 1)
-        if self.transpose is not None:
-            image = image.transpose(self.transpose)
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=self.quality)
-        return out.getvalue()
-
-
-def _source_matrix(frame: av.VideoFrame) -> Colorspace | None:
-    """The frame's own YUV matrix, or for untagged video the players' convention:
-    BT.709 for HD, BT.601 below. (JPEG itself is full-range BT.601 YCbCr, which is why raw
-    planes must never be handed to a JPEG encoder: the hue shifts.)"""
-    if int(frame.colorspace) != _AV_COLORSPACE_UNSPECIFIED:
-        return None  # None = use the frame's tag
-    return Colorspace.ITU709 if frame.height >= 720 else Colorspace.ITU601
-
-
 # Decoders whose skip_frame=NONREF drops only frames nothing else references.
 _NONREF_SAFE = {"h264", "vp8", "vp9", "mpeg4"}
 
@@ -239,7 +202,7 @@ class _Run:
         self.max_pending = max(1, encode_threads) + 2  # bounds memory: each holds a frame
         self.pending: deque[tuple[Future[bytes], int]] = deque()
         self.names: list[str] = []
-        self.encoder: _JpegEncoder | None = None
+        self.encoder: JpegEncoder | None = None
         self.size = (0, 0)
         self.rotation = 0
         self.held: av.VideoFrame | None = None  # the frame waiting for its successor
@@ -321,9 +284,9 @@ class _Run:
     def _start(self, frame) -> None:
         rotation = int(frame.rotation or 0) % 360
         self.rotation = rotation - 360 if rotation > 180 else rotation
-        if self.rotation not in _ROTATE:
+        if self.rotation not in ROTATIONS:
             self.rotation = 0  # only right angles are applied; other matrices are rare and lossy
-        self.encoder = _JpegEncoder(self.quality, self.rotation)
+        self.encoder = JpegEncoder(self.quality, self.rotation)
         w, h = frame.width, frame.height
         self.size = (h, w) if abs(self.rotation) == 90 else (w, h)
 

@@ -27,7 +27,7 @@ import av
 import av.error
 import av.filter
 
-from omnidrop.pipeline.media.frames import _JpegEncoder  # the BT.601/709-correct RGB + JPEG step
+from omnidrop.pipeline.media.jpeg import JpegEncoder  # the BT.601/709-correct RGB + JPEG step
 from omnidrop.pipeline.media.probe import open_container
 
 EQUIRECT, DUAL_FISHEYE, LENS_PAIR = "equirectangular", "dual-fisheye", "lens-pair"
@@ -167,7 +167,7 @@ def render(layout: Layout, times: Sequence[float], sink: Sink, *, quality: int =
         for lens in layout.lenses:
             readers.append(_Reader(lens))
         convert = _Equirect(layout)
-        encode = _JpegEncoder(quality, 0)
+        encode = JpegEncoder(quality, 0)
         made = []
         for index, t in enumerate(times):
             picked = [reader.at(t) for reader in readers]

@@ -24,6 +24,7 @@ import av
 import av.error
 
 from omnidrop.pipeline.media import insta360, spherical
+from omnidrop.pipeline.media.ffmpeg_input import Rejected, open_local
 from omnidrop.pipeline.media.spherical import SphericalInfo
 
 # FFmpeg demuxer names (a demuxer matches when any of its comma-separated names is listed).
@@ -54,13 +55,8 @@ _OTHER_MAGIC = (
 _FAMILY_LABEL = {"iso-bmff": "MP4/MOV", "matroska": "Matroska/WebM", "avi": "AVI", "asf": "ASF/WMV", "flv": "FLV"}
 
 
-class VideoRejected(Exception):
+class VideoRejected(Rejected):
     """The upload is not a video we accept; ``code`` is stable, ``reason`` is for humans."""
-
-    def __init__(self, reason: str, code: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -136,13 +132,8 @@ def _describe(head: bytes) -> str:
 
 def open_container(path: str | Path) -> av.container.InputContainer:
     """av.open restricted to the allowed demuxers and to local files (no URLs, no playlists)."""
-    try:
-        return av.open(
-            str(path),
-            container_options={"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": "file"},
-        )
-    except (av.error.FFmpegError, OSError) as exc:
-        raise VideoRejected(f"FFmpeg cannot open it as an allowed container ({exc})", "unsupported_format") from exc
+    return open_local(path, lambda why: VideoRejected(f"FFmpeg cannot open it as an allowed container ({why})",
+                                                      "unsupported_format"), allowed=FORMAT_WHITELIST)
 
 
 def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:

@@ -17,16 +17,15 @@ from xml.etree import ElementTree
 import av
 import av.error
 
+from omnidrop.pipeline.media.ffmpeg_input import Rejected, open_local
+
 MAX_BYTES = 32 * 1024 * 1024  # subtitles are text: a few MB for the longest film
 TTML_NS = "http://www.w3.org/ns/ttml"
 _SRT_CUE = re.compile(rb"^\s*\d+\s*\r?\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}", re.M)
 
 
-class SubtitleRejected(Exception):
-    def __init__(self, reason: str, code: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
+class SubtitleRejected(Rejected):
+    """Not a subtitle file a subtitle role accepts."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +82,8 @@ def probe_subtitle(path: str | Path) -> SubtitleInfo:
 
 
 def _ffmpeg(path: Path, fmt: str) -> SubtitleInfo:
-    try:
-        container = av.open(str(path), format=fmt, container_options={"protocol_whitelist": "file"})
-    except (av.error.FFmpegError, OSError) as exc:
-        raise SubtitleRejected(f"FFmpeg cannot read it as {fmt} ({exc})", "corrupt") from exc
+    container = open_local(path, lambda why: SubtitleRejected(f"FFmpeg cannot read it as {fmt} ({why})", "corrupt"),
+                           forced=fmt)
     cues, start, end = 0, None, 0.0
     with container:
         if not container.streams.subtitles:

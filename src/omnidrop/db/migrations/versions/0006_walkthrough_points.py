@@ -1,7 +1,7 @@
 """Walkthrough processing: the points placed along a walk, and the job and error of an upload object.
 
 Revision ID: 0006_walkthrough_points
-Revises: 0005 (needs 0003's walkthrough tables)
+Revises: 0005, 0003 (whose walkthrough tables it needs)
 Create Date: 2026-12-01
 """
 
@@ -11,9 +11,9 @@ from alembic import op
 from omnidrop.db.types import UTCDateTime
 
 revision = "0006_walkthrough_points"
-down_revision = "0005"
+down_revision = ("0005", "0003")  # a parent, not depends_on: see 0008_merge_heads
 branch_labels = None
-depends_on = "0003"
+depends_on = None
 
 AUTO_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -1,7 +1,7 @@
 """Direct video verification results on library entries (captures keep theirs in `outputs`).
 
 Revision ID: 0007_capture_processing
-Revises: 0005 (depends on 0004)
+Revises: 0005, 0004 (where video_library is made)
 Create Date: 2026-12-01
 """
 
@@ -11,9 +11,9 @@ from alembic import op
 from omnidrop.db.types import UTCDateTime
 
 revision = "0007_capture_processing"
-down_revision = "0005"
+down_revision = ("0005", "0004")  # a parent, not depends_on: see 0008_merge_heads
 branch_labels = None
-depends_on = ("0004",)  # video_library is made there (another branch)
+depends_on = None
 
 COLUMNS = ("verification_state", "verification_code", "verification_message", "verification", "verified_at")
 

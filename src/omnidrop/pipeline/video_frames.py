@@ -1,0 +1,46 @@
+"""Frame extraction inside a job: decode on a thread while the job's own task reports progress (and so
+notices a lost lease), with the extractor's failures turned into the job's error codes. Shared by the
+vehicle.frames and capture.process jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.runner import JobContext
+
+if TYPE_CHECKING:
+    from omnidrop.pipeline.media.frames import Extraction
+
+REPORT_EVERY = 0.5  # seconds between progress reports while the thread decodes
+
+
+async def extract_video_frames(ctx: JobContext, path: Path, dest: Path, *, fps: float | Fraction, quality: int,
+                               count: int | None = None, progress_end: float) -> Extraction:
+    """JPEG frames of `path` written into `dest` (see media.frames.extract_frames for `fps` and `count`);
+    progress goes 0..`progress_end`. Fails the job with `corrupt` or `no_frames`."""
+    from omnidrop.pipeline.media.frames import FrameExtractionError, extract_frames  # PyAV only where used
+
+    done = [0.0]  # written by the decoding thread, read here
+
+    def sink(name: str, data: bytes) -> None:
+        (dest / name).write_bytes(data)
+
+    def extract():
+        return extract_frames(path, sink, fps=fps, count=count, quality=quality,
+                              progress=lambda f: done.__setitem__(0, f))
+
+    task = asyncio.ensure_future(asyncio.to_thread(extract))
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=REPORT_EVERY)
+            await ctx.progress(progress_end * done[0])
+        result = task.result()
+    except FrameExtractionError as exc:
+        raise JobFailed("corrupt", f"the video stopped decoding after {exc.emitted} frames ({exc})") from None
+    if not result.names:
+        raise JobFailed("no_frames", "the video gave no frames")
+    return result
