@@ -42,6 +42,8 @@ def parse_size(text: str) -> int:
 
 @dataclass
 class Common:
+    """What a client command body works with: the server and credentials as given, and its Output."""
+
     url: str | None
     key: str | None
     token: str | None
