@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from omnidrop.client.file_upload import PROBE
+from omnidrop.client.resume_loop import PROBE
 
 from tests.support.client import (
     MiB,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from omnidrop.client.file_upload import PROBE, FileStatus, FileUploadAPI
+from omnidrop.client.file_upload import FileStatus, FileUploadAPI
 from omnidrop.client.files import LocalFile
+from omnidrop.client.resume_loop import PROBE
 from omnidrop.client.transport import RetryPolicy, Transport
 
 

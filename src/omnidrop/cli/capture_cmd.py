@@ -8,18 +8,8 @@ from pathlib import Path
 
 import typer
 
-from omnidrop.cli.client_common import (
-    FreshOpt,
-    JsonOpt,
-    KeyOpt,
-    ParallelOpt,
-    QuietOpt,
-    StateOpt,
-    TokenOpt,
-    UrlOpt,
-    common,
-)
-from omnidrop.cli.upload_cmd import guarded
+from omnidrop.cli.client_command import client_command
+from omnidrop.cli.client_common import Common, Fresh, Parallel, StatePath
 
 capture_app = typer.Typer(help="Captures for gaussian splatting (presigned parts).", no_args_is_help=True,
                           pretty_exceptions_enable=False)
@@ -28,35 +18,30 @@ video_app = typer.Typer(help="Direct video upload groups (presigned parts).", no
 
 
 @capture_app.command("upload")
+@client_command
 def capture_upload(
     path: Path = typer.Argument(..., help="The capture: a video or a zip of photos."),
     title: str | None = typer.Option(None, "--title", help="Capture name (default: the file name)."),
-    parallel: int = ParallelOpt,
-    fresh: bool = FreshOpt,
-    state_path: Path | None = StateOpt,
-    url: str | None = UrlOpt, key: str | None = KeyOpt, token: str | None = TokenOpt,
-    quiet: bool = QuietOpt, json_mode: bool = JsonOpt,
+    parallel: Parallel = 4,
+    fresh: Fresh = False,
+    state_path: StatePath = None,
+    *, common: Common,
 ) -> None:
     """Create a capture, upload its parts, mark it uploaded; prints its eid (run again to resume)."""
     from omnidrop.client import LocalFile
 
-    c = common(url, key, token, quiet, json_mode)
-    out = c.output
-
-    def work() -> None:
-        f = LocalFile.at(path)
-        state = c.state(state_path)
-        with c.client(parallel) as client:
-            skey = f"{client.url}|capture|{f.key}"
-            if fresh:
-                state.put("files", skey, None)
-            progress = out.progress()
-            with progress:
-                progress.expect({f.key: f.size})
-                capture = client.captures.upload_file(f, name=title, state=state, state_key=skey, progress=progress)
-            out.result(f"capture {capture['eid']}: {capture.get('state')}", capture)
-
-    guarded(out, work)
+    out = common.output
+    f = LocalFile.at(path)
+    state = common.state(state_path)
+    with common.client(parallel) as client:
+        skey = f"{client.url}|capture|{f.key}"
+        if fresh:
+            state.put("files", skey, None)
+        progress = out.progress()
+        with progress:
+            progress.expect({f.key: f.size})
+            capture = client.captures.upload_file(f, name=title, state=state, state_key=skey, progress=progress)
+        out.result(f"capture {capture['eid']}: {capture.get('state')}", capture)
 
 
 ROLE_BY_EXTENSION = {
@@ -78,37 +63,32 @@ def _role_file(arg: str) -> tuple[str, Path]:
 
 
 @video_app.command("upload")
+@client_command
 def video_upload(
     files: list[str] = typer.Argument(..., help="PATH or ROLE=PATH (video, video_left, video_right, audio, subtitle, aime, fcpxmld)."),
     layout: str = typer.Option("Mono", "--layout", help="Separate, SideBySide, OverUnder, MVHEVC or Mono."),
     title: str | None = typer.Option(None, "--title", help="Title of the group."),
-    parallel: int = ParallelOpt,
-    fresh: bool = FreshOpt,
-    state_path: Path | None = StateOpt,
-    url: str | None = UrlOpt, key: str | None = KeyOpt, token: str | None = TokenOpt,
-    quiet: bool = QuietOpt, json_mode: bool = JsonOpt,
+    parallel: Parallel = 4,
+    fresh: Fresh = False,
+    state_path: StatePath = None,
+    *, common: Common,
 ) -> None:
     """Upload a group of role-tagged files; prints the group once every file is complete."""
     from omnidrop.client import LocalFile
     from omnidrop.client.videos import RoleFile
 
-    c = common(url, key, token, quiet, json_mode)
-    out = c.output
+    out = common.output
     tagged = [_role_file(a) for a in files]
-
-    def work() -> None:
-        role_files = [RoleFile(role, LocalFile.at(p)) for role, p in tagged]
-        state = c.state(state_path)
-        with c.client(parallel) as client:
-            ident = "\n".join([client.url, "video", layout, *(f"{r.role}={r.file.key}" for r in role_files)])
-            skey = hashlib.sha256(ident.encode()).hexdigest()
-            if fresh:
-                state.put("batches", skey, None)
-            progress = out.progress()
-            with progress:
-                progress.expect({r.file.key: r.file.size for r in role_files})
-                group = client.videos.upload_group(layout, role_files, title=title, state=state, state_key=skey,
-                                                   progress=progress)
-            out.result(f"group {group['uploadSessionId']}: {group['status']}", group)
-
-    guarded(out, work)
+    role_files = [RoleFile(role, LocalFile.at(p)) for role, p in tagged]
+    state = common.state(state_path)
+    with common.client(parallel) as client:
+        ident = "\n".join([client.url, "video", layout, *(f"{r.role}={r.file.key}" for r in role_files)])
+        skey = hashlib.sha256(ident.encode()).hexdigest()
+        if fresh:
+            state.put("batches", skey, None)
+        progress = out.progress()
+        with progress:
+            progress.expect({r.file.key: r.file.size for r in role_files})
+            group = client.videos.upload_group(layout, role_files, title=title, state=state, state_key=skey,
+                                               progress=progress)
+        out.result(f"group {group['uploadSessionId']}: {group['status']}", group)

@@ -1,4 +1,7 @@
-"""Options every client command shares (server, credentials, output mode) and building the Client."""
+"""Options every client command shares (server, credentials, output mode, resume state) and building the Client.
+
+The options are `Annotated` aliases: a command declares `parallel: Parallel = 4` and gets the same flag and help.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +9,21 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from omnidrop.cli.client_output import Output
 
-UrlOpt = typer.Option(None, "--url", help="Server URL (env OMNIDROP_URL, else the config file, else http://127.0.0.1:8000).")
-KeyOpt = typer.Option(None, "--key", help="API key (env OMNIDROP_API_KEY, else the config file).")
-TokenOpt = typer.Option(None, "--token", help="Login token instead of a key (env OMNIDROP_TOKEN, else the config file).")
-QuietOpt = typer.Option(False, "--quiet", "-q", help="Print only errors (and the result).")
-JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout; no progress.")
-ParallelOpt = typer.Option(4, "--parallel", "-P", min=1, max=64, help="Files (and parts) sent at once.")
-StateOpt = typer.Option(None, "--state", help="Resume state file (env OMNIDROP_STATE_FILE, else ~/.local/state/omnidrop/uploads.json).")
-FreshOpt = typer.Option(False, "--fresh", help="Ignore saved resume state and start new uploads.")
+Url = Annotated[str | None, typer.Option("--url", help="Server URL (env OMNIDROP_URL, else the config file, else http://127.0.0.1:8000).")]
+Key = Annotated[str | None, typer.Option("--key", help="API key (env OMNIDROP_API_KEY, else the config file).")]
+Token = Annotated[str | None, typer.Option("--token", help="Login token instead of a key (env OMNIDROP_TOKEN, else the config file).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors (and the result).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout; no progress.")]
+Parallel = Annotated[int, typer.Option("--parallel", "-P", min=1, max=64, help="Files (and parts) sent at once.")]
+StatePath = Annotated[Path | None, typer.Option("--state", help="Resume state file (env OMNIDROP_STATE_FILE, else ~/.local/state/omnidrop/uploads.json).")]
+Fresh = Annotated[bool, typer.Option("--fresh", help="Ignore saved resume state and start new uploads.")]
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 
@@ -40,6 +42,8 @@ def parse_size(text: str) -> int:
 
 @dataclass
 class Common:
+    """What a client command body works with: the server and credentials as given, and its Output."""
+
     url: str | None
     key: str | None
     token: str | None
@@ -60,9 +64,3 @@ class Common:
 
         return StateFile(path)
 
-
-def common(url: str | None, key: str | None, token: str | None, quiet: bool, json_mode: bool) -> Common:
-    # Rich's progress and httpx load only when a client command runs: `omnidrop serve` stays lean.
-    from omnidrop.cli.client_output import Output
-
-    return Common(url, key, token, Output(quiet=quiet, json_mode=json_mode))

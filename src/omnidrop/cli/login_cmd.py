@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from omnidrop.cli.client_common import JsonOpt, QuietOpt
-from omnidrop.cli.upload_cmd import guarded
+from omnidrop.cli.client_command import guarded
+from omnidrop.cli.client_common import Json, Quiet
 
 
 def login(
@@ -16,7 +16,7 @@ def login(
     username: str | None = typer.Option(None, "--username", help="Log in as a user (POST /auth/login) for a token."),
     password: str | None = typer.Option(None, "--password", help="The user's password (asked for when not given)."),
     config: Path | None = typer.Option(None, "--config", help="Config file (env OMNIDROP_CLIENT_CONFIG, else ~/.config/omnidrop/client.toml)."),
-    quiet: bool = QuietOpt, json_mode: bool = JsonOpt,
+    quiet: Quiet = False, json_mode: Json = False,
 ) -> None:
     """Save the server URL and a key (or a login token) for the other client commands."""
     from omnidrop.cli.client_output import Output

@@ -2,82 +2,34 @@
 
 from __future__ import annotations
 
-
-import os
-import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from omnidrop.cli.client_common import (
-    FreshOpt,
-    JsonOpt,
-    KeyOpt,
-    ParallelOpt,
-    QuietOpt,
-    StateOpt,
-    TokenOpt,
-    UrlOpt,
-    common,
-    parse_size,
-)
-
-if TYPE_CHECKING:
-    from omnidrop.cli.client_output import Output
-
-EXIT_PROCESSING, EXIT_TIMEOUT = 9, 10  # as in client_output's table (not imported: it loads Rich)
-
-T = TypeVar("T")
+from omnidrop.cli.client_command import EXIT_PROCESSING, EXIT_TIMEOUT, client_command
+from omnidrop.cli.client_common import Common, Fresh, Parallel, StatePath, parse_size
 
 
-def guarded(output: Output, work: Callable[[], T]) -> T:
-    """Run a command body: SDK errors and Ctrl-C become a message and the table's exit code."""
-    from omnidrop.client.errors import ClientError
-
-    try:
-        return work()
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt as exc:
-        try:
-            output.fail(exc)
-        except typer.Exit as done:
-            # Upload threads may still be mid-request: leave now, without joining them. The state file
-            # is always whole (atomic writes) and the server keeps what arrived, so a re-run resumes.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(done.exit_code)
-    except ClientError as exc:
-        output.fail(exc)
-    except ValueError as exc:  # a refused argument the SDK noticed before sending
-        output.err.print(f"error: {exc}", markup=False, style="red")
-        raise typer.Exit(2) from None
-
-
+@client_command
 def upload(
     paths: list[str] = typer.Argument(..., help="Files, directories (walked) or glob patterns: one session."),
     project_title: str | None = typer.Option(None, "--project-title", "-t", help="Title of the project made from the session."),
     project: bool = typer.Option(True, "--project/--no-project", help="Create a project once every file is up (chunked only)."),
     via: str = typer.Option("chunked", "--via", help="chunked (File Upload API), tus, ietf (draft) or parts (presigned S3 parts)."),
     chunk_size: str = typer.Option("8MiB", "--chunk-size", help="Bytes per request (chunks, tus PATCHes, parts: at least 5MiB)."),
-    parallel: int = ParallelOpt,
+    parallel: Parallel = 4,
     wait: bool = typer.Option(False, "--wait", help="After creating the project, wait until it is ready."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds --wait waits at most."),
-    fresh: bool = FreshOpt,
-    state_path: Path | None = StateOpt,
-    url: str | None = UrlOpt, key: str | None = KeyOpt, token: str | None = TokenOpt,
-    quiet: bool = QuietOpt, json_mode: bool = JsonOpt,
+    fresh: Fresh = False,
+    state_path: StatePath = None,
+    *, common: Common,
 ) -> None:
     """Upload files into one session (resumable: run it again after a crash or Ctrl-C to continue)."""
     from omnidrop.cli.client_output import describe_error, error_json, exit_code_for
     from omnidrop.client import BatchUploader, LocalFile, expand_paths, server_names
     from omnidrop.client.batch import VIAS
 
-    c = common(url, key, token, quiet, json_mode)
-    out = c.output
+    out = common.output
     if via not in VIAS:
         raise typer.BadParameter(f"choose one of {', '.join(VIAS)}", param_hint="--via")
     size = parse_size(chunk_size)
@@ -85,52 +37,49 @@ def upload(
         raise typer.BadParameter("projects are made from a chunked session; drop --project-title or use --via chunked",
                                  param_hint="--project-title")
 
-    def work() -> None:
-        found = expand_paths(paths)
-        if not found:
-            raise typer.BadParameter("no files to upload", param_hint="PATHS")
-        names = server_names(found, paths)
-        files = [LocalFile.at(p, names[p]) for p in found]
-        want_project = project and via == "chunked"
-        with c.client(parallel) as client:
-            progress = out.progress()
-            started = time.monotonic()
-            with progress:
-                progress.expect({f.key: f.size for f in files})
-                result = BatchUploader(client, c.state(state_path), via=via, chunk_size=size, progress=progress,
-                                       fresh=fresh).run(files, project=want_project, title=project_title)
-            elapsed = time.monotonic() - started
-            data = {
-                "ok": not result.failed, "via": result.via, "upload_id": result.upload_id, "project": result.project,
-                "resumed": result.resumed, "already_done": result.already_done, "seconds": round(elapsed, 3),
-                "bytes": sum(f.size for f in files),
-                "files": [{"path": str(o.file.path), "name": o.file.name, "size": o.file.size, "ok": o.ok,
-                           **({"location": o.location} if o.location else {}),
-                           **({"error": error_json(o.error)} if o.error else {})} for o in result.files],
-            }
-            if result.failed:
-                for o in result.failed:
-                    out.err.print(f"error: {o.file.path}: {describe_error(o.error)}", markup=False, style="red")
-                code = exit_code_for(result.failed[0].error)
-                out.result("", data)
-                if not out.json:
-                    out.err.print(f"{len(result.failed)} of {len(files)} files failed; fix and run again to resume",
-                                  markup=False)
-                raise typer.Exit(code)
-            if result.already_done:
-                out.info("already uploaded (from the resume state); use --fresh to upload again")
-            ready = None
-            if result.project and wait:
-                ready = client.uploads.wait_project(result.project, timeout=timeout,
-                                                    on_status=lambda s: out.info(f"{s.name}: status {s.status}"))
-                data["project_status"] = ready.record
-            out.result(_summary(result, files, elapsed), data)
-            if ready is not None and ready.failed:
-                raise typer.Exit(EXIT_PROCESSING)
-            if ready is not None and not ready.ready:
-                raise typer.Exit(EXIT_TIMEOUT)
-
-    guarded(out, work)
+    found = expand_paths(paths)
+    if not found:
+        raise typer.BadParameter("no files to upload", param_hint="PATHS")
+    names = server_names(found, paths)
+    files = [LocalFile.at(p, names[p]) for p in found]
+    want_project = project and via == "chunked"
+    with common.client(parallel) as client:
+        progress = out.progress()
+        started = time.monotonic()
+        with progress:
+            progress.expect({f.key: f.size for f in files})
+            result = BatchUploader(client, common.state(state_path), via=via, chunk_size=size, progress=progress,
+                                   fresh=fresh).run(files, project=want_project, title=project_title)
+        elapsed = time.monotonic() - started
+        data = {
+            "ok": not result.failed, "via": result.via, "upload_id": result.upload_id, "project": result.project,
+            "resumed": result.resumed, "already_done": result.already_done, "seconds": round(elapsed, 3),
+            "bytes": sum(f.size for f in files),
+            "files": [{"path": str(o.file.path), "name": o.file.name, "size": o.file.size, "ok": o.ok,
+                       **({"location": o.location} if o.location else {}),
+                       **({"error": error_json(o.error)} if o.error else {})} for o in result.files],
+        }
+        if result.failed:
+            for o in result.failed:
+                out.err.print(f"error: {o.file.path}: {describe_error(o.error)}", markup=False, style="red")
+            code = exit_code_for(result.failed[0].error)
+            out.result("", data)
+            if not out.json:
+                out.err.print(f"{len(result.failed)} of {len(files)} files failed; fix and run again to resume",
+                              markup=False)
+            raise typer.Exit(code)
+        if result.already_done:
+            out.info("already uploaded (from the resume state); use --fresh to upload again")
+        ready = None
+        if result.project and wait:
+            ready = client.uploads.wait_project(result.project, timeout=timeout,
+                                                on_status=lambda s: out.info(f"{s.name}: status {s.status}"))
+            data["project_status"] = ready.record
+        out.result(_summary(result, files, elapsed), data)
+        if ready is not None and ready.failed:
+            raise typer.Exit(EXIT_PROCESSING)
+        if ready is not None and not ready.ready:
+            raise typer.Exit(EXIT_TIMEOUT)
 
 
 def _summary(result, files, elapsed: float) -> str:
@@ -145,36 +94,29 @@ def _summary(result, files, elapsed: float) -> str:
     return "\n".join([head] + [f"{o.file.name}\t{o.location}" for o in result.files])
 
 
+@client_command
 def status(
     name: str = typer.Argument(..., help="Project name (the upload id, or what `omnidrop upload` printed)."),
     wait: bool = typer.Option(False, "--wait", help="Poll until the project is ready or failed."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds --wait waits at most."),
     interval: float = typer.Option(2.0, "--interval", min=1.0, help="Seconds between polls."),
-    url: str | None = UrlOpt, key: str | None = KeyOpt, token: str | None = TokenOpt,
-    quiet: bool = QuietOpt, json_mode: bool = JsonOpt,
+    *, common: Common,
 ) -> None:
     """A project's status (0..100); the full record once ready."""
-    c = common(url, key, token, quiet, json_mode)
-    out = c.output
-
-    def work() -> None:
-        with c.client() as client:
-            if wait:
-                s = client.uploads.wait_project(name, timeout=timeout, interval=interval,
-                                                on_status=lambda s: out.info(f"{s.name}: status {s.status}"))
-            else:
-                s = client.uploads.project(name)
-            text = f"{s.name}: status {s.status}" + (f" ({s.state})" if s.state else "")
-            if s.failed:
-                text += f": {s.record.get('error')}: {s.record.get('message')}"
-            elif s.ready and not out.quiet:
-                text += "".join(f"\n{f['name']}\t{f['type']}\t{f['size']}" for f in s.record.get("files", []))
-            out.result(text, s.record)
-            if s.failed:
-                raise typer.Exit(EXIT_PROCESSING)
-            if wait and not s.ready:
-                raise typer.Exit(EXIT_TIMEOUT)
-
-    guarded(out, work)
-
-
+    out = common.output
+    with common.client() as client:
+        if wait:
+            s = client.uploads.wait_project(name, timeout=timeout, interval=interval,
+                                            on_status=lambda s: out.info(f"{s.name}: status {s.status}"))
+        else:
+            s = client.uploads.project(name)
+        text = f"{s.name}: status {s.status}" + (f" ({s.state})" if s.state else "")
+        if s.failed:
+            text += f": {s.record.get('error')}: {s.record.get('message')}"
+        elif s.ready and not out.quiet:
+            text += "".join(f"\n{f['name']}\t{f['type']}\t{f['size']}" for f in s.record.get("files", []))
+        out.result(text, s.record)
+        if s.failed:
+            raise typer.Exit(EXIT_PROCESSING)
+        if wait and not s.ready:
+            raise typer.Exit(EXIT_TIMEOUT)

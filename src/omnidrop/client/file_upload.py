@@ -14,12 +14,9 @@ from urllib.parse import quote
 from omnidrop.client.errors import ApiError
 from omnidrop.client.files import LocalFile, read_range
 from omnidrop.client.progress import NoProgress, Progress
-from omnidrop.client.transport import RETRYABLE_NETWORK, Transport, is_retryable_status
+from omnidrop.client.resume_loop import DEFAULT_CHUNK, ResumeLoop
+from omnidrop.client.transport import Transport
 
-DEFAULT_CHUNK = 8 * 1024 * 1024
-# After "another writer holds this file" the next request is this small: a server that refuses it
-# again (a crashed writer's lease lasts until it lapses) has then been sent little for nothing.
-PROBE = 256 * 1024
 OCTETS = "application/octet-stream"
 
 
@@ -110,44 +107,12 @@ class FileUploadAPI:
             return status
         if f.size == 0:  # an empty file is one PUT with no body
             chunk_size = 1
-        busy = False
-        while True:
-            f.check_unchanged()
-            length = min(PROBE if busy else chunk_size, f.size - received)
-            try:
-                status = self.put_chunk(upload_id, f, received, length, progress)
-                failures.progress()
-                busy = False
-            except ApiError as exc:
-                if exc.status == 409 and "received" in exc.details:
-                    # A gap, or another writer (say, our own killed run) still holds the file: resync.
-                    received = int(exc.details["received"])
-                    progress.update(f.key, received)
-                    if exc.code == "upload_in_progress":
-                        busy = True
-                        failures.failed(exc)
-                    continue
-                if not is_retryable_status(exc.status):
-                    raise
-                failures.failed(exc)
-                received = self._resync(upload_id, f, progress, received)
-                continue
-            except RETRYABLE_NETWORK as exc:
-                failures.failed(exc)
-                received = self._resync(upload_id, f, progress, received)
-                continue
-            received = status.received
-            progress.update(f.key, received)
-            if status.complete:
-                progress.finish(f.key)
-                return status
-
-    def _resync(self, upload_id: str, f: LocalFile, progress: Progress, fallback: int) -> int:
-        """After a failed request, the server's offset is the only truth (it keeps what arrived)."""
-        status = self.file_status(upload_id, f.name)
-        received = status.received if status else 0
-        progress.update(f.key, received)
-        return received
+        loop = _ChunkedResume(self, upload_id, f, received, chunk_size=chunk_size, failures=failures,
+                              progress=progress)
+        loop.run()
+        progress.finish(f.key)
+        assert loop.status is not None  # the loop ends only on a status that says complete
+        return loop.status
 
     # -- projects --------------------------------------------------------------------------------
 
@@ -175,3 +140,35 @@ class FileUploadAPI:
             if deadline is not None and time.monotonic() >= deadline:
                 return status
             time.sleep(max(1.0, interval))
+
+
+class _ChunkedResume(ResumeLoop):
+    """The resume loop over `Content-Range` PUTs; done when a PUT's answer says the file is complete."""
+
+    def __init__(self, api: FileUploadAPI, upload_id: str, f: LocalFile, offset: int, **loop) -> None:
+        super().__init__(f, offset, **loop)
+        self.api = api
+        self.upload_id = upload_id
+        self.status: FileStatus | None = None
+
+    def finished(self) -> bool:
+        return self.status is not None and self.status.complete
+
+    def send(self, offset: int, length: int) -> int:
+        self.status = self.api.put_chunk(self.upload_id, self.f, offset, length, self.progress)
+        return self.status.received
+
+    def conflict(self, exc: ApiError) -> bool:
+        if exc.status != 409 or "received" not in exc.details:
+            return False
+        # A gap, or another writer (say, our own killed run) still holds the file: resync.
+        self.offset = int(exc.details["received"])
+        self.progress.update(self.f.key, self.offset)
+        if exc.code == "upload_in_progress":
+            self.busy = True
+            self.failures.failed(exc)
+        return True
+
+    def resync(self, exc: ApiError | None) -> int:
+        status = self.api.file_status(self.upload_id, self.f.name)
+        return status.received if status else 0

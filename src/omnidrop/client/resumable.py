@@ -14,12 +14,11 @@ import httpx
 from omnidrop.client.errors import ApiError
 from omnidrop.client.files import LocalFile, read_range
 from omnidrop.client.progress import NoProgress, Progress
-from omnidrop.client.transport import RETRYABLE_NETWORK, Transport, is_retryable_status
+from omnidrop.client.resume_loop import DEFAULT_CHUNK, ResumeLoop
+from omnidrop.client.transport import Transport
 
 TUS = {"Tus-Resumable": "1.0.0"}
 IETF_INTEROP = "6"
-DEFAULT_CHUNK = 8 * 1024 * 1024
-PROBE = 256 * 1024
 
 
 def encode_metadata(meta: dict[str, str]) -> str:
@@ -109,34 +108,42 @@ class ResumableAPI:
         assert url is not None
         offset = state.offset
         progress.start(f.key, f.name, f.size, offset)
-        failures = self.t.failures(f"upload {f.name}")
-        busy = False  # after 423 (another writer holds it) probe with a small PATCH, as the chunked API does
-        while offset < f.size:
-            f.check_unchanged()
-            length = min(PROBE if busy else chunk_size, f.size - offset)
-            try:
-                offset = self.patch(url, f, offset, length, progress)
-                failures.progress()
-                busy = False
-            except ApiError as exc:
-                if exc.status == 409:  # mismatching offset: the server says where it stands
-                    offset = self._offset_of(url, exc, failures)
-                    continue
-                if not is_retryable_status(exc.status):
-                    raise
-                busy = exc.status == 423
-                failures.failed(exc)
-                offset = self._offset_of(url, exc, failures)
-            except RETRYABLE_NETWORK as exc:
-                failures.failed(exc)
-                offset = self._offset_of(url, None, failures)
-            progress.update(f.key, offset)
+        _PatchResume(self, url, f, offset, chunk_size=chunk_size, failures=self.t.failures(f"upload {f.name}"),
+                     progress=progress).run()
         progress.update(f.key, f.size)
         progress.finish(f.key)
         return url
 
-    def _offset_of(self, url: str, exc: ApiError | None, failures) -> int:
+    def _offset_of(self, url: str, exc: ApiError | None) -> int:
+        """The offset after a failed request; an upload the server no longer has cannot be resumed."""
         state = self.state(url)
         if state is None:
             raise ApiError(exc.status if exc else 404, "upload_gone", f"the server no longer has {url}")
         return state.offset
+
+
+class _PatchResume(ResumeLoop):
+    """The resume loop over PATCHes; done at the file's size. A 409 means a mismatching offset, 423 a lock."""
+
+    def __init__(self, api: ResumableAPI, url: str, f: LocalFile, offset: int, **loop) -> None:
+        super().__init__(f, offset, **loop)
+        self.api = api
+        self.url = url
+
+    def finished(self) -> bool:
+        return self.offset >= self.f.size
+
+    def send(self, offset: int, length: int) -> int:
+        return self.api.patch(self.url, self.f, offset, length, self.progress)
+
+    def conflict(self, exc: ApiError) -> bool:
+        if exc.status != 409:
+            return False
+        self.offset = self.api._offset_of(self.url, exc)  # the server says where it stands
+        return True
+
+    def busy_after(self, exc: ApiError) -> bool:
+        return exc.status == 423  # another writer holds it: probe, as the chunked API does
+
+    def resync(self, exc: ApiError | None) -> int:
+        return self.api._offset_of(self.url, exc)

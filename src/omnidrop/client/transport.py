@@ -56,6 +56,12 @@ class Failures:
     def progress(self) -> None:
         self.count = 0
 
+    def retry(self, exc: Exception) -> None:
+        """After a failed request: re-raise what asking again will not fix (a 4xx), else as `failed`."""
+        if isinstance(exc, ApiError) and not is_retryable_status(exc.status):
+            raise exc
+        self.failed(exc)
+
     def failed(self, exc: Exception) -> None:
         """Wait before the next try, or re-raise `exc` (as a TransportError for network errors)."""
         self.count += 1
@@ -79,6 +85,8 @@ def describe(exc: Exception) -> str:
 
 
 RETRYABLE_NETWORK = (httpx.TransportError,)
+# What one request can fail with: the server's refusals and network errors, both judged by Failures.retry.
+REQUEST_ERRORS = (ApiError, *RETRYABLE_NETWORK)
 
 
 class Transport:
@@ -128,12 +136,10 @@ class Transport:
         while True:
             try:
                 return self.send_once(method, url, **kwargs)
-            except ApiError as exc:
-                if not is_retryable_status(exc.status) or exc.code in final_codes:
+            except REQUEST_ERRORS as exc:
+                if isinstance(exc, ApiError) and exc.code in final_codes:
                     raise
-                failures.failed(exc)
-            except RETRYABLE_NETWORK as exc:
-                failures.failed(exc)
+                failures.retry(exc)
 
     def json(self, method: str, url: str, **kwargs) -> dict | list:  # type: ignore[type-arg]
         response = self.call(method, url, **kwargs)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from omnidrop.client.errors import ApiError, TransportError
 from omnidrop.client.files import LocalFile
 from omnidrop.client.progress import NoProgress, Progress
-from omnidrop.client.transport import RETRYABLE_NETWORK, Transport, is_retryable_status
+from omnidrop.client.transport import REQUEST_ERRORS, Transport
 
 SIDES = ("OUTSIDE", "INSIDE", "OPEN")
 
@@ -86,12 +86,8 @@ class VehiclesAPI:
                 progress.update(f.key, f.size)
                 progress.finish(f.key)
                 return body
-            except ApiError as exc:
-                if not is_retryable_status(exc.status):
-                    raise
-                failures.failed(exc)
-            except RETRYABLE_NETWORK as exc:
-                failures.failed(exc)
+            except REQUEST_ERRORS as exc:
+                failures.retry(exc)
             finally:
                 reader.close()
             progress.update(f.key, 0)
@@ -142,12 +138,8 @@ class VehiclesAPI:
                                 fh.write(block)
                     os.replace(tmp, target)
                     break
-                except ApiError as exc:
-                    if not is_retryable_status(exc.status):
-                        raise
-                    failures.failed(exc)
-                except RETRYABLE_NETWORK as exc:
-                    failures.failed(exc)
+                except REQUEST_ERRORS as exc:
+                    failures.retry(exc)
             out.append(target)
         return out
 
