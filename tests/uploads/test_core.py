@@ -203,6 +203,27 @@ async def test_reaper_removes_only_expired_sessions(core, owner):
     assert [f.name for f in (await core.get_session(owner, fresh)).files] == ["b.jpg"]
 
 
+async def test_a_session_whose_bytes_cannot_go_now_does_not_keep_the_others(core, owner, monkeypatch):
+    stuck, other = (await core.create_session(owner)).id, (await core.create_session(owner)).id
+    for sid in (stuck, other):
+        await put(core, owner, sid, "a.jpg", b"abc", 0, 3)
+    later = utcnow() + timedelta(seconds=LIMITS.ttl_seconds + 60)
+    purge = core._purge
+
+    async def failing_for_stuck(session_id):
+        if session_id == stuck:
+            raise OSError("store unreachable")
+        await purge(session_id)
+
+    monkeypatch.setattr(core, "_purge", failing_for_stuck)
+    await core.reap_expired(later)
+    assert not (core.store.root / "uploads" / other).exists()
+    assert (core.store.root / "uploads" / stuck).exists()  # kept, DELETING: the next reap comes back
+    monkeypatch.setattr(core, "_purge", purge)
+    await core.reap_expired(later)
+    assert not (core.store.root / "uploads" / stuck).exists()
+
+
 async def test_second_writer_waits_then_gets_busy_with_received(core, owner):
     sid = (await core.create_session(owner)).id
     release = asyncio.Event()

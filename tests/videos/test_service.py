@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import update
 
 from omnidrop.auth.keys import KeyService
+from omnidrop.db.engine import Database
+from omnidrop.db.migrate import upgrade_async
 from omnidrop.db.models import VideoUploadGroup
 from omnidrop.db.types import utcnow
 from omnidrop.storage.local import LocalBlobStore
@@ -15,17 +17,33 @@ from omnidrop.uploads.parts import PartsCore
 from omnidrop.videos.service import FileSpec, GroupExpired, VideoUploads
 
 
+def video_uploads(db: Database, root) -> VideoUploads:
+    store = LocalBlobStore(root, fsync=False)
+    return VideoUploads(db, store, PartsCore(db, LocalMultipart(store.root, fsync=False)))
+
+
 @pytest.fixture
 async def videos(db, tmp_path):
-    store = LocalBlobStore(tmp_path / "blobs", fsync=False)
-    return VideoUploads(db, store, PartsCore(db, LocalMultipart(store.root, fsync=False)))
+    return video_uploads(db, tmp_path / "blobs")
+
+
+@pytest.fixture
+async def own_db(empty_db_url):
+    """A database of this test's alone: the reaper sweeps every owner's groups, and live tests leave
+    expired groups in the shared ones (stored where this test's store is not)."""
+    await upgrade_async(empty_db_url)
+    database = Database(empty_db_url)
+    yield database
+    await database.dispose()
 
 
 async def body(data: bytes):
     yield data
 
 
-async def test_reaper_expires_old_groups_and_deletes_their_parts(videos, db):
+async def test_reaper_expires_old_groups_and_deletes_their_parts(own_db, tmp_path):
+    db = own_db
+    videos = video_uploads(db, tmp_path / "blobs")
     owner = await KeyService(db).ensure_owner(f"o-{os.urandom(4).hex()}")
     old = await videos.create(owner, "old", "Mono", [FileSpec("video", "a.mp4", 3)])
     fresh = await videos.create(owner, "new", "Mono", [FileSpec("video", "b.mp4", 3)])
@@ -49,3 +67,27 @@ async def test_reaper_expires_old_groups_and_deletes_their_parts(videos, db):
     with pytest.raises(GroupExpired):
         await videos.part_urls(owner, old.group.id, old.files[0].id, None, lambda u, n: "x")
     assert await videos.reap_expired() == 0  # done once
+
+
+async def test_a_group_that_cannot_be_expired_now_does_not_keep_the_others(own_db, tmp_path, monkeypatch):
+    videos = video_uploads(own_db, tmp_path / "blobs")
+    owner = await KeyService(own_db).ensure_owner(f"o-{os.urandom(4).hex()}")
+    stuck = await videos.create(owner, "stuck", "Mono", [FileSpec("video", "stuck.mp4", 3)])
+    other = await videos.create(owner, "other", "Mono", [FileSpec("video", "other.mp4", 3)])
+    async with own_db.write() as s:
+        await s.execute(update(VideoUploadGroup).where(VideoUploadGroup.id.in_([stuck.group.id, other.group.id]))
+                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+    close = videos._close
+
+    async def failing_for_stuck(view, state):
+        if view.group.id == stuck.group.id:
+            raise OSError("store unreachable")
+        await close(view, state)
+
+    monkeypatch.setattr(videos, "_close", failing_for_stuck)
+    assert await videos.reap_expired() == 1
+    assert (await videos.view(owner, other.group.id)).group.state == "expired"
+    assert (await videos.view(owner, stuck.group.id)).group.state == "uploading"
+    monkeypatch.setattr(videos, "_close", close)
+    assert await videos.reap_expired() == 1  # the next reap finishes it
+    assert (await videos.view(owner, stuck.group.id)).group.state == "expired"

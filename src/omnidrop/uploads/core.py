@@ -159,17 +159,23 @@ class UploadCore:
                     )
                 )
             ).all()
+        reaped = 0
         for session_id in ids:
-            async with self.db.write() as s:
-                await s.execute(
-                    update(UploadSession)
-                    .where(UploadSession.id == session_id, UploadSession.state.in_([OPEN, DELETING]))
-                    .values(state=DELETING)
-                )
-            await self._purge(session_id)
-        if ids:
-            log.info("reaped %d upload sessions", len(ids))
-        return len(ids)
+            try:
+                async with self.db.write() as s:
+                    await s.execute(
+                        update(UploadSession)
+                        .where(UploadSession.id == session_id, UploadSession.state.in_([OPEN, DELETING]))
+                        .values(state=DELETING)
+                    )
+                await self._purge(session_id)
+            except Exception:  # one session whose bytes cannot go now must not keep the rest
+                log.exception("could not reap upload session %s; it stays DELETING for the next reap", session_id)
+                continue
+            reaped += 1
+        if reaped:
+            log.info("reaped %d upload sessions", reaped)
+        return reaped
 
     async def _purge(self, session_id: str) -> None:
         # Bytes first: if we die in between, the row in DELETING state brings the reaper back.

@@ -11,6 +11,7 @@ no eye files; at most one aime and one fcpxmld.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections import Counter
@@ -29,6 +30,8 @@ from omnidrop.storage.base import BlobStore
 from omnidrop.storage.multipart import MAX_PARTS, MiB
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import InvalidPartNumber, PartsCore
+
+log = logging.getLogger(__name__)
 
 GROUP_TTL = timedelta(days=5)
 PART_SIZE = 8 * MiB  # grows for files that would need more than 10 000 parts
@@ -271,9 +274,15 @@ class VideoUploads:
         async with self.db.read() as s:
             rows = (await s.execute(select(VideoUploadGroup.id, VideoUploadGroup.owner_id).where(
                 VideoUploadGroup.state == UPLOADING, VideoUploadGroup.expires_at < now))).all()
+        reaped = 0
         for group_id, owner_id in rows:
-            await self._close(await self.view(owner_id, group_id), EXPIRED)
-        return len(rows)
+            try:
+                await self._close(await self.view(owner_id, group_id), EXPIRED)
+            except Exception:  # one group whose parts cannot be deleted now must not keep the rest
+                log.exception("could not expire video upload group %s; the next reap tries again", group_id)
+                continue
+            reaped += 1
+        return reaped
 
     async def list_groups(self, owner_id: str, limit: int, offset: int) -> list[GroupView]:
         """Every group of the owner whatever its state, newest first (the web app's list)."""
