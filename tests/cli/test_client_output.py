@@ -12,6 +12,7 @@ import termios
 
 import httpx
 import pytest
+import typer
 
 from omnidrop.cli import client_output as out
 from omnidrop.client.errors import ApiError, ConfigError, LocalFileError, TransportError
@@ -79,3 +80,11 @@ def test_messages_carry_the_servers_details_and_a_hint():
     r = httpx.Response(413, json={"error": "file_too_large", "limit": 1000})
     text = out.describe_error(ApiError.from_response(r))
     assert text.startswith("413 file_too_large (limit=1000)") and "per-file limit" in text
+
+
+def test_a_long_error_stays_on_one_line_off_a_terminal(capsys):
+    path = "/tmp/" + "deep/" * 30 + "scan.e57"
+    with pytest.raises(typer.Exit) as done:
+        out.Output().fail(LocalFileError(f"{path}: no such file or directory"))
+    assert done.value.exit_code == 4
+    assert capsys.readouterr().err == f"error: {path}: no such file or directory\n"

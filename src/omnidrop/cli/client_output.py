@@ -99,7 +99,9 @@ class Output:
     def __init__(self, *, quiet: bool = False, json_mode: bool = False) -> None:
         self.quiet = quiet
         self.json = json_mode
-        self.err = Console(stderr=True, highlight=False)
+        # Messages are never cut into lines by Rich (off a terminal it assumes 80 columns and would
+        # break a long path mid-message); the terminal wraps them if it must.
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self.out = Console(highlight=False, soft_wrap=True)
 
     def info(self, message: str) -> None:
