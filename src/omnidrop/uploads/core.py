@@ -323,7 +323,8 @@ class UploadCore:
                 async for chunk in body:
                     if count + len(chunk) > limit:
                         raise too_much(count + len(chunk))
-                    await lease.keep()  # never write under a lease that may have been taken over
+                    if lease.due:  # never write under a lease that may have been taken over
+                        await lease.keep()
                     count += len(chunk)
                     if check is not None:
                         check.update(chunk)
@@ -334,7 +335,8 @@ class UploadCore:
         # A store that cannot overwrite in place (S3: parts are immutable) only ever gets writes at the
         # acknowledged end: bytes re-sent below `received` are counted as written but not stored again.
         skip = 0 if self.store.overwrites_in_place else max(0, f.received - start)
-        stored = await self.store.write(f.blob_key, start + skip, _drop_prefix(guarded(), skip))
+        pieces = _drop_prefix(guarded(), skip) if skip else guarded()
+        stored = await self.store.write(f.blob_key, start + skip, pieces)
         written = stored + min(skip, count)
         if check is not None:
             if interrupted:  # a cut chunk cannot be verified, so none of it counts

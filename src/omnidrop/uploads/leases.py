@@ -81,9 +81,14 @@ class Lease:
             await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)
 
+    @property
+    def due(self) -> bool:
+        """Whether the next write must renew first (a plain check: it runs for every piece of a body)."""
+        return time.monotonic() - self._renewed_at >= self.renew_every
+
     async def keep(self) -> None:
         """Call before each write: renews when due, raises LeaseLost if it was taken over."""
-        if time.monotonic() - self._renewed_at < self.renew_every:
+        if not self.due:
             return
         now = utcnow()
         rowcount = await self.db.run_write(lambda s: s.execute(
