@@ -170,7 +170,7 @@ class UploadCore:
                     )
                 await self._purge(session_id)
             except Exception:  # one session whose bytes cannot go now must not keep the rest
-                log.exception("could not reap upload session %s; it stays DELETING for the next reap", session_id)
+                log.exception("could not reap upload session %s; the next reap tries again", session_id)
                 continue
             reaped += 1
         if reaped:
