@@ -79,7 +79,8 @@ def db_url(request, databases) -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_db_url(request, tmp_path) -> Iterator[str]:
-    """A database with nothing in it, not even migrations (for migration tests); dropped afterwards."""
+    """A database with nothing in it, not even migrations (migration tests, and tests that must see only
+    their own rows); dropped afterwards."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
