@@ -52,9 +52,12 @@ async def one_run(path: Path, bodies: int, size: int, flush_ahead: bool) -> tupl
     os.fdatasync = timed
     try:
         start = time.perf_counter()
-        with open(path, "wb", buffering=local.WRITE_BUFFER) as f:
-            for _ in range(bodies):
-                await local.write_stream(f, body(size), durable=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+        try:
+            for n in range(bodies):
+                await local.write_stream(fd, n * size, body(size), durable=True)
+        finally:
+            os.close(fd)
         total = time.perf_counter() - start
     finally:
         os.fdatasync = timed._real

@@ -1,8 +1,11 @@
 """omnidrop's uvicorn protocols: the `http.response.informational` extension on the wire, for both
-the httptools and the h11 protocol, against an in-process uvicorn server."""
+the httptools and the h11 protocol, and request bodies arriving whole, against an in-process uvicorn server."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -11,19 +14,30 @@ import pytest
 import uvicorn
 
 from omnidrop.serving.informational import INFORMATIONAL
-from omnidrop.serving.uvicorn_http import InformationalH11Protocol, InformationalHttpToolsProtocol
+from omnidrop.serving.uvicorn_http import BodyPieces, InformationalH11Protocol, InformationalHttpToolsProtocol
 from tests.support.raw_http import RawConnection
 from tests.support.server import free_port
 
 
 async def app(scope, receive, send):
     """/offered tells whether the extension is in the scope; /interim?X sends a 104 with Location X;
-    /late, /status-N and /bad-header try what the extension refuses and answer with the error."""
+    /late, /status-N and /bad-header try what the extension refuses and answer with the error;
+    /digest answers with the sha256 of the request body (/digest?slow reads it slowly, so pieces pile up)."""
     assert scope["type"] == "http"
     path, query = scope["path"], scope["query_string"].decode()
     answer = b""
     try:
-        if path == "/offered":
+        if path == "/digest":
+            digest, more = hashlib.sha256(), True
+            while more:
+                if query == "slow":
+                    await asyncio.sleep(0.005)
+                message = await receive()
+                assert message["type"] == "http.request" and isinstance(message["body"], bytes)
+                digest.update(message["body"])
+                more = message.get("more_body", False)
+            answer = digest.hexdigest().encode()
+        elif path == "/offered":
             answer = b"yes" if INFORMATIONAL in scope.get("extensions", {}) else b"no"
         elif path == "/interim":
             await send({"type": INFORMATIONAL, "status": 104, "headers": [(b"Location", query.encode())]})
@@ -116,3 +130,33 @@ def _chunked(conn: RawConnection) -> bytes:
         conn.buffer += conn.sock.recv(65536)
     size, _, rest = conn.buffer.partition(b"\r\n")
     return rest[:int(size, 16)]
+
+
+def post(body: bytes) -> bytes:
+    return b"POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+@pytest.mark.parametrize("target", ["/digest", "/digest?slow"])
+def test_a_large_body_sent_in_pieces_reaches_the_app_whole(port, target):
+    body = os.urandom(8 * 1024 * 1024 + 13)
+    with RawConnection(port) as conn:
+        conn.send_head("POST", target, {"Content-Length": str(len(body))})
+        for i in range(0, len(body), 300_000):  # pieces that straddle the server's read sizes
+            conn.send(body[i:i + 300_000])
+        assert conn.read_body(conn.read_head()) == hashlib.sha256(body).hexdigest().encode()
+
+
+def test_pipelined_requests_with_bodies_each_get_their_own_body(port):
+    bodies = [os.urandom(70_000), b"", os.urandom(5)]
+    with RawConnection(port) as conn:
+        conn.send(b"".join(post(b) for b in bodies))  # the later bodies arrive before their turn
+        for b in bodies:
+            assert conn.read_body(conn.read_head()) == hashlib.sha256(b).hexdigest().encode()
+
+
+def test_body_pieces_hand_a_single_piece_on_uncopied():
+    pieces, piece = BodyPieces(), os.urandom(100)
+    pieces += piece
+    assert len(pieces) == 100 and bytes(pieces) is piece
+    pieces += b"tail"
+    assert len(pieces) == 104 and bytes(pieces) == piece + b"tail"

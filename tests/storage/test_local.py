@@ -111,3 +111,22 @@ async def test_nothing_is_synced_with_fsync_off(tmp_path, monkeypatch):
     plain = LocalBlobStore(tmp_path / "nofsync", fsync=False)
     assert await plain.write("k", 0, stream(b"a" * 1000)) == 1000
     assert calls == []
+
+
+async def test_tiny_and_empty_pieces_are_gathered_in_order(store):
+    pieces = [bytes([i % 251]) * (i % 3) for i in range(3000)]  # many more pieces than one pwritev takes
+    assert await store.write("tiny", 0, stream(*pieces)) == sum(map(len, pieces))
+    assert await collect(store.read("tiny")) == b"".join(pieces)
+
+
+async def test_a_short_write_is_continued(store, monkeypatch):
+    real = os.pwritev
+
+    def at_most_1000(fd, buffers, offset):  # what a signal or a full pipe may do to a write
+        return real(fd, [memoryview(b"".join(buffers))[:1000]], offset)
+
+    monkeypatch.setattr(os, "pwritev", at_most_1000)
+    monkeypatch.setattr(os, "pwrite", lambda fd, data, offset: at_most_1000(fd, [data], offset))
+    pieces = [os.urandom(700) for _ in range(10)]
+    assert await store.write("short", 5, stream(*pieces)) == 7000
+    assert await collect(store.read("short", 5)) == b"".join(pieces)

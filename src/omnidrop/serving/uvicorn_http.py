@@ -1,4 +1,5 @@
-"""uvicorn's HTTP/1.1 protocols plus the `http.response.informational` extension (serving/informational.py).
+"""uvicorn's HTTP/1.1 protocols plus the `http.response.informational` extension (serving/informational.py),
+and, for httptools, request bodies handed to the app without uvicorn's two extra copies.
 
 uvicorn writes only its own `100 Continue`; an app cannot send any other 1xx. uvicorn loads its
 protocol class from an import string (`--http module:Class`, `Config(http=...)`), so these
@@ -89,12 +90,45 @@ def _write_h11(cycle: h11_impl.RequestResponseCycle, status: int, headers: Heade
     cycle.transport.write(cycle.conn.send(event))
 
 
+class BodyPieces:
+    """Stands in for a request cycle's `body` bytearray, which uvicorn grows with `+=` per piece the
+    parser hands over and turns into the app's message with `bytes()`: every body byte copied twice
+    more, about a tenth of the server's CPU with 32 uploads at once (perf). The pieces are kept as
+    they are; the usual message is one piece, passed on as is."""
+
+    __slots__ = ("pieces", "size")
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.size = 0
+
+    def __iadd__(self, piece: bytes) -> BodyPieces:
+        self.pieces.append(piece)
+        self.size += len(piece)
+        return self
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        return self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
+
+
 class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
     """`--http omnidrop.serving.uvicorn_http:InformationalHttpToolsProtocol` (omnidrop serve's default)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.app = InformationalResponses(self.app, httptools_impl.RequestResponseCycle, _write_raw)
+
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        if not isinstance(cycle.body, BodyPieces):  # a new cycle, or uvicorn's receive() has just reset it
+            pieces = BodyPieces()
+            if cycle.body:
+                pieces += bytes(cycle.body)
+            cycle.body = pieces
+        super().on_body(body)
 
 
 class InformationalH11Protocol(h11_impl.H11Protocol):

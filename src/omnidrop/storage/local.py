@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import errno
 import os
 import shutil
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
-from typing import BinaryIO
 
 from omnidrop.storage.base import BlobInfo, BlobStore, check_key
 
 READ_BLOCK = 1024 * 1024
-WRITE_BUFFER = 1024 * 1024
+# Pieces smaller than this are gathered into one write. The pieces a server hands over are written
+# straight from their own buffers (os.pwritev): a buffered file would copy every byte once more, which
+# measured a fifth of the CPU of 32 uploads at once (memmove, perf).
+WRITE_BATCH = 256 * 1024
+_MAX_PIECES = 512  # below the kernel's IOV_MAX (1024) for one pwritev
 # While a body streams in, its bytes are handed to the disk every this many bytes. The fsync that
 # acknowledges the body then waits only for the tail (bench/storage/flush_ahead.py: a 512 MiB body's
 # final fdatasync 220 ms -> 14 ms), and dirty pages never pile up until the kernel's writeback
@@ -46,25 +50,50 @@ def _start_writeback(fd: int, start: int, end: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
-async def write_stream(f: BinaryIO, chunks: AsyncIterable[bytes], *, durable: bool,
+def _pwrite_all(fd: int, pieces: list[bytes], offset: int) -> None:
+    """All of `pieces`, in order, at `offset` (a short write, rare on a regular file, is continued)."""
+    views = [memoryview(p) for p in pieces if p]
+    while views:
+        n = os.pwritev(fd, views, offset) if len(views) > 1 else os.pwrite(fd, views[0], offset)
+        if n == 0:
+            raise OSError(errno.EIO, "the file takes no more bytes")
+        offset += n
+        while views and n >= len(views[0]):
+            n -= len(views.pop(0))
+        if n:
+            views[0] = views[0][n:]
+
+
+async def write_stream(fd: int, offset: int, chunks: AsyncIterable[bytes], *, durable: bool,
                        each: Callable[[bytes], object] | None = None) -> int:
-    """Write `chunks` to `f` (a buffered file, positioned) and return how many bytes; with `durable`,
+    """Write `chunks` to the open file `fd` from `offset` and return how many bytes; with `durable`,
     they are on stable storage when this returns. `each` sees every chunk (e.g. a running checksum)."""
-    fd = f.fileno()
-    start = f.tell()
     written = flushed = 0
+    pending: list[bytes] = []
+    pending_bytes = 0
+
+    def write_pending() -> None:
+        nonlocal written, pending_bytes
+        _pwrite_all(fd, pending, offset + written)
+        written += pending_bytes
+        pending.clear()
+        pending_bytes = 0
+
     # Plain writes on the event loop: the page cache absorbs them, and a thread hop per chunk
     # measured slower. Only the fsync, which can stall for long, goes to a thread.
     async for chunk in chunks:
-        f.write(chunk)
-        written += len(chunk)
         if each is not None:
             each(chunk)
+        pending.append(chunk)
+        pending_bytes += len(chunk)
+        if pending_bytes < WRITE_BATCH and len(pending) < _MAX_PIECES:
+            continue
+        write_pending()
         if durable and written - flushed >= FLUSH_AHEAD:
-            f.flush()
-            _start_writeback(fd, start + flushed, start + written)
+            _start_writeback(fd, offset + flushed, offset + written)
             flushed = written
-    f.flush()
+    if pending:
+        write_pending()
     if durable and written:
         await asyncio.to_thread(os.fdatasync, fd)
     return written
@@ -86,9 +115,10 @@ class LocalBlobStore(BlobStore):
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
-        with open(fd, "wb", buffering=WRITE_BUFFER) as f:
-            f.seek(offset)
-            return await write_stream(f, chunks, durable=self.fsync)
+        try:
+            return await write_stream(fd, offset, chunks, durable=self.fsync)
+        finally:
+            os.close(fd)
 
     async def finalize(self, key: str, size: int) -> None:
         path = self._path(key)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterable
 from pathlib import Path
 
 from omnidrop.storage.base import check_key
-from omnidrop.storage.local import WRITE_BUFFER, write_stream
+from omnidrop.storage.local import write_stream
 from omnidrop.storage.multipart import MultipartError, MultipartStore, PartInfo, quote_etag
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -54,8 +54,11 @@ class LocalMultipart(MultipartStore):
         tmp = folder / f".{number:05d}.{secrets.token_hex(4)}.tmp"
         md5 = hashlib.md5()
         try:
-            with open(tmp, "wb", buffering=WRITE_BUFFER) as f:
-                size = await write_stream(f, chunks, durable=self.fsync, each=md5.update)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+            try:
+                size = await write_stream(fd, 0, chunks, durable=self.fsync, each=md5.update)
+            finally:
+                os.close(fd)
             final = folder / f"{number:05d}.{md5.hexdigest()}"
             for old in folder.glob(f"{number:05d}.*"):
                 if old != final:
