@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the local store's flush-ahead buys: the same body written with and without it.
 
-`omnidrop.storage.local.write_stream` hands every FLUSH_AHEAD bytes to the disk while a body streams
+`omnidrop.storage.file_writer.write_stream` hands every FLUSH_AHEAD bytes to the disk while a body streams
 in (sync_file_range), then fdatasyncs. With the flush-ahead off (FLUSH_AHEAD past the body's size) it
 is a plain write and one fdatasync at the end. For each shape the script times the writes and the
 final fdatasync separately, alternating the two modes, and prints medians:
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from omnidrop.storage import local
+from omnidrop.storage import file_writer
 
 MiB = 1024 * 1024
 PIECE = os.urandom(64 * 1024)
@@ -47,7 +47,7 @@ async def body(size: int):
 
 
 async def one_run(path: Path, bodies: int, size: int, flush_ahead: bool) -> tuple[float, float]:
-    local.FLUSH_AHEAD = 2 * MiB if flush_ahead else 1 << 62
+    file_writer.FLUSH_AHEAD = 2 * MiB if flush_ahead else 1 << 62
     timed = Timed()
     os.fdatasync = timed
     try:
@@ -55,7 +55,7 @@ async def one_run(path: Path, bodies: int, size: int, flush_ahead: bool) -> tupl
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
         try:
             for n in range(bodies):
-                await local.write_stream(fd, n * size, body(size), durable=True)
+                await file_writer.write_stream(fd, n * size, body(size), durable=True)
         finally:
             os.close(fd)
         total = time.perf_counter() - start

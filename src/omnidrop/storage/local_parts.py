@@ -17,7 +17,7 @@ from collections.abc import AsyncIterable
 from pathlib import Path
 
 from omnidrop.storage.base import check_key
-from omnidrop.storage.local import write_stream
+from omnidrop.storage.file_writer import write_stream
 from omnidrop.storage.multipart import MultipartError, MultipartStore, PartInfo, quote_etag
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
