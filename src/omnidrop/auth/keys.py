@@ -8,7 +8,7 @@ import string
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from omnidrop.auth.errors import InsufficientScope, InvalidCredentials
 from omnidrop.auth.scopes import ALL_SCOPES
@@ -20,6 +20,9 @@ from omnidrop.uploads.ids import new_id
 _ALPHABET = string.ascii_letters + string.digits
 TOKEN_PREFIX = "sk_"
 
+
+# Every request runs it: built once (building and cache-keying costs about as much as the query).
+_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("digest"))
 
 def generate_token() -> str:
     return TOKEN_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(32))
@@ -107,8 +110,7 @@ class KeyService:
         digest = hash_token(token)
         # Every request runs this: one thread hop on SQLite (see Database.run_read). Not cached, so a
         # revoked key is refused on its very next request, by every server process.
-        key = await self.db.run_read(
-            lambda s: s.execute(select(ApiKey).where(ApiKey.key_hash == digest)).scalar_one_or_none())
+        key = await self.db.run_read(lambda s: s.execute(_BY_HASH, {"digest": digest}).scalar_one_or_none())
         if key is None or key.revoked_at is not None:
             raise InvalidCredentials()
         return Principal(owner_id=key.owner_id, key_id=key.id, scopes=frozenset(key.scopes.split()))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from omnidrop.auth.quotas import Quotas
@@ -44,6 +44,36 @@ log = logging.getLogger(__name__)
 OPEN = "open"
 EXPIRY_TOUCH_EVERY = timedelta(minutes=1)
 DELETING = "deleting"
+
+
+# The statements every chunk runs, built once: building and cache-keying one costs about as much as
+# SQLite running it (a one-row UPDATE: 0.37 ms built per call, 0.21 ms prebuilt).
+_LIVE_SESSION = select(UploadSession).where(
+    UploadSession.id == bindparam("session_id"),
+    UploadSession.owner_id == bindparam("owner_id"),  # another owner's session is simply not found
+    UploadSession.state == OPEN,
+    UploadSession.expires_at > bindparam("now"),
+)
+# Serialises file creation per session on PostgreSQL; SQLite has BEGIN IMMEDIATE.
+_LIVE_SESSION_FOR_UPDATE = _LIVE_SESSION.with_for_update()
+_FILE_NAMED = select(UploadFile).where(UploadFile.session_id == bindparam("session_id"),
+                                       UploadFile.name == bindparam("name"))
+_RECEIVED_AFTER = case((UploadFile.received < bindparam("end"), bindparam("end")), else_=UploadFile.received)
+_GOING_ON = _RECEIVED_AFTER < UploadFile.total
+_COMMIT = (
+    update(UploadFile)
+    .where(UploadFile.id == bindparam("file_id"), UploadFile.lease_owner == bindparam("token"))
+    .values(
+        received=_RECEIVED_AFTER,
+        updated_at=bindparam("now"),
+        # Not completing: give the lease back in the same statement (one round trip less per
+        # chunk). Completing keeps it until the blob is finalized.
+        lease_owner=case((_GOING_ON, None), else_=UploadFile.lease_owner),
+        lease_expires=case((_GOING_ON, None), else_=UploadFile.lease_expires),
+    )
+    .returning(UploadFile.received, UploadFile.lease_owner)
+    .execution_options(synchronize_session=False)  # nothing of it lives in the session
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +110,10 @@ class SessionInfo:
     id: str
     expires_at: datetime
     files: list[FileProgress]
+
+
+def _session_params(owner_id: str, session_id: str) -> dict:
+    return {"owner_id": owner_id, "session_id": session_id, "now": utcnow()}
 
 
 def _progress(f: UploadFile) -> FileProgress:
@@ -348,21 +382,8 @@ class UploadCore:
 
     async def _commit(self, f: UploadFile, lease: Lease, end: int) -> FileProgress:
         now = utcnow()
-        received_after = case((UploadFile.received < end, end), else_=UploadFile.received)
-        row = await self.db.run_write(lambda s: s.execute(
-            update(UploadFile)
-            .where(UploadFile.id == f.id, UploadFile.lease_owner == lease.token)
-            .values(
-                received=received_after,
-                updated_at=now,
-                # Not completing: give the lease back in the same statement (one round trip
-                # less per chunk). Completing keeps it until the blob is finalized.
-                lease_owner=case((received_after < UploadFile.total, None), else_=UploadFile.lease_owner),
-                lease_expires=case((received_after < UploadFile.total, None), else_=UploadFile.lease_expires),
-            )
-            .returning(UploadFile.received, UploadFile.lease_owner)
-            .execution_options(synchronize_session=False)  # nothing of it lives in this session
-        ).first())
+        params = {"file_id": f.id, "token": lease.token, "end": end, "now": now}
+        row = await self.db.run_write(lambda s: s.execute(_COMMIT, params).first())
         if row is None:
             raise LeaseLost()
         received, holder = row
@@ -384,10 +405,10 @@ class UploadCore:
                         lease: Lease) -> UploadFile | None:
         """An existing file's row, with its lease taken when this request is going to write, and the
         session kept alive: all in the caller's one transaction. None when the file is new."""
-        session = s.execute(self._live_session_query(owner_id, session_id, for_update=True)).scalar_one_or_none()
+        session = s.execute(_LIVE_SESSION_FOR_UPDATE, _session_params(owner_id, session_id)).scalar_one_or_none()
         if session is None:
             raise SessionNotFound(f"no upload session {session_id!r}")
-        f = s.execute(self._file_query(session.id, name)).scalar_one_or_none()
+        f = s.execute(_FILE_NAMED, {"session_id": session.id, "name": name}).scalar_one_or_none()
         if f is None:
             return None
         if not f.complete and f.total != total:
@@ -444,31 +465,15 @@ class UploadCore:
         if not is_valid_upload_id(session_id):
             raise InvalidUploadId(f"malformed upload_id {session_id!r}")
 
-    @staticmethod
-    def _live_session_query(owner_id: str, session_id: str, *, for_update: bool = False):
-        query = select(UploadSession).where(
-            UploadSession.id == session_id,
-            UploadSession.owner_id == owner_id,  # another owner's session is simply not found
-            UploadSession.state == OPEN,
-            UploadSession.expires_at > utcnow(),
-        )
-        if for_update:  # serialises file creation per session on PostgreSQL; SQLite has BEGIN IMMEDIATE
-            query = query.with_for_update()
-        return query
-
     async def _live_session(self, s, owner_id: str, session_id: str, *, for_update: bool = False) -> UploadSession:
         self._check_id(session_id)
-        query = self._live_session_query(owner_id, session_id, for_update=for_update)
-        session = (await s.execute(query)).scalar_one_or_none()
+        query = _LIVE_SESSION_FOR_UPDATE if for_update else _LIVE_SESSION
+        session = (await s.execute(query, _session_params(owner_id, session_id))).scalar_one_or_none()
         if session is None:
             raise SessionNotFound(f"no upload session {session_id!r}")
         return session
 
-    @staticmethod
-    def _file_query(session_id: str, name: str):
-        return select(UploadFile).where(UploadFile.session_id == session_id, UploadFile.name == name)
-
     async def file_named(self, s, session_id: str, name: str) -> UploadFile | None:
         """The row of file `name` in session `session_id`, read in the caller's transaction `s`; None if absent.
         Public because modules built on the core (adoption) check names within their own transaction."""
-        return (await s.execute(self._file_query(session_id, name))).scalar_one_or_none()
+        return (await s.execute(_FILE_NAMED, {"session_id": session_id, "name": name})).scalar_one_or_none()

@@ -11,13 +11,33 @@ import asyncio
 import time
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.orm import Session
 
 from omnidrop.db.engine import Database
 from omnidrop.db.models import UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.uploads.ids import new_id
+
+
+# Built once (a chunk runs them all): see core.py.
+_CLAIM = (
+    update(UploadFile)
+    .where(
+        UploadFile.id == bindparam("file_id"),
+        or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < bindparam("free_before")),
+    )
+    .values(lease_owner=bindparam("token"), lease_expires=bindparam("expires"))
+    .returning(UploadFile)
+    # No evaluation against the session's objects (measured as much as the UPDATE itself);
+    # the returned row is loaded fresh instead.
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
+_HELD = (UploadFile.id == bindparam("file_id")) & (UploadFile.lease_owner == bindparam("token"))
+_RENEW = update(UploadFile).where(_HELD).values(lease_expires=bindparam("expires")) \
+    .execution_options(synchronize_session=False)
+_RELEASE = update(UploadFile).where(_HELD).values(lease_owner=None, lease_expires=None) \
+    .execution_options(synchronize_session=False)
 
 
 class LeaseLost(Exception):
@@ -49,18 +69,10 @@ class Lease:
         free_before = now
         if self.stale_after is not None:
             free_before = max(now, now + timedelta(seconds=self.ttl - self.stale_after))
-        self.claimed = s.execute(
-            update(UploadFile)
-            .where(
-                UploadFile.id == self.file_id,
-                or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < free_before),
-            )
-            .values(lease_owner=self.token, lease_expires=now + timedelta(seconds=self.ttl))
-            .returning(UploadFile)
-            # No evaluation against the session's objects (measured as much as the UPDATE itself);
-            # the returned row is loaded fresh instead.
-            .execution_options(populate_existing=True, synchronize_session=False)
-        ).scalar_one_or_none()
+        self.claimed = s.execute(_CLAIM, {
+            "file_id": self.file_id, "free_before": free_before, "token": self.token,
+            "expires": now + timedelta(seconds=self.ttl),
+        }).scalar_one_or_none()
         if self.claimed is not None:
             self._renewed_at = time.monotonic()
             return True
@@ -90,13 +102,8 @@ class Lease:
         """Call before each write: renews when due, raises LeaseLost if it was taken over."""
         if not self.due:
             return
-        now = utcnow()
-        rowcount = await self.db.run_write(lambda s: s.execute(
-            update(UploadFile)
-            .where(UploadFile.id == self.file_id, UploadFile.lease_owner == self.token)
-            .values(lease_expires=now + timedelta(seconds=self.ttl))
-            .execution_options(synchronize_session=False)
-        ).rowcount)
+        params = {"file_id": self.file_id, "token": self.token, "expires": utcnow() + timedelta(seconds=self.ttl)}
+        rowcount = await self.db.run_write(lambda s: s.execute(_RENEW, params).rowcount)
         if rowcount != 1:
             raise LeaseLost()
         self._renewed_at = time.monotonic()
@@ -104,9 +111,5 @@ class Lease:
     async def release(self) -> None:
         if self.released:
             return
-        await self.db.run_write(lambda s: s.execute(
-            update(UploadFile)
-            .where(and_(UploadFile.id == self.file_id, UploadFile.lease_owner == self.token))
-            .values(lease_owner=None, lease_expires=None)
-            .execution_options(synchronize_session=False)
-        ))
+        params = {"file_id": self.file_id, "token": self.token}
+        await self.db.run_write(lambda s: s.execute(_RELEASE, params))
