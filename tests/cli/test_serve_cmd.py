@@ -1,4 +1,5 @@
-"""`omnidrop serve` as a supervisor: migrate, run server and worker, restart a dead worker, stop cleanly."""
+"""`omnidrop serve` as a supervisor: migrate, run server and worker, restart a dead worker, stop cleanly;
+and, with no job worker to run, as the server itself."""
 
 import signal
 import time
@@ -58,3 +59,15 @@ def test_granian_serves_the_same_app(servers, tmp_path):
     assert r.json() == {"received": 10, "total": 20, "complete": False}
     assert psutil.Process(live.proc.pid).children()  # server and worker under the supervisor
     live.stop()
+
+
+def test_without_a_job_worker_serve_becomes_the_server(servers, tmp_path):
+    live = servers.start(data_dir=tmp_path / "alone", embedded_worker=False)
+    process = psutil.Process(live.proc.pid)
+    assert "uvicorn" in process.cmdline() and not process.children()  # no supervisor left beside it
+    headers = live.headers()
+    assert httpx.post(f"{live.api}/uploads", headers=headers).status_code == 201
+    live.proc.send_signal(signal.SIGTERM)
+    # uvicorn stops gracefully, then re-raises the signal so its exit status tells why it stopped.
+    assert live.proc.wait(timeout=40) in (0, -signal.SIGTERM)
+    assert "Finished server process" in live.log()

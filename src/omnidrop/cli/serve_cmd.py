@@ -2,11 +2,13 @@
 
 The parent only supervises: migrations run in a child and the server and worker are separate
 processes, so signals reach each the way it expects (SIGTERM to the HTTP server, SIGINT, Huey's
-graceful stop, to the worker) and the parent stays small.
+graceful stop, to the worker) and the parent stays small. With no job worker there is nothing to
+supervise, and `serve` becomes the HTTP server itself (exec): one process, signals straight to it.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -51,7 +53,11 @@ def serve(
         raise typer.Exit(1)
     worker = [*OMNIDROP, "worker"] if settings.embedded_worker else None
     typer.echo(f"omnidrop on http://{host}:{port} (data in {settings.data_dir.resolve()}, {server.value})", err=True)
-    raise typer.Exit(Supervisor(server_command(server, host, port, workers), worker).run())
+    command = server_command(server, host, port, workers)
+    if worker is None:  # a supervisor of one process would only add its own ~38 MiB
+        sys.stderr.flush()
+        os.execv(command[0], command)
+    raise typer.Exit(Supervisor(command, worker).run())
 
 
 class Supervisor:
