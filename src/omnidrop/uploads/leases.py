@@ -11,7 +11,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from omnidrop.db.engine import Database
@@ -20,24 +20,26 @@ from omnidrop.db.types import utcnow
 from omnidrop.uploads.ids import new_id
 
 
-# Built once (a chunk runs them all): see core.py.
+# Built once (a chunk runs them all), as Core UPDATEs: see core.py.
+_files = UploadFile.__table__.c
+# The claimed row comes back as an UploadFile (fresh, whatever the session held) from the UPDATE's
+# own RETURNING: no second query.
 _CLAIM = (
-    update(UploadFile)
-    .where(
-        UploadFile.id == bindparam("file_id"),
-        or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < bindparam("free_before")),
+    select(UploadFile)
+    .from_statement(
+        update(UploadFile.__table__)
+        .where(
+            _files.id == bindparam("file_id"),
+            or_(_files.lease_owner.is_(None), _files.lease_expires < bindparam("free_before")),
+        )
+        .values(lease_owner=bindparam("token"), lease_expires=bindparam("expires"))
+        .returning(*UploadFile.__table__.c)
     )
-    .values(lease_owner=bindparam("token"), lease_expires=bindparam("expires"))
-    .returning(UploadFile)
-    # No evaluation against the session's objects (measured as much as the UPDATE itself);
-    # the returned row is loaded fresh instead.
-    .execution_options(populate_existing=True, synchronize_session=False)
+    .execution_options(populate_existing=True)
 )
-_HELD = (UploadFile.id == bindparam("file_id")) & (UploadFile.lease_owner == bindparam("token"))
-_RENEW = update(UploadFile).where(_HELD).values(lease_expires=bindparam("expires")) \
-    .execution_options(synchronize_session=False)
-_RELEASE = update(UploadFile).where(_HELD).values(lease_owner=None, lease_expires=None) \
-    .execution_options(synchronize_session=False)
+_HELD = (_files.id == bindparam("file_id")) & (_files.lease_owner == bindparam("token"))
+_RENEW = update(UploadFile.__table__).where(_HELD).values(lease_expires=bindparam("expires"))
+_RELEASE = update(UploadFile.__table__).where(_HELD).values(lease_owner=None, lease_expires=None)
 
 
 class LeaseLost(Exception):
