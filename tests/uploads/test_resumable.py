@@ -160,3 +160,20 @@ async def test_expired_and_terminated_uploads_are_gone_and_leave_tombstones(uplo
     await uploads.reap()
     with pytest.raises(UploadNotFound):
         await uploads.get(owner, terminated.id)
+
+
+async def test_a_write_pushes_expiry_out_at_most_once_a_minute(db, tmp_path, owner):
+    core = UploadCore(db, LocalBlobStore(tmp_path / "blobs"), UploadLimits(ttl_seconds=3600))
+    uploads = ResumableUploads(core, EventBus())
+    info = await uploads.create(owner, length=6)
+    after_create = info.expires_at
+    first = await uploads.append(owner, info.id, offset=0, body=body(b"ab"))
+    assert first.expires_at == after_create  # moments after creation: the session row is left alone
+    soon = utcnow() + timedelta(minutes=5)  # as if 55 minutes had passed since the last write
+    async with db.write() as s:
+        await s.execute(update(UploadSession).where(UploadSession.id == info.id).values(expires_at=soon))
+    second = await uploads.append(owner, info.id, offset=2, body=body(b"cd"))
+    assert second.expires_at > utcnow() + timedelta(minutes=59)
+    assert (await uploads.get(owner, info.id)).expires_at == second.expires_at  # what it reports is stored
+    done = await uploads.append(owner, info.id, offset=4, body=body(b"ef"))
+    assert (done.offset, done.complete) == (6, True) and await content(uploads, owner, info.id) == b"abcdef"

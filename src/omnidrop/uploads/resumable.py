@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from omnidrop.db.models import ResumableUpload, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
-from omnidrop.uploads.core import OPEN, ChunkCheck, UploadCore
+from omnidrop.uploads.core import EXPIRY_TOUCH_EVERY, OPEN, ChunkCheck, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, UploadError
 from omnidrop.uploads.events import CREATED, FINISHED, PRE_CREATE, TERMINATED, EventBus, UploadEvent
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
@@ -32,6 +32,14 @@ CONSUMED = "consumed"  # the session state once another resource owns the bytes:
 FILE_NAME = "upload"
 PARTIAL = "partial"
 FINAL = "final"
+
+# Built once: every PATCH runs them (see core.py).
+_THE_UPLOAD = select(ResumableUpload).where(ResumableUpload.id == bindparam("upload_id"))
+_THE_SESSION = select(UploadSession).where(UploadSession.id == bindparam("upload_id"))
+_THE_FILE = select(UploadFile).where(UploadFile.session_id == bindparam("upload_id"))
+_sessions = UploadSession.__table__.c
+_KEEP_ALIVE = update(UploadSession.__table__) \
+    .where(_sessions.id == bindparam("session_id"), _sessions.state == OPEN).values(expires_at=bindparam("expires"))
 
 
 class UploadNotFound(UploadError):
@@ -152,14 +160,14 @@ class ResumableUploads:
         """The upload as the owner sees it; another owner's upload is not found."""
         if not is_valid_upload_id(upload_id):
             raise UploadNotFound(f"no upload {upload_id!r}")
-        async with self.db.read() as s:
-            row = await s.get(ResumableUpload, upload_id)
-            if row is None or row.owner_id != owner_id:
-                raise UploadNotFound(f"no upload {upload_id!r}")
-            if row.state in (TERMINATED_STATE, EXPIRED_STATE):
-                raise UploadGone(f"upload {upload_id!r} was {row.state}")
-            session = await s.get(UploadSession, upload_id)
-            f = (await s.execute(select(UploadFile).where(UploadFile.session_id == upload_id))).scalar_one_or_none()
+        # Every PATCH and HEAD reads it (a PATCH twice): one short transaction (Database.run_read).
+        params = {"upload_id": upload_id}
+        row, session, f = await self.db.run_read(lambda s: tuple(
+            s.execute(query, params).scalar_one_or_none() for query in (_THE_UPLOAD, _THE_SESSION, _THE_FILE)))
+        if row is None or row.owner_id != owner_id:
+            raise UploadNotFound(f"no upload {upload_id!r}")
+        if row.state in (TERMINATED_STATE, EXPIRED_STATE):
+            raise UploadGone(f"upload {upload_id!r} was {row.state}")
         if session is None or f is None or session.state not in (OPEN, CONSUMED):
             raise UploadGone(f"upload {upload_id!r} expired")
         if session.state == OPEN and session.expires_at is not None and session.expires_at <= utcnow():
@@ -182,24 +190,28 @@ class ResumableUploads:
         info = await self.get(owner_id, upload_id)
         if info.concat == FINAL:
             raise FinalUploadImmutable("a final upload cannot be modified")
-        await self._keep_alive(upload_id)
+        expires_at = await self._keep_alive(upload_id, info.expires_at)
         progress = await self.core.append(info.file_id, start=offset, body=body, length=length, total=total,
                                           check=check)
+        # The rest of the upload cannot have changed under a write that held the file's lease.
+        info = replace(info, offset=progress.received, length=progress.total, complete=progress.complete,
+                       expires_at=expires_at)
         if progress.completed_now:
             async with self.db.write() as s:
                 await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                                 .values(state=FINISHED_STATE, size=progress.total))
-        info = await self.get(owner_id, upload_id)
-        if progress.completed_now:
             self._emit(FINISHED, info, protocol)
         return info
 
-    async def _keep_alive(self, upload_id: str) -> None:
-        # Expiry counts from the last write, as for every upload session.
+    async def _keep_alive(self, upload_id: str, expires_at: datetime | None) -> datetime | None:
+        """The expiry after this write. It counts from the last write, as for every upload session, and
+        moves at most once a minute (EXPIRY_TOUCH_EVERY), so a stream of chunks does not rewrite the
+        session row each time. None: the bytes belong to another resource and never expire."""
         expires = utcnow() + timedelta(seconds=self.core.limits.ttl_seconds)
-        async with self.db.write() as s:
-            await s.execute(update(UploadSession).where(UploadSession.id == upload_id, UploadSession.state == OPEN)
-                            .values(expires_at=expires))
+        if expires_at is None or expires - expires_at <= EXPIRY_TOUCH_EVERY:
+            return expires_at
+        await self.db.run_write(lambda s: s.execute(_KEEP_ALIVE, {"session_id": upload_id, "expires": expires}))
+        return expires
 
     async def terminate(self, owner_id: str, upload_id: str, *, protocol: str = "tus") -> None:
         info = await self.get(owner_id, upload_id)
