@@ -1,6 +1,7 @@
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -49,7 +50,7 @@ async def test_concurrent_run_write_increments_lose_nothing(db):
 
 
 @pytest.fixture
-async def sqlite_db(tmp_path) -> Database:
+async def sqlite_db(tmp_path) -> AsyncIterator[Database]:
     """A SQLite database of its own: these tests hold its write lock from outside."""
     database = Database(f"sqlite:///{tmp_path / 'own.db'}")
     async with database.write_engine.begin() as conn:
