@@ -177,3 +177,22 @@ async def test_a_write_pushes_expiry_out_at_most_once_a_minute(db, tmp_path, own
     assert (await uploads.get(owner, info.id)).expires_at == second.expires_at  # what it reports is stored
     done = await uploads.append(owner, info.id, offset=4, body=body(b"ef"))
     assert (done.offset, done.complete) == (6, True) and await content(uploads, owner, info.id) == b"abcdef"
+
+
+async def test_append_takes_the_upload_as_just_read(uploads, owner, db):
+    info = await uploads.create(owner, length=4)
+    reads = 0
+    real = uploads.get
+
+    async def counting(*a, **kw):
+        nonlocal reads
+        reads += 1
+        return await real(*a, **kw)
+
+    uploads.get = counting
+    after = await uploads.append(owner, info.id, offset=0, body=body(b"ab"), current=info)
+    assert reads == 0 and (after.offset, after.complete) == (2, False)
+    stranger = await KeyService(db).ensure_owner(f"stranger-{os.urandom(4).hex()}")
+    with pytest.raises(UploadNotFound):  # a `current` of another upload or owner is not taken on trust
+        await uploads.append(stranger, info.id, offset=2, body=body(b"cd"), current=after)
+    assert reads == 1

@@ -199,7 +199,7 @@ class IetfResumableProtocol:
         elif declared is not None:
             total = declared
         info = await self.uploads.append(owner_id, upload_id, offset=offset, body=request_body(request),
-                                         length=content_length, total=total, protocol=PROTOCOL)
+                                         length=content_length, total=total, protocol=PROTOCOL, current=info)
         return self._state(info, version, status=204)
 
     def _mismatch(self, expected: int, request: Request) -> Response:

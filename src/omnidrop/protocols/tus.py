@@ -221,7 +221,7 @@ class TusProtocol:
             owner_id, upload_id, offset=offset, body=request_body(request),
             length=header_int(h.get("content-length"), "Content-Length"),
             total=header_int(h.get("upload-length"), "Upload-Length"),
-            check=_checksum(request), protocol="tus",
+            check=_checksum(request), protocol="tus", current=info,
         )
         return Response(status_code=204, headers={"Upload-Offset": str(info.offset), **_expires(info)})
 

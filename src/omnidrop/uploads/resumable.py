@@ -184,10 +184,14 @@ class ResumableUploads:
     async def append(
         self, owner_id: str, upload_id: str, *, offset: int, body: AsyncIterable[bytes],
         length: int | None = None, total: int | None = None, check: ChunkCheck | None = None,
-        protocol: str = "tus",
+        protocol: str = "tus", current: ResumableInfo | None = None,
     ) -> ResumableInfo:
-        """Bytes at exactly `offset`; `total` declares a deferred length. Returns the new state."""
-        info = await self.get(owner_id, upload_id)
+        """Bytes at exactly `offset`; `total` declares a deferred length. Returns the new state.
+        `current`: the upload as the caller has just read it with get() (spares reading it again)."""
+        if current is not None and (current.id, current.owner_id) == (upload_id, owner_id):
+            info = current
+        else:
+            info = await self.get(owner_id, upload_id)
         if info.concat == FINAL:
             raise FinalUploadImmutable("a final upload cannot be modified")
         expires_at = await self._keep_alive(upload_id, info.expires_at)
