@@ -15,22 +15,54 @@ from omnidrop.pipeline.media.frames import extract_frames
 from tests.support import vehicles as v
 
 
+def _database(live) -> Database:
+    return Database(live.env.get("OMNIDROP_DATABASE_URL") or f"sqlite+aiosqlite:///{live.data_dir / 'omnidrop.db'}")
+
+
+async def _job(db: Database, job_id: str) -> Job:
+    async with db.read() as s:
+        return await s.get(Job, job_id, populate_existing=True)
+
+
 def job_row(live, job_id: str) -> tuple[str, float, int]:
     async def read():
-        db = Database(live.env.get("OMNIDROP_DATABASE_URL") or f"sqlite+aiosqlite:///{live.data_dir / 'omnidrop.db'}")
+        db = _database(live)
         try:
-            async with db.read() as s:
-                job = await s.get(Job, job_id)
-                return job.state, job.progress, job.attempts
+            job = await _job(db, job_id)
+            return job.state, job.progress, job.attempts
         finally:
             await db.dispose()
 
     return asyncio.run(read())
 
 
+def progress_mid_extraction(live, job_id: str, timeout: float = 120) -> float:
+    """Polls the job (one open database, every 10 ms) until it is running with some progress and no
+    frame stored yet, or is past that; the last progress seen."""
+    async def poll() -> float:
+        db = _database(live)
+        try:
+            deadline, progress = time.monotonic() + timeout, 0.0
+            while time.monotonic() < deadline:
+                job = await _job(db, job_id)
+                progress = job.progress
+                if job.state == "running" and 0.0 < progress < 0.7:  # decoding (0..70 %), no frame stored yet
+                    break
+                if progress >= 0.7:  # decoded before we looked
+                    break
+                await asyncio.sleep(0.01)
+            return progress
+        finally:
+            await db.dispose()
+
+    return asyncio.run(poll())
+
+
 def test_worker_killed_mid_extraction_is_rerun_to_the_same_frames(servers, tmp_path):
-    fps = 30  # every frame of a 20 s clip: long enough to catch the job mid-extraction
-    video = v.clip(tmp_path / "long.mp4", seconds=20, size=(640, 320))
+    # Every frame of a 60 s clip (1800): the job reports progress every 0.5 s at the earliest, and
+    # 20 s of it decoded in 0.43 s here, before the first report.
+    fps, seconds = 30, 60
+    video = v.clip(tmp_path / "long.mp4", seconds=seconds, size=(640, 320))
     live = servers.start(data_dir=tmp_path / "kill", embedded_worker=False, job_lease_seconds=3,
                          vehicle_frames_fps=fps)
     headers = live.headers("vehicles:write", "vehicles:read")
@@ -39,13 +71,8 @@ def test_worker_killed_mid_extraction_is_rerun_to_the_same_frames(servers, tmp_p
     job_id = r.json()["job_id"]
 
     first = servers.start_worker(live, worker_threads=1)
-    deadline, progress = time.monotonic() + 120, 0.0
-    while time.monotonic() < deadline:
-        state, progress, _ = job_row(live, job_id)
-        if state == "running" and 0.0 < progress < 0.6:  # decoding (0..70 %), no frame stored yet
-            break
-        time.sleep(0.05)
-    assert 0.0 < progress < 0.6, f"never caught the job mid-extraction (progress {progress})"
+    progress = progress_mid_extraction(live, job_id)
+    assert 0.0 < progress < 0.7, f"never caught the job mid-extraction (progress {progress})"
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     r = httpx.get(f"{live.url}/360/frames", params={"job_id": job_id, "side": "OUTSIDE"}, headers=headers)
@@ -62,6 +89,6 @@ def test_worker_killed_mid_extraction_is_rerun_to_the_same_frames(servers, tmp_p
     extract_frames(video, lambda n, d: expected.__setitem__(n, hashlib.sha256(d).hexdigest()), fps=fps)
     stored = next((live.data_dir / "blobs" / "vehicles").rglob("frames"))
     got = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in stored.iterdir()}
-    assert len(got) == frames.json()["total"] == 600
+    assert len(got) == frames.json()["total"] == fps * seconds
     assert got == expected
     live.stop()

@@ -24,6 +24,7 @@ TOKEN_PREFIX = "sk_"
 # Every request runs it: built once (building and cache-keying costs about as much as the query).
 _BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("digest"))
 
+
 def generate_token() -> str:
     return TOKEN_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(32))
 
@@ -108,7 +109,7 @@ class KeyService:
         if not token.startswith(TOKEN_PREFIX):
             raise InvalidCredentials()
         digest = hash_token(token)
-        # Every request runs this: one thread hop on SQLite (see Database.run_read). Not cached, so a
+        # Every request runs this: one short transaction (see Database.run_read). Not cached, so a
         # revoked key is refused on its very next request, by every server process.
         key = await self.db.run_read(lambda s: s.execute(_BY_HASH, {"digest": digest}).scalar_one_or_none())
         if key is None or key.revoked_at is not None:

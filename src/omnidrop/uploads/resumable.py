@@ -160,7 +160,7 @@ class ResumableUploads:
         """The upload as the owner sees it; another owner's upload is not found."""
         if not is_valid_upload_id(upload_id):
             raise UploadNotFound(f"no upload {upload_id!r}")
-        # Every PATCH and HEAD reads it (a PATCH twice): one short transaction (Database.run_read).
+        # Every PATCH and HEAD reads it: one short transaction (Database.run_read).
         params = {"upload_id": upload_id}
         row, session, f = await self.db.run_read(lambda s: tuple(
             s.execute(query, params).scalar_one_or_none() for query in (_THE_UPLOAD, _THE_SESSION, _THE_FILE)))
