@@ -136,12 +136,9 @@ def table(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="64 MiB instead of 1 GiB")
-    p.add_argument("--out", type=Path, help="write the Markdown table here")
-    p.add_argument("--data-root", type=Path, default=run.DEFAULT_DATA)
-    p.add_argument("--omnidrop-bin", type=Path, default=run.DEFAULT_OMNIDROP)
+    run.omnidrop_only_args(p)
     args = p.parse_args(argv)
-    if run.psutil is None:
-        raise SystemExit("psutil is needed: run this with omnidrop's .venv/bin/python")
+    run.require_psutil()
     size = 64 * MiB if args.quick else GiB
     inputs = args.data_root / "inputs"
     src, sha = run.ensure_input(inputs, size)
@@ -161,9 +158,7 @@ def main(argv=None) -> int:
     print("\ncommands:")
     for r in rows:
         print(f"  {r['label']}: {r['command']}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    run.write_out(text, args.out)
     return 1 if any(r["errors"] or "ok" not in r["check"] for r in rows) else 0
 
 

@@ -84,12 +84,9 @@ def answer_of(conn: http.client.HTTPConnection, path: str, auth: dict) -> bytes:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--requests", type=int, default=500, help="1 KiB requests per row (8 MiB rows: a fifth)")
-    p.add_argument("--out", type=Path, help="write the Markdown table here")
-    p.add_argument("--data-root", type=Path, default=run.DEFAULT_DATA)
-    p.add_argument("--omnidrop-bin", type=Path, default=run.DEFAULT_OMNIDROP)
+    run.omnidrop_only_args(p)
     args = p.parse_args(argv)
-    if run.psutil is None:
-        raise SystemExit("psutil is needed: run this with omnidrop's .venv/bin/python")
+    run.require_psutil()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     rows = []
     for i, (label, size, share) in enumerate(ROWS):
@@ -102,9 +99,7 @@ def main(argv=None) -> int:
               for r in rows]
     text = "\n".join(lines)
     print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    run.write_out(text, args.out)
     return 0
 
 

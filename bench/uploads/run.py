@@ -1053,6 +1053,25 @@ def esc_md(s: str) -> str:
 # --------------------------------------------------------------------------- main
 
 
+def omnidrop_only_args(p: argparse.ArgumentParser) -> None:
+    """The options of the scripts that reuse this one against omnidrop alone (client.py,
+    request_latency.py)."""
+    p.add_argument("--out", type=Path, help="write the Markdown table here")
+    p.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--omnidrop-bin", type=Path, default=DEFAULT_OMNIDROP)
+
+
+def require_psutil() -> None:
+    if psutil is None:
+        raise SystemExit("psutil is needed: run this with omnidrop's .venv/bin/python")
+
+
+def write_out(text: str, out: Path | None) -> None:
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
