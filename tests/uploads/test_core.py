@@ -6,8 +6,10 @@ import os
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from omnidrop.auth.keys import KeyService
+from omnidrop.db.models import UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.local import LocalBlobStore
 from omnidrop.uploads.core import UploadCore, UploadLimits
@@ -259,3 +261,16 @@ async def test_concurrent_writers_never_interleave(core, owner):
     assert any(r is not None and r.complete for r in results)
     assert blob(core, sid) in contents
     assert hashlib.sha256(blob(core, sid)).hexdigest() in {hashlib.sha256(c).hexdigest() for c in contents}
+
+
+async def test_writes_push_the_session_expiry_out_at_most_once_a_minute(core, owner, db):
+    sid = (await core.create_session(owner)).id
+    created = (await core.get_session(owner, sid)).expires_at
+    await put(core, owner, sid, "a.jpg", b"ab", 0, 6)
+    assert (await core.get_session(owner, sid)).expires_at == created  # moments later: the row is left alone
+    soon = utcnow() + timedelta(minutes=5)  # as if 55 of its 60 minutes had passed since
+    async with db.write() as s:
+        await s.execute(update(UploadSession).where(UploadSession.id == sid).values(expires_at=soon))
+    await put(core, owner, sid, "a.jpg", b"cd", 2, 6)
+    assert (await core.get_session(owner, sid)).expires_at > utcnow() + timedelta(minutes=59)
+    assert core.moved_expiry(utcnow() + timedelta(seconds=3600)) is None

@@ -423,11 +423,18 @@ class UploadCore:
         return f
 
     def _touch_expiry(self, session: UploadSession, now: datetime) -> None:
-        # "Abandoned" means no activity for the TTL, so writes push expiry out; at most once a
-        # minute, so a stream of chunks does not rewrite the session row on every request.
-        fresh = now + timedelta(seconds=self.limits.ttl_seconds)
-        if session.expires_at is None or fresh - session.expires_at > EXPIRY_TOUCH_EVERY:
-            session.expires_at = fresh
+        if session.expires_at is None:
+            session.expires_at = now + timedelta(seconds=self.limits.ttl_seconds)
+        elif (moved := self.moved_expiry(session.expires_at, now)) is not None:
+            session.expires_at = moved
+
+    def moved_expiry(self, expires_at: datetime, now: datetime | None = None) -> datetime | None:
+        """The new expiry of a session a write has just touched, or None to leave it be. "Abandoned"
+        means no activity for the TTL, so writes push expiry out; at most once a minute, so a stream of
+        chunks does not rewrite the session row on every request. Public for modules built on the core
+        (resumable uploads) that keep their sessions alive in their own statements."""
+        fresh = (now or utcnow()) + timedelta(seconds=self.limits.ttl_seconds)
+        return fresh if fresh - expires_at > EXPIRY_TOUCH_EVERY else None
 
     async def _open_file(self, owner_id: str, session_id: str, name: str, total: int) -> UploadFile:
         """Find or create the file row, enforcing size caps, and keep the session alive."""

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from omnidrop.db.models import ResumableUpload, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
-from omnidrop.uploads.core import EXPIRY_TOUCH_EVERY, OPEN, ChunkCheck, UploadCore
+from omnidrop.uploads.core import OPEN, ChunkCheck, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, UploadError
 from omnidrop.uploads.events import CREATED, FINISHED, PRE_CREATE, TERMINATED, EventBus, UploadEvent
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
@@ -208,11 +208,10 @@ class ResumableUploads:
         return info
 
     async def _keep_alive(self, upload_id: str, expires_at: datetime | None) -> datetime | None:
-        """The expiry after this write. It counts from the last write, as for every upload session, and
-        moves at most once a minute (EXPIRY_TOUCH_EVERY), so a stream of chunks does not rewrite the
-        session row each time. None: the bytes belong to another resource and never expire."""
-        expires = utcnow() + timedelta(seconds=self.core.limits.ttl_seconds)
-        if expires_at is None or expires - expires_at <= EXPIRY_TOUCH_EVERY:
+        """The expiry after this write, moved by the core's rule (UploadCore.moved_expiry). None: the
+        bytes belong to another resource and never expire."""
+        expires = self.core.moved_expiry(expires_at) if expires_at is not None else None
+        if expires is None:
             return expires_at
         await self.db.run_write(lambda s: s.execute(_KEEP_ALIVE, {"session_id": upload_id, "expires": expires}))
         return expires
