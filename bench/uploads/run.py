@@ -1173,12 +1173,16 @@ def main(argv=None) -> int:
 
     results: list[Result] = []
     raw: list[dict] = []
+    # Repeats go round all rows in turn: this VM's speed drifts by the minute, and a server's runs
+    # taken back to back would catch a different machine than its peer's.
+    rows: dict[tuple[str, str], list[Result]] = {(n, sc): [] for n in names for sc in scenarios}
     try:
-        for n in names:
-            for sc in scenarios:
-                rs = [run_one(SERVERS[n], sc, args, sizes, inputs, runs) for _ in range(args.repeat)]
-                raw += [{**asdict(r), "mib_s": r.mib_s, "cpu_s_per_gib": r.cpu_per_gib} for r in rs]
-                results.append(median_result(rs))
+        for _ in range(args.repeat):
+            for (n, sc), rs in rows.items():
+                r = run_one(SERVERS[n], sc, args, sizes, inputs, runs)
+                rs.append(r)
+                raw.append({**asdict(r), "mib_s": r.mib_s, "cpu_s_per_gib": r.cpu_per_gib})
+        results = [median_result(rs) for rs in rows.values()]
     finally:
         _reap_all()
 
