@@ -1,11 +1,14 @@
 """omnidrop's uvicorn protocols: the `http.response.informational` extension on the wire, for both
-the httptools and the h11 protocol, and request bodies arriving whole, against an in-process uvicorn server."""
+the httptools and the h11 protocol, request bodies arriving whole, and bodies written into the app's
+file (`omnidrop.body_into_file`, httptools only), against an in-process uvicorn server."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
+from omnidrop.serving.body_into_file import body_into_file
 from omnidrop.serving.informational import INFORMATIONAL
 from omnidrop.serving.uvicorn_http import BodyPieces, InformationalH11Protocol, InformationalHttpToolsProtocol
 from tests.support.raw_http import RawConnection
@@ -27,7 +31,11 @@ async def app(scope, receive, send):
     path, query = scope["path"], scope["query_string"].decode()
     answer = b""
     try:
-        if path == "/digest":
+        if path == "/into-file":
+            answer = await into_file(scope, query)
+            if answer is None:
+                return  # the client is gone
+        if path == "/digest" or answer.startswith(b"iterated"):
             digest, more = hashlib.sha256(), True
             while more:
                 if query == "slow":
@@ -36,7 +44,7 @@ async def app(scope, receive, send):
                 assert message["type"] == "http.request" and isinstance(message["body"], bytes)
                 digest.update(message["body"])
                 more = message.get("more_body", False)
-            answer = digest.hexdigest().encode()
+            answer = answer + digest.hexdigest().encode()
         elif path == "/offered":
             answer = b"yes" if INFORMATIONAL in scope.get("extensions", {}) else b"no"
         elif path == "/interim":
@@ -59,10 +67,41 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": answer})
 
 
-@pytest.fixture(scope="module", params=[InformationalHttpToolsProtocol, InformationalH11Protocol],
-                ids=["httptools", "h11"])
-def port(request) -> Iterator[int]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), http=request.param, lifespan="off",
+CUT: list[int] = []  # what /into-file had stored when its client went away
+
+
+async def into_file(scope, query: str) -> bytes | None:
+    """/into-file has the server write the body into a file and answers `<returned> <reported> <sha256>`;
+    ?max=N offers at most N bytes; ?fail stops after the first bytes land. Where the server does not
+    take the body, the answer is `iterated ` and the digest of the body read as usual."""
+    write_into = body_into_file(scope)
+    if write_into is None:
+        return b"iterated "
+    fd, name = tempfile.mkstemp()
+    reported: list[int] = []
+
+    async def on_written(n: int) -> None:
+        reported.append(n)
+        if query == "fail":
+            raise RuntimeError("stop here")
+
+    try:
+        written = await write_into(fd, 0, on_written, int(query[4:]) if query.startswith("max=") else None)
+        if written is None:
+            return b"iterated "
+        with open(name, "rb") as f:
+            return b"%d %d %s" % (written, sum(reported), hashlib.file_digest(f, "sha256").hexdigest().encode())
+    except (EOFError, ConnectionError):
+        CUT.append(sum(reported))
+        return None
+    finally:
+        os.close(fd)
+        os.unlink(name)
+
+
+@contextlib.contextmanager
+def serving(protocol: type) -> Iterator[int]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), http=protocol, lifespan="off",
                             log_level="critical", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)  # uvicorn skips signal handlers off the main thread
@@ -74,6 +113,20 @@ def port(request) -> Iterator[int]:
     yield config.port
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module", params=[InformationalHttpToolsProtocol, InformationalH11Protocol],
+                ids=["httptools", "h11"])
+def port(request) -> Iterator[int]:
+    with serving(request.param) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def httptools_port() -> Iterator[int]:
+    """Only the httptools protocol writes bodies into files."""
+    with serving(InformationalHttpToolsProtocol) as port:
+        yield port
 
 
 def get(conn: RawConnection, target: str, version: str = "HTTP/1.1") -> None:
@@ -160,3 +213,96 @@ def test_body_pieces_hand_a_single_piece_on_uncopied():
     assert len(pieces) == 100 and bytes(pieces) is piece
     pieces += b"tail"
     assert len(pieces) == 104 and bytes(pieces) == piece + b"tail"
+
+
+def into_file_answer(body: bytes) -> bytes:
+    return b"%d %d %s" % (len(body), len(body), hashlib.sha256(body).hexdigest().encode())
+
+
+def iterated_answer(body: bytes) -> bytes:
+    return b"iterated " + hashlib.sha256(body).hexdigest().encode()
+
+
+def test_only_httptools_offers_to_write_bodies_into_files(port, request):
+    body = os.urandom(1024 * 1024)
+    with RawConnection(port) as conn:
+        conn.send_head("POST", "/into-file", {"Content-Length": str(len(body))})
+        time.sleep(0.05)  # the app asks before the body is on its way
+        conn.send(body)
+        offered = request.node.callspec.params["port"] is InformationalHttpToolsProtocol
+        assert conn.read_body(conn.read_head()) == (into_file_answer(body) if offered else iterated_answer(body))
+
+
+def test_a_body_that_came_whole_with_its_head_is_left_to_be_read_as_usual(httptools_port):
+    body = os.urandom(1000)
+    with RawConnection(httptools_port) as conn:
+        conn.send(b"POST /into-file HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + body)
+        assert conn.read_body(conn.read_head()) == iterated_answer(body)
+
+
+def test_a_body_is_written_into_the_file_after_100_continue(httptools_port):
+    body = os.urandom(5 * 1024 * 1024 + 99)
+    with RawConnection(httptools_port) as conn:
+        conn.send_head("POST", "/into-file", {"Content-Length": str(len(body)), "Expect": "100-continue"})
+        assert conn.read_head().status == 100  # the server asks for the body before taking it
+        for i in range(0, len(body), 700_000):
+            conn.send(body[i:i + 700_000])
+        assert conn.read_body(conn.read_head()) == into_file_answer(body)
+
+
+def test_body_bytes_that_came_with_the_head_go_first(httptools_port):
+    body = os.urandom(3 * 1024 * 1024)
+    with RawConnection(httptools_port) as conn:
+        conn.send(b"POST /into-file HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:100_000])
+        time.sleep(0.05)  # the server has parsed them before the app takes the body
+        conn.send(body[100_000:])
+        assert conn.read_body(conn.read_head()) == into_file_answer(body)
+
+
+def test_the_connection_carries_on_after_a_body_went_into_a_file(httptools_port):
+    first, second = os.urandom(2 * 1024 * 1024), os.urandom(300_000)
+    with RawConnection(httptools_port) as conn:
+        conn.send(b"POST /into-file HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(first) + first
+                  + b"GET /offered HTTP/1.1\r\nHost: x\r\n\r\n")  # pipelined behind the body
+        assert conn.read_body(conn.read_head()) == into_file_answer(first)
+        assert conn.read_body(conn.read_head()) == b"yes"
+        conn.send_head("POST", "/into-file", {"Content-Length": str(len(second))})
+        conn.send(second)
+        assert conn.read_body(conn.read_head()) == into_file_answer(second)
+
+
+def test_a_chunked_body_or_one_over_the_limit_is_left_to_be_read_as_usual(httptools_port):
+    body = os.urandom(200_000)
+    with RawConnection(httptools_port) as conn:
+        conn.send_head("POST", "/into-file?max=199999", {"Content-Length": str(len(body))})
+        conn.send(body)
+        assert conn.read_body(conn.read_head()) == iterated_answer(body)
+        conn.send_head("POST", "/into-file", {"Transfer-Encoding": "chunked"})
+        conn.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        assert conn.read_body(conn.read_head()) == iterated_answer(body)
+
+
+def test_a_client_that_leaves_mid_body_is_reported_with_what_was_stored(httptools_port):
+    CUT.clear()
+    with RawConnection(httptools_port) as conn:
+        conn.send_head("POST", "/into-file", {"Content-Length": str(10 * 1024 * 1024)})
+        conn.send(b"z" * 1024 * 1024)
+        time.sleep(0.1)
+    deadline = time.monotonic() + 10
+    while not CUT:
+        assert time.monotonic() < deadline, "the app never heard that the client left"
+        time.sleep(0.01)
+    assert CUT == [1024 * 1024]
+    with RawConnection(httptools_port) as conn:  # and the server takes the next client
+        get(conn, "/offered")
+        assert conn.read_body(conn.read_head()) == b"yes"
+
+
+def test_after_a_failed_write_the_rest_of_the_body_is_dropped_and_the_connection_carries_on(httptools_port):
+    body = os.urandom(4 * 1024 * 1024)
+    with RawConnection(httptools_port) as conn:
+        conn.send_head("POST", "/into-file?fail", {"Content-Length": str(len(body))})
+        conn.send(body)  # the app stops after its first bytes; the server reads the rest to nowhere
+        assert conn.read_body(conn.read_head()) == b"refused: stop here"
+        get(conn, "/offered")
+        assert conn.read_body(conn.read_head()) == b"yes"

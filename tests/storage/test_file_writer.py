@@ -119,3 +119,46 @@ async def test_a_failing_write_ends_the_stream_with_its_error(fd, monkeypatch):
     monkeypatch.setattr(os, "pwrite", full)
     with pytest.raises(OSError, match="No space"):
         await write_stream(fd, 0, stream(*[b"x" * 300_000] * 10), durable=True)
+
+
+class SelfWriting:
+    """A body that can write itself into the file (as a server splicing from its socket does), in
+    `rounds`; `takes=False` declines, leaving it to be iterated."""
+
+    def __init__(self, rounds: list[bytes], takes: bool = True) -> None:
+        self.rounds, self.takes, self.iterated = rounds, takes, False
+
+    async def write_into(self, fd: int, offset: int, on_written) -> int | None:
+        if not self.takes:
+            return None
+        for data in self.rounds:
+            os.pwrite(fd, data, offset)
+            offset += len(data)
+            await on_written(len(data))
+        return sum(map(len, self.rounds))
+
+    def __aiter__(self):
+        self.iterated = True
+        return stream(*self.rounds)
+
+
+async def test_a_body_that_writes_itself_is_flushed_ahead_and_synced_once(fd, monkeypatch):
+    monkeypatch.setattr(file_writer, "FLUSH_AHEAD", 1024 * 1024)
+    ranges: list[tuple[int, int]] = []
+    monkeypatch.setattr(file_writer, "_start_writeback", lambda fd, start, end: ranges.append((start, end)))
+    syncs = _count_fdatasync(monkeypatch)
+    rounds = [os.urandom(700_000) for _ in range(5)]
+    body = SelfWriting(rounds)
+    assert await write_stream(fd, 10, body, durable=True) == 3_500_000
+    assert not body.iterated and content(fd)[10:] == b"".join(rounds)
+    assert ranges == [(10, 10 + 1_400_000), (10 + 1_400_000, 10 + 2_800_000)]
+    assert len(syncs) == 1
+
+
+async def test_a_body_that_declines_or_whose_bytes_must_be_seen_is_iterated(fd):
+    declining = SelfWriting([b"abc", b"def"], takes=False)
+    assert await write_stream(fd, 0, declining, durable=True) == 6 and declining.iterated
+    seen: list[bytes] = []
+    checked = SelfWriting([b"ghi"])
+    assert await write_stream(fd, 6, checked, durable=True, each=seen.append) == 3
+    assert checked.iterated and seen == [b"ghi"] and content(fd) == b"abcdefghi"

@@ -1,5 +1,6 @@
 """uvicorn's HTTP/1.1 protocols plus the `http.response.informational` extension (serving/informational.py),
-and, for httptools, request bodies handed to the app without uvicorn's two extra copies.
+and, for httptools, request bodies handed to the app without uvicorn's two extra copies or, through the
+`omnidrop.body_into_file` extension (serving/body_into_file.py), spliced from the socket into a file.
 
 uvicorn writes only its own `100 Continue`; an app cannot send any other 1xx. uvicorn loads its
 protocol class from an import string (`--http module:Class`, `Config(http=...)`), so these
@@ -16,8 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 import h11
+import httptools
 from uvicorn.protocols.http import h11_impl, httptools_impl
 
+from omnidrop.serving import socket_to_file
+from omnidrop.serving.body_into_file import BODY_INTO_FILE, OnWritten
 from omnidrop.serving.informational import INFORMATIONAL
 
 # Reason phrases Python's http.HTTPStatus does not know yet.
@@ -36,12 +40,14 @@ def reason(status: int) -> bytes:
         return b""
 
 
-class InformationalResponses:
-    """Wraps one connection's ASGI app: offers the extension on HTTP/1.1 requests and writes the
-    app's informational messages with `write(cycle, status, headers)`."""
+class ConnectionExtensions:
+    """Wraps one connection's ASGI app: on HTTP/1.1 requests, offers the informational extension and
+    writes the app's informational messages with `write(cycle, status, headers)`, and offers what
+    `offer_body(cycle)` gives for the body extension."""
 
-    def __init__(self, app: Any, cycle_type: type, write: Writer) -> None:
-        self.app, self.cycle_type, self.write = app, cycle_type, write
+    def __init__(self, app: Any, cycle_type: type, write: Writer,
+                 offer_body: Callable[[Any], dict | None] | None = None) -> None:
+        self.app, self.cycle_type, self.write, self.offer_body = app, cycle_type, write, offer_body
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         # The send uvicorn hands the app is its request cycle's bound method: the cycle of exactly
@@ -51,6 +57,9 @@ class InformationalResponses:
             await self.app(scope, receive, send)
             return
         scope["extensions"] = {**(scope.get("extensions") or {}), INFORMATIONAL: {}}
+        body_offer = self.offer_body(cycle) if self.offer_body else None
+        if body_offer is not None:
+            scope["extensions"][BODY_INTO_FILE] = body_offer
 
         async def send_with_informational(message: dict) -> None:
             if message["type"] != INFORMATIONAL:
@@ -114,14 +123,96 @@ class BodyPieces:
         return self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
 
 
+def _content_length(headers: Headers) -> int | None:
+    """The body's length when it is given by Content-Length alone (no Transfer-Encoding)."""
+    length = None
+    for name, value in headers:
+        if name == b"transfer-encoding":
+            return None
+        if name == b"content-length":
+            length = int(value) if value.isdigit() else None
+    return length
+
+
 class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
     """`--http omnidrop.serving.uvicorn_http:InformationalHttpToolsProtocol` (omnidrop serve's default)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.app = InformationalResponses(self.app, httptools_impl.RequestResponseCycle, _write_raw)
+        self.app = ConnectionExtensions(self.app, httptools_impl.RequestResponseCycle, _write_raw,
+                                        self._offer_body if socket_to_file.available else None)
+        # The message being parsed: its Content-Length and how many of its body bytes the parser has seen.
+        self.body_length: int | None = None
+        self.body_parsed = 0
+        self.discard = 0  # body bytes the app left unread after taking the body, still to come
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self.body_length = _content_length(self.headers)
+        self.body_parsed = 0
+
+    def _offer_body(self, cycle: httptools_impl.RequestResponseCycle) -> dict | None:
+        if self.scheme != "http" or self.body_length is None:
+            return None
+
+        async def write_into(fd: int, offset: int, on_written: OnWritten, max_length: int | None) -> int | None:
+            return await self._body_into_file(cycle, fd, offset, on_written, max_length)
+
+        return {"write_into": write_into}
+
+    async def _body_into_file(self, cycle: httptools_impl.RequestResponseCycle, fd: int, offset: int,
+                              on_written: OnWritten, max_length: int | None) -> int | None:
+        # Only the message the parser is inside of has bytes still on the socket; a pipelined
+        # request behind it means this body was parsed to its end.
+        if (cycle is not self.cycle or not cycle.more_body or cycle.disconnected or cycle.response_complete
+                or self.body_length is None or self.transport.is_closing()):
+            return None
+        head = cycle.body
+        on_socket = self.body_length - self.body_parsed
+        if max_length is not None and len(head) + on_socket > max_length:
+            return None
+        cycle.body = BodyPieces()
+        if cycle.waiting_for_100_continue:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            cycle.waiting_for_100_continue = False
+        self.flow.pause_reading()
+        mover = socket_to_file.SocketToFile(self.transport.get_extra_info("socket").fileno(), fd)
+        try:
+            written = 0
+            if head:
+                pieces = head.pieces if isinstance(head, BodyPieces) else [bytes(head)]
+                written = socket_to_file.write_pieces(fd, pieces, offset)
+                await on_written(written)
+            return written + await mover.move(on_socket, offset + written, on_written)
+        except (EOFError, ConnectionError):
+            self.transport.close()  # the peer is gone: uvicorn then marks the cycle disconnected
+            raise
+        finally:
+            self._end_body(cycle, unread=on_socket - mover.taken)
+
+    def _end_body(self, cycle: httptools_impl.RequestResponseCycle, unread: int) -> None:
+        """The body went round the parser: a new one starts at the next request, the bytes still
+        unread (when the app stopped early) are dropped as they come, as uvicorn drops a body the app
+        did not read, and the cycle ends its body the way the old parser would have."""
+        self.body_parsed = self.body_length
+        self.discard = unread
+        self.parser = httptools.HttpRequestParser(self)
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        cycle.more_body = False
+        cycle.message_event.set()
+
+    def data_received(self, data: bytes) -> None:
+        if self.discard:
+            self._unset_keepalive_if_required()  # a client still sending is not idle
+            dropped = min(self.discard, len(data))
+            self.discard -= dropped
+            data = data[dropped:]
+            if not data:
+                return
+        super().data_received(data)
 
     def on_body(self, body: bytes) -> None:
+        self.body_parsed += len(body)
         cycle = self.cycle
         if not isinstance(cycle.body, BodyPieces):  # a new cycle, or uvicorn's receive() has just reset it
             pieces = BodyPieces()
@@ -136,4 +227,4 @@ class InformationalH11Protocol(h11_impl.H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.app = InformationalResponses(self.app, h11_impl.RequestResponseCycle, _write_h11)
+        self.app = ConnectionExtensions(self.app, h11_impl.RequestResponseCycle, _write_h11)

@@ -47,6 +47,11 @@ class BlobStore(ABC):
 
         Returns the number of bytes written; they are durable when this returns. If `chunks` raises,
         the exception propagates and nothing from this call counts as written.
+
+        `chunks` may also offer `await chunks.write_into(fd, offset, on_written)`: it writes itself into
+        the open file `fd` from `offset` (a server splicing the body from its socket), awaits
+        `on_written(n)` after every `n` bytes that land, and returns how many, or None having taken
+        nothing, to be iterated instead. A store that writes to files may use it; others iterate.
         """
 
     @abstractmethod

@@ -60,18 +60,48 @@ def _pwrite_all(fd: int, pieces: list[bytes], offset: int) -> None:
             views[0] = views[0][n:]
 
 
+class _FlushAhead:
+    """Counts what lands in the file and hands each FLUSH_AHEAD bytes of it to the disk."""
+
+    def __init__(self, fd: int, offset: int, durable: bool) -> None:
+        self.fd, self.offset, self.durable = fd, offset, durable
+        self.written = self.flushed = 0
+
+    def landed(self, n: int) -> None:
+        self.written += n
+        if self.durable and self.written - self.flushed >= FLUSH_AHEAD:
+            _start_writeback(self.fd, self.offset + self.flushed, self.offset + self.written)
+            self.flushed = self.written
+
+    async def finish(self) -> int:
+        if self.durable and self.written:
+            await asyncio.to_thread(os.fdatasync, self.fd)
+        return self.written
+
+
 async def write_stream(fd: int, offset: int, chunks: AsyncIterable[bytes], *, durable: bool,
                        each: Callable[[bytes], object] | None = None) -> int:
     """Write `chunks` to the open file `fd` from `offset` and return how many bytes; with `durable`,
-    they are on stable storage when this returns. `each` sees every chunk (e.g. a running checksum)."""
-    written = flushed = 0
+    they are on stable storage when this returns. `each` sees every chunk (e.g. a running checksum).
+
+    A body that can write itself into the file (`write_into`, storage/base.py) is asked to first,
+    unless `each` must see its bytes.
+    """
+    progress = _FlushAhead(fd, offset, durable)
+    write_into = getattr(chunks, "write_into", None) if each is None else None
+    if write_into is not None:
+        async def landed(n: int) -> None:
+            progress.landed(n)
+
+        if await write_into(fd, offset, landed) is not None:
+            return await progress.finish()
     pending: list[bytes] = []
     pending_bytes = 0
 
     def write_pending() -> None:
-        nonlocal written, pending_bytes
-        _pwrite_all(fd, pending, offset + written)
-        written += pending_bytes
+        nonlocal pending_bytes
+        _pwrite_all(fd, pending, offset + progress.written)
+        progress.landed(pending_bytes)
         pending.clear()
         pending_bytes = 0
 
@@ -84,14 +114,8 @@ async def write_stream(fd: int, offset: int, chunks: AsyncIterable[bytes], *, du
             each(chunk)
         pending.append(chunk)
         pending_bytes += len(chunk)
-        if pending_bytes < WRITE_BATCH and len(pending) < _MAX_PIECES:
-            continue
-        write_pending()
-        if durable and written - flushed >= FLUSH_AHEAD:
-            _start_writeback(fd, offset + flushed, offset + written)
-            flushed = written
+        if pending_bytes >= WRITE_BATCH or len(pending) >= _MAX_PIECES:
+            write_pending()
     if pending:
         write_pending()
-    if durable and written:
-        await asyncio.to_thread(os.fdatasync, fd)
-    return written
+    return await progress.finish()

@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -22,7 +21,6 @@ from omnidrop.db.models import UploadFile, UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.base import BlobStore
 from omnidrop.uploads.errors import (
-    BodyInterrupted,
     FileBusy,
     FileNotFound,
     FileTooLarge,
@@ -36,6 +34,7 @@ from omnidrop.uploads.errors import (
     TotalMismatch,
 )
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
+from omnidrop.uploads.guarded_body import ChunkCheck, GuardedBody
 from omnidrop.uploads.leases import Lease, LeaseLost
 from omnidrop.uploads.names import check_extension, flatten_filename
 
@@ -96,15 +95,6 @@ class FileProgress:
     total: int | None  # None while a resumable upload defers its length
     complete: bool
     completed_now: bool = False  # this very write completed the file (exactly one write sees True)
-
-
-class ChunkCheck(Protocol):
-    """Verifies one request's bytes before they are committed (e.g. a tus Upload-Checksum)."""
-
-    def update(self, chunk: bytes) -> None: ...
-
-    def verify(self) -> None:
-        """Raise an UploadError if the bytes seen do not match."""
 
 
 @dataclass(frozen=True)
@@ -345,35 +335,19 @@ class UploadCore:
         body: AsyncIterable[bytes],
         check: ChunkCheck | None = None,
     ) -> FileProgress:
-        count = 0
-        interrupted = False
         if length is not None:
-            limit, too_much = length, lambda got: LengthMismatch(length, got)
+            guarded = GuardedBody(body, length, lambda got: LengthMismatch(length, got), lease, check)
         else:
             end = f.total if f.total is not None else self.limits.max_file_bytes
-            limit, too_much = end - start, lambda got: LengthExceeded(end)
-
-        async def guarded() -> AsyncIterator[bytes]:
-            nonlocal count, interrupted
-            try:
-                async for chunk in body:
-                    if count + len(chunk) > limit:
-                        raise too_much(count + len(chunk))
-                    if lease.due:  # never write under a lease that may have been taken over
-                        await lease.keep()
-                    count += len(chunk)
-                    if check is not None:
-                        check.update(chunk)
-                    yield chunk
-            except BodyInterrupted:
-                interrupted = True
+            guarded = GuardedBody(body, end - start, lambda got: LengthExceeded(end), lease, check)
 
         # A store that cannot overwrite in place (S3: parts are immutable) only ever gets writes at the
         # acknowledged end: bytes re-sent below `received` are counted as written but not stored again.
         skip = 0 if self.store.overwrites_in_place else max(0, f.received - start)
-        pieces = _drop_prefix(guarded(), skip) if skip else guarded()
+        pieces = _drop_prefix(guarded, skip) if skip else guarded
         stored = await self.store.write(f.blob_key, start + skip, pieces)
-        written = stored + min(skip, count)
+        written = stored + min(skip, guarded.count)
+        interrupted = guarded.interrupted
         if check is not None:
             if interrupted:  # a cut chunk cannot be verified, so none of it counts
                 return _progress(f)

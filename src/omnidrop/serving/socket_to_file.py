@@ -1,0 +1,116 @@
+"""Bytes from a socket into a file without passing through Python: splice(2) through a pipe.
+
+Reading a body into Python and writing it out copies every byte twice (socket to user memory, user
+memory to page cache) and costs an event-loop round per piece. splice moves the socket's pages into
+a pipe by reference and from there into the page cache: one copy, a few system calls per MiB. On
+2 vCPUs with 32 uploads at once, a bare server measured 0.4-0.8 CPU s/GiB against 0.8-2.0 for
+read + pwrite (/tmp prototype, curl -T 64 MiB each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import os
+from collections.abc import Awaitable, Callable
+
+available = hasattr(os, "splice")
+
+# One pipe per body, as deep as an unprivileged process may make it (Linux's pipe-max-size default):
+# each round then moves up to this much. The pipe's pages are kernel memory, not the server's RSS.
+PIPE_BYTES = 1024 * 1024
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+def _pipe() -> tuple[int, int]:
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        fcntl.fcntl(w, _F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:  # over the user's pipe-buffer budget: the default 64 KiB still works
+        pass
+    return r, w
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    ready = loop.create_future()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+class _PipeToFile:
+    """Empties the pipe into the file; where the file system takes no splice (EINVAL), by read + pwrite."""
+
+    def __init__(self, pipe: int, fd: int) -> None:
+        self.pipe, self.fd, self.splice = pipe, fd, True
+
+    def drain(self, n: int, offset: int) -> None:
+        while n:
+            if self.splice:
+                try:
+                    done = os.splice(self.pipe, self.fd, n, offset_dst=offset, flags=os.SPLICE_F_MOVE)
+                except OSError as e:
+                    if e.errno != errno.EINVAL:
+                        raise
+                    self.splice = False
+                    continue
+            else:
+                done = os.pwrite(self.fd, os.read(self.pipe, n), offset)
+            n -= done
+            offset += done
+
+
+def write_pieces(fd: int, pieces: list[bytes], offset: int) -> int:
+    """Bytes already read off the socket, written at `offset`; returns how many."""
+    start = offset
+    for piece in pieces:
+        view = memoryview(piece)
+        while view:
+            n = os.pwrite(fd, view, offset)
+            offset += n
+            view = view[n:]
+    return offset - start
+
+
+class SocketToFile:
+    """Moves bytes from the non-blocking socket `sock` into the file `fd`. `taken` counts what has left
+    the socket, so that after a failure the caller knows how much of the body is still unread.
+
+    The socket itself is left as it was: a duplicate descriptor is watched, so that an event loop whose
+    transport owns `sock` (with its reading paused) allows it.
+    """
+
+    def __init__(self, sock: int, fd: int) -> None:
+        self.sock, self.fd = sock, fd
+        self.taken = 0
+
+    async def move(self, length: int, offset: int, on_written: Callable[[int], Awaitable[object]]) -> int:
+        """Exactly `length` bytes into the file at `offset`. `on_written(n)` is awaited after each `n`
+        bytes land in the file; it may raise to stop. A peer that closes early raises EOFError (or a
+        ConnectionError) once what arrived is written and reported."""
+        loop = asyncio.get_running_loop()
+        src = os.dup(self.sock)
+        r, w = _pipe()
+        into_file = _PipeToFile(r, self.fd)
+        moved = 0
+        try:
+            while moved < length:
+                try:
+                    n = os.splice(src, w, min(length - moved, PIPE_BYTES),
+                                  flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+                except BlockingIOError:
+                    await _readable(loop, src)
+                    continue
+                if n == 0:
+                    raise EOFError(f"the peer closed after {moved} of {length} bytes")
+                self.taken += n
+                into_file.drain(n, offset + moved)
+                moved += n
+                await on_written(n)
+            return moved
+        finally:
+            for d in (src, r, w):
+                os.close(d)
