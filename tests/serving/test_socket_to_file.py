@@ -28,7 +28,11 @@ def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
 
 
 async def socket_to_file(sock: int, length: int, fd: int, offset: int, on_written) -> int:
-    return await SocketToFile(sock, fd).move(length, offset, on_written)
+    mover = SocketToFile.open(sock, fd)
+    try:
+        return await mover.move(length, offset, on_written)
+    finally:
+        mover.close()
 
 
 @pytest.fixture
@@ -90,9 +94,10 @@ async def test_an_on_written_that_raises_stops_the_move(pair, fd):
     async def refuse(n: int) -> None:
         raise RuntimeError("lease lost")
 
-    move = SocketToFile(server.fileno(), fd)
+    move = SocketToFile.open(server.fileno(), fd)
     with pytest.raises(RuntimeError, match="lease lost"):
         await move.move(3 * mover.PIPE_BYTES, 0, refuse)
+    move.close()
     # One round went in; the caller learns how much of the body is still on the socket.
     assert 0 < move.taken == os.fstat(fd).st_size <= mover.PIPE_BYTES
 
@@ -126,6 +131,16 @@ async def test_the_socket_descriptor_is_left_open_and_nothing_leaks(pair, fd):
     client.sendall(b"d")
     server.setblocking(True)
     assert server.recv(1) == b"d"
+
+
+def test_no_mover_when_no_pipe_deep_enough_can_be_had(pair, fd, monkeypatch):
+    before = len(os.listdir("/proc/self/fd"))
+    deep = SocketToFile.open(pair[1].fileno(), fd)
+    assert deep.capacity == mover.PIPE_BYTES
+    deep.close()
+    monkeypatch.setattr(mover, "MIN_PIPE_BYTES", 2 * mover.PIPE_BYTES)  # as past the user's pipe budget
+    assert SocketToFile.open(pair[1].fileno(), fd) is None
+    assert len(os.listdir("/proc/self/fd")) == before  # the shallow pipe was closed again
 
 
 def test_pieces_already_read_are_written_in_order(fd):

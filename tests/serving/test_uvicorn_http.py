@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
+from omnidrop.serving import socket_to_file
 from omnidrop.serving.body_into_file import body_into_file
 from omnidrop.serving.informational import INFORMATIONAL
 from omnidrop.serving.uvicorn_http import BodyPieces, InformationalH11Protocol, InformationalHttpToolsProtocol
@@ -279,6 +280,16 @@ def test_a_chunked_body_or_one_over_the_limit_is_left_to_be_read_as_usual(httpto
         assert conn.read_body(conn.read_head()) == iterated_answer(body)
         conn.send_head("POST", "/into-file", {"Transfer-Encoding": "chunked"})
         conn.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        assert conn.read_body(conn.read_head()) == iterated_answer(body)
+
+
+def test_without_a_pipe_deep_enough_the_body_is_left_to_be_read_as_usual(httptools_port, monkeypatch):
+    monkeypatch.setattr(socket_to_file, "MIN_PIPE_BYTES", 2 * socket_to_file.PIPE_BYTES)
+    body = os.urandom(1024 * 1024)
+    with RawConnection(httptools_port) as conn:
+        conn.send_head("POST", "/into-file", {"Content-Length": str(len(body))})
+        time.sleep(0.05)
+        conn.send(body)
         assert conn.read_body(conn.read_head()) == iterated_answer(body)
 
 

@@ -171,12 +171,14 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         on_socket = self.body_length - self.body_parsed
         if max_length is not None and len(head) + on_socket > max_length:
             return None
+        mover = socket_to_file.SocketToFile.open(self.transport.get_extra_info("socket").fileno(), fd)
+        if mover is None:
+            return None
         cycle.body = BodyPieces()
         if cycle.waiting_for_100_continue:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             cycle.waiting_for_100_continue = False
         self.flow.pause_reading()
-        mover = socket_to_file.SocketToFile(self.transport.get_extra_info("socket").fileno(), fd)
         try:
             written = 0
             if head:
@@ -188,6 +190,7 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
             self.transport.close()  # the peer is gone: uvicorn then marks the cycle disconnected
             raise
         finally:
+            mover.close()
             self._end_body(cycle, unread=on_socket - mover.taken)
 
     def _end_body(self, cycle: httptools_impl.RequestResponseCycle, unread: int) -> None:
