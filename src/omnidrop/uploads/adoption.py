@@ -40,7 +40,7 @@ async def adopt_resumable(core: UploadCore, owner_id: str, session_id: str, raw_
     """Move the finished tus/IETF upload `resumable_id` into session `session_id` as `raw_name`."""
     name = _checked_name(core, raw_name)
     async with core.db.write() as s:
-        target = await core._live_session(s, owner_id, session_id, for_update=True)
+        target = await core.live_session(s, owner_id, session_id, for_update=True)
         source = (await s.execute(select(UploadSession).where(
             UploadSession.id == resumable_id, UploadSession.owner_id == owner_id, UploadSession.state == OPEN,
         ).with_for_update())).scalar_one_or_none()
@@ -62,7 +62,7 @@ async def adopt_blob(core: UploadCore, owner_id: str, session_id: str, raw_name:
     name = _checked_name(core, raw_name)
     now = utcnow()
     async with core.db.write() as s:
-        target = await core._live_session(s, owner_id, session_id, for_update=True)
+        target = await core.live_session(s, owner_id, session_id, for_update=True)
         if await s.scalar(select(func.count()).select_from(UploadFile).where(UploadFile.blob_key == blob_key)):
             raise SourceNotFound("that upload was already added to a session")
         await _check_room(core, s, target.id, name, size, owner_id=owner_id)

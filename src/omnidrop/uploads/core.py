@@ -145,7 +145,7 @@ class UploadCore:
 
     async def get_session(self, owner_id: str, session_id: str) -> SessionInfo:
         async with self.db.read() as s:
-            session = await self._live_session(s, owner_id, session_id)
+            session = await self.live_session(s, owner_id, session_id)
             files = (
                 await s.scalars(select(UploadFile).where(UploadFile.session_id == session.id).order_by(UploadFile.id))
             ).all()
@@ -154,7 +154,7 @@ class UploadCore:
     async def get_file(self, owner_id: str, session_id: str, raw_name: str) -> FileProgress:
         name = flatten_filename(raw_name)
         async with self.db.read() as s:
-            session = await self._live_session(s, owner_id, session_id)
+            session = await self.live_session(s, owner_id, session_id)
             f = await self.file_named(s, session.id, name)
             if f is None:
                 raise FileNotFound(f"no file {name!r} in this session")
@@ -414,7 +414,7 @@ class UploadCore:
         """Find or create the file row, enforcing size caps, and keep the session alive."""
         now = utcnow()
         async with self.db.write() as s:
-            session = await self._live_session(s, owner_id, session_id, for_update=True)
+            session = await self.live_session(s, owner_id, session_id, for_update=True)
             f = await self.file_named(s, session.id, name)
             if f is None:
                 if total > self.limits.max_file_bytes:
@@ -448,7 +448,9 @@ class UploadCore:
         if not is_valid_upload_id(session_id):
             raise InvalidUploadId(f"malformed upload_id {session_id!r}")
 
-    async def _live_session(self, s, owner_id: str, session_id: str, *, for_update: bool = False) -> UploadSession:
+    async def live_session(self, s, owner_id: str, session_id: str, *, for_update: bool = False) -> UploadSession:
+        """`owner_id`'s unexpired session, read in the caller's transaction `s` (locked with `for_update`);
+        SessionNotFound otherwise. Public, like file_named, for modules built on the core (adoption)."""
         self._check_id(session_id)
         query = _LIVE_SESSION_FOR_UPDATE if for_update else _LIVE_SESSION
         session = (await s.execute(query, _session_params(owner_id, session_id))).scalar_one_or_none()
