@@ -456,6 +456,9 @@ class Server:
             stop_tree(self.proc)
             self.proc = None
 
+    def auth(self) -> dict:
+        return {}
+
     # protocol
     def create(self, size: int, name: str) -> Upload:
         raise NotImplementedError
@@ -473,22 +476,25 @@ class Server:
         raise NotImplementedError
 
 
-class TusServer(Server):
+class TusRequests:
+    """The tus requests every tus row is driven with, plus the server's `auth()` headers."""
+
     kind = "tus"
+    create_path = "/files"
 
     def create(self, size: int, name: str) -> Upload:
         meta = f"filename {b64encode(name.encode()).decode()},filetype {b64encode(b'application/octet-stream').decode()}"
-        status, h, body = http_req(self.port, "POST", "/files", {
-            "Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Upload-Metadata": meta,
+        status, h, body = http_req(self.port, "POST", self.create_path, {
+            **self.auth(), "Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Upload-Metadata": meta,
             "Content-Length": "0"})
         if status != 201 or "location" not in h:
-            raise RuntimeError(f"tus create: HTTP {status} {body[:200]!r}")
+            raise RuntimeError(f"{self.name} tus create: HTTP {status} {body[:200]!r}")
         url = urllib.parse.urljoin(self.base() + "/files/", h["location"])
         return Upload(url=url, name=name, size=size, ident=url.rstrip("/").rsplit("/", 1)[1])
 
     def _patch(self, up: Upload, offset: int, src: str, out: Path, length: int) -> Segment:
-        hs = ["Tus-Resumable: 1.0.0", "Content-Type: application/offset+octet-stream",
-              f"Upload-Offset: {offset}"]
+        hs = [*(f"{k}: {v}" for k, v in self.auth().items()), "Tus-Resumable: 1.0.0",
+              "Content-Type: application/offset+octet-stream", f"Upload-Offset: {offset}"]
         if src == "-":  # stdin: curl would send chunked plus our Content-Length; forbid chunked
             hs += [f"Content-Length: {length}", "Transfer-Encoding:"]
         return Segment(up.url, "PATCH", hs, src, out, (204,))
@@ -501,11 +507,13 @@ class TusServer(Server):
 
     def received(self, up: Upload) -> int:
         path = urllib.parse.urlsplit(up.url).path
-        status, h, body = http_req(self.port, "HEAD", path, {"Tus-Resumable": "1.0.0"})
+        status, h, body = http_req(self.port, "HEAD", path, {**self.auth(), "Tus-Resumable": "1.0.0"})
         if status not in (200, 204):
-            raise RuntimeError(f"tus HEAD: HTTP {status}")
+            raise RuntimeError(f"{self.name} tus HEAD: HTTP {status}")
         return int(h["upload-offset"])
 
+
+class TusServer(TusRequests, Server):
     def stored_file(self, up: Upload) -> Path | None:
         p = self.store / up.ident
         return p if p.is_file() else None
@@ -644,38 +652,10 @@ class OmnidropGranianNoFsync(OmnidropGranian):
     extra_env = {"OMNIDROP_FSYNC": "false"}
 
 
-class OmnidropTus(Omnidrop):
+class OmnidropTus(TusRequests, Omnidrop):
     """omnidrop's tus endpoint (`/files/`): the very requests the tus peers get, plus the API key."""
 
-    kind = "tus"
-
-    def create(self, size: int, name: str) -> Upload:
-        meta = f"filename {b64encode(name.encode()).decode()},filetype {b64encode(b'application/octet-stream').decode()}"
-        status, h, body = http_req(self.port, "POST", "/files/", {
-            **self.auth(), "Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Upload-Metadata": meta,
-            "Content-Length": "0"})
-        if status != 201 or "location" not in h:
-            raise RuntimeError(f"omnidrop tus create: HTTP {status} {body[:200]!r}")
-        url = urllib.parse.urljoin(self.base() + "/files/", h["location"])
-        return Upload(url=url, name=name, size=size, ident=url.rstrip("/").rsplit("/", 1)[1])
-
-    def _patch(self, up: Upload, offset: int, src: str, out: Path, length: int) -> Segment:
-        seg = TusServer._patch(self, up, offset, src, out, length)
-        seg.headers.append(f"Authorization: Bearer {self.key}")
-        return seg
-
-    def whole(self, up, src, out):
-        return self._patch(up, 0, src, out, up.size)
-
-    def chunk(self, up, offset, length, src, out):
-        return self._patch(up, offset, src, out, length)
-
-    def received(self, up: Upload) -> int:
-        path = urllib.parse.urlsplit(up.url).path
-        status, h, body = http_req(self.port, "HEAD", path, {**self.auth(), "Tus-Resumable": "1.0.0"})
-        if status not in (200, 204):
-            raise RuntimeError(f"omnidrop tus HEAD: HTTP {status}")
-        return int(h["upload-offset"])
+    create_path = "/files/"
 
 
 class OmnidropTusUvicorn(OmnidropTus):
