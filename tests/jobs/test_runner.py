@@ -1,10 +1,13 @@
 """The job runner with real handlers registered for the test, on both databases."""
 
+import asyncio
+import threading
+import time
 import uuid
 
 import pytest
 
-from omnidrop.jobs import registry
+from omnidrop.jobs import registry, runner
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.registry import Handler
 from omnidrop.jobs.runner import run_job
@@ -86,3 +89,32 @@ async def test_crashes_are_retried_then_fail_after_max_attempts(db, settings, ki
     job = await JobStore(db, 30).get(job_id)
     assert (job.state, job.attempts) == (FAILED, 2)
     assert seen[-1] == ("failed", "processing_failed", "RuntimeError: disk on fire")
+
+
+async def test_work_on_a_thread_reports_its_progress_onto_the_jobs_range(db, settings, kind, monkeypatch):
+    monkeypatch.setattr(runner, "REPORT_EVERY", 0.05)
+    seen = []
+    go_on = threading.Event()
+
+    def work(progress) -> str:
+        progress(0.5)
+        go_on.wait(30)
+        return "rendered"
+
+    async def on_thread(ctx):
+        seen.append(await ctx.on_thread(work, start=0.5, end=0.9))
+
+    registry.register(kind, handler(on_thread, seen))
+    job_id = await submit(db, kind)
+    running = asyncio.create_task(run_job(job_id, settings))
+    deadline = time.monotonic() + 20
+    try:
+        # Half of the thread's work lands halfway between 0.5 and 0.9, while the thread still runs.
+        while (await JobStore(db, 30).get(job_id)).progress != pytest.approx(0.7):
+            assert time.monotonic() < deadline and not running.done()
+            await asyncio.sleep(0.05)
+    finally:
+        go_on.set()
+        await running
+    assert seen == [("run", 1), "rendered"]
+    assert (await JobStore(db, 30).get(job_id)).state == DONE

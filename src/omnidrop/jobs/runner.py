@@ -8,7 +8,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from omnidrop.jobs.dispatch import dispatch
 from omnidrop.jobs.errors import JobFailed
@@ -19,6 +21,8 @@ from omnidrop.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_SECONDS = (5, 30, 120)
+REPORT_EVERY = 0.5  # seconds between progress reports while a handler's thread works
+T = TypeVar("T")
 
 
 class LeaseLost(Exception):
@@ -51,6 +55,17 @@ class JobContext:
     def check(self) -> None:
         if self._lost:
             raise LeaseLost()
+
+    async def on_thread(self, work: Callable[[Callable[[float], None]], T], *, start: float = 0.0,
+                        end: float = 1.0) -> T:
+        """`work(progress)` on a thread (decoding, rendering), while this task reports the fraction it
+        last gave `progress` as the job's progress from `start` to `end`, and so notices a lost lease."""
+        done = [0.0]  # written by the thread, read here
+        task = asyncio.ensure_future(asyncio.to_thread(work, lambda f: done.__setitem__(0, f)))
+        while not task.done():
+            await asyncio.wait({task}, timeout=REPORT_EVERY)
+            await self.progress(start + (end - start) * done[0])
+        return task.result()
 
     async def heartbeat_forever(self) -> None:
         interval = self._store.lease.total_seconds() / 3

@@ -4,7 +4,6 @@ vehicle.frames and capture.process jobs."""
 
 from __future__ import annotations
 
-import asyncio
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,8 +14,6 @@ from omnidrop.jobs.runner import JobContext
 if TYPE_CHECKING:
     from omnidrop.pipeline.media.frames import Extraction
 
-REPORT_EVERY = 0.5  # seconds between progress reports while the thread decodes
-
 
 async def extract_video_frames(ctx: JobContext, path: Path, dest: Path, *, fps: float | Fraction, quality: int,
                                count: int | None = None, progress_end: float) -> Extraction:
@@ -24,21 +21,14 @@ async def extract_video_frames(ctx: JobContext, path: Path, dest: Path, *, fps: 
     progress goes 0..`progress_end`. Fails the job with `corrupt` or `no_frames`."""
     from omnidrop.pipeline.media.frames import FrameExtractionError, extract_frames  # PyAV only where used
 
-    done = [0.0]  # written by the decoding thread, read here
-
     def sink(name: str, data: bytes) -> None:
         (dest / name).write_bytes(data)
 
-    def extract():
-        return extract_frames(path, sink, fps=fps, count=count, quality=quality,
-                              progress=lambda f: done.__setitem__(0, f))
+    def extract(progress):
+        return extract_frames(path, sink, fps=fps, count=count, quality=quality, progress=progress)
 
-    task = asyncio.ensure_future(asyncio.to_thread(extract))
     try:
-        while not task.done():
-            await asyncio.wait({task}, timeout=REPORT_EVERY)
-            await ctx.progress(progress_end * done[0])
-        result = task.result()
+        result = await ctx.on_thread(extract, end=progress_end)
     except FrameExtractionError as exc:
         raise JobFailed("corrupt", f"the video stopped decoding after {exc.emitted} frames ({exc})") from None
     if not result.names:

@@ -105,21 +105,15 @@ async def _inspect(ctx: JobContext, videos: list[WalkVideo]) -> WalkInput:
 
 async def _render(ctx: JobContext, walk: WalkInput, times: list[float], workdir: Path) -> list[Panorama]:
     """Render on a thread while this task reports progress (and notices a lost lease)."""
-    done = [0.0]
 
     def sink(index: int, data: bytes) -> None:
         (workdir / frame_name(index + 1)).write_bytes(data)
 
-    def work() -> list[Panorama]:
-        return render(walk.layout, times, sink, quality=ctx.settings.walkthrough_panorama_quality,
-                      progress=lambda f: done.__setitem__(0, f))
+    def work(progress) -> list[Panorama]:
+        return render(walk.layout, times, sink, quality=ctx.settings.walkthrough_panorama_quality, progress=progress)
 
-    task = asyncio.ensure_future(asyncio.to_thread(work))
     try:
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.5)
-            await ctx.progress(INSPECTED + (RENDERED - INSPECTED) * done[0])
-        return task.result()
+        return await ctx.on_thread(work, start=INSPECTED, end=RENDERED)
     except PanoramaError as exc:
         raise JobFailed("corrupt", str(exc)) from None
 
