@@ -33,6 +33,8 @@ import libarchive.ffi as laffi
 from libarchive.exception import ArchiveError
 from libarchive.read import ArchiveRead
 
+from omnidrop.pipeline.rejected import Rejected
+
 try:  # optional: only needed for RAR archives libarchive cannot read
     import rarfile
 except ImportError:  # pragma: no cover - depends on the installation
@@ -86,7 +88,7 @@ class UnpackedFile:
     size: int
 
 
-class ArchiveRejected(Exception):
+class ArchiveRejected(Rejected):
     """The archive was refused; nothing it contained was kept.
 
     ``code`` is one of: not_archive, corrupt, encrypted, unsupported, unsafe_path, link,
@@ -95,9 +97,7 @@ class ArchiveRejected(Exception):
     """
 
     def __init__(self, reason: str, code: str, *, entry: str | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
+        super().__init__(reason, code)
         self.entry = entry
         self.bytes_unpacked = 0
 

@@ -22,14 +22,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
 
+from omnidrop.pipeline.rejected import Rejected
+
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 
-class SidecarRejected(Exception):
-    def __init__(self, reason: str, code: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
+class SidecarRejected(Rejected):
+    """An AIME or FCPXML file refused; ``code`` is one of the codes raised below."""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy
+from omnidrop.pipeline.rejected import Rejected
 from omnidrop.videos.service import (
     PENDING, ROLES, UNVERIFIED, VERIFIED, VERIFY_FAILED, VERIFY_FINAL, VERIFYING, file_key,
 )
@@ -44,16 +45,16 @@ FPS_TOLERANCE = 0.0005  # relative: 29.97 and 30000/1001 are one rate, 29.97 and
 
 def check_file(role: str, path: Path) -> dict[str, Any]:
     """What the content of one file is, or why it is not what its role needs (runs on a thread)."""
-    from omnidrop.pipeline.media.audio import AudioRejected, probe_audio
-    from omnidrop.pipeline.media.probe import VideoRejected, probe
-    from omnidrop.pipeline.media.subtitles import SubtitleRejected, probe_subtitle
-    from omnidrop.pipeline.sidecars import SidecarRejected, check_aime, check_fcpxmld
+    from omnidrop.pipeline.media.audio import probe_audio
+    from omnidrop.pipeline.media.probe import probe
+    from omnidrop.pipeline.media.subtitles import probe_subtitle
+    from omnidrop.pipeline.sidecars import check_aime, check_fcpxmld
 
     checks = {"audio": probe_audio, "subtitle": probe_subtitle, "aime": check_aime, "fcpxmld": check_fcpxmld}
     check = probe if role in VIDEO_ROLES else checks[role]
     try:
         info = check(path)
-    except (VideoRejected, AudioRejected, SubtitleRejected, SidecarRejected) as exc:
+    except Rejected as exc:
         return {"ok": False, "code": exc.code, "message": exc.reason}
     found = dataclasses.asdict(info)
     unchecked = found.pop("unchecked", None)  # only sidecars can be accepted without a content check

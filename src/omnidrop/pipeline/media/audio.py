@@ -12,7 +12,8 @@ import av
 import av.error
 
 from omnidrop.pipeline.media import spherical  # ISO-BMFF recognition, shared with the video probe
-from omnidrop.pipeline.media.ffmpeg_input import Rejected, open_local
+from omnidrop.pipeline.media.ffmpeg_input import open_local
+from omnidrop.pipeline.rejected import Rejected
 
 FORMAT_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,mp3,wav,aac,flac,aiff,ac3,eac3,caf,matroska,webm,ogg"
 DECODE_FRAMES = 8  # enough to know the stream really is audio, without decoding hours of it

@@ -1,4 +1,4 @@
-"""What the content checks share: how they refuse a file, and how they let FFmpeg open one.
+"""How the media checks let FFmpeg open a file.
 
 Opening is the risky step (FFmpeg follows URLs, playlists and concat scripts when allowed to), so it
 is written once: local files only, and where given, only the listed demuxers.
@@ -12,14 +12,7 @@ from pathlib import Path
 import av
 import av.error
 
-
-class Rejected(Exception):
-    """The file is not what its check accepts; ``code`` is stable, ``reason`` is for humans."""
-
-    def __init__(self, reason: str, code: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
+from omnidrop.pipeline.rejected import Rejected
 
 
 def open_local(path: str | Path, refuse: Callable[[str], Rejected], *, allowed: str | None = None,

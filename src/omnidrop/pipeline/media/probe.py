@@ -24,7 +24,8 @@ import av
 import av.error
 
 from omnidrop.pipeline.media import insta360, spherical
-from omnidrop.pipeline.media.ffmpeg_input import Rejected, open_local
+from omnidrop.pipeline.media.ffmpeg_input import open_local
+from omnidrop.pipeline.rejected import Rejected
 from omnidrop.pipeline.media.spherical import SphericalInfo
 
 # FFmpeg demuxer names (a demuxer matches when any of its comma-separated names is listed).

@@ -17,7 +17,8 @@ from xml.etree import ElementTree
 import av
 import av.error
 
-from omnidrop.pipeline.media.ffmpeg_input import Rejected, open_local
+from omnidrop.pipeline.media.ffmpeg_input import open_local
+from omnidrop.pipeline.rejected import Rejected
 
 MAX_BYTES = 32 * 1024 * 1024  # subtitles are text: a few MB for the longest film
 TTML_NS = "http://www.w3.org/ns/ttml"
