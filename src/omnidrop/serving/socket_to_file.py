@@ -2,9 +2,9 @@
 
 Reading a body into Python and writing it out copies every byte twice (socket to user memory, user
 memory to page cache) and costs an event-loop round per piece. splice moves the socket's pages into
-a pipe by reference and from there into the page cache: one copy, a few system calls per MiB. On
-2 vCPUs with 32 uploads at once, a bare server measured 0.4-0.8 CPU s/GiB against 0.8-2.0 for
-read + pwrite (/tmp prototype, curl -T 64 MiB each).
+a pipe by reference and from there into the page cache: one copy, a few system calls per MiB. With
+32 uploads at once on 2 vCPUs, omnidrop took 0.81-0.93 CPU s/GiB this way against 1.46-1.68 before
+(bench/uploads, A/B in the README's Benchmarks).
 """
 
 from __future__ import annotations

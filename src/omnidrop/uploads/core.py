@@ -33,8 +33,8 @@ from omnidrop.uploads.errors import (
     SessionTooLarge,
     TotalMismatch,
 )
-from omnidrop.uploads.ids import is_valid_upload_id, new_id
 from omnidrop.uploads.guarded_body import ChunkCheck, GuardedBody
+from omnidrop.uploads.ids import is_valid_upload_id, new_id
 from omnidrop.uploads.leases import Lease, LeaseLost
 from omnidrop.uploads.names import check_extension, flatten_filename
 
