@@ -1151,7 +1151,6 @@ def main(argv=None) -> int:
     command = shlex.join([exe, script, *argv])
     log(f"servers: {', '.join(names)}; scenarios: {', '.join(scenarios)}; logs in {runs}")
 
-    results: list[Result] = []
     raw: list[dict] = []
     # Repeats go round all rows in turn: this VM's speed drifts by the minute, and a server's runs
     # taken back to back would catch a different machine than its peer's.

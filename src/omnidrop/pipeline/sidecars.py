@@ -25,6 +25,9 @@ from xml.etree import ElementTree
 from omnidrop.pipeline.rejected import Rejected
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+# What zipfile raises for a zip it cannot read: a broken or truncated one, an unsupported compression
+# method (NotImplementedError), an encrypted member (RuntimeError).
+_UNREADABLE_ZIP = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError)
 
 
 class SidecarRejected(Rejected):
@@ -87,7 +90,7 @@ def _bundle(path: Path) -> SidecarInfo:
                 data = member.read(MAX_DOCUMENT_BYTES + 1)  # the header's size is not trusted
             if len(data) > MAX_DOCUMENT_BYTES:
                 raise SidecarRejected("Info.fcpxml is larger than 64 MiB", "too_large")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as exc:
+    except _UNREADABLE_ZIP as exc:
         raise SidecarRejected(f"the .fcpxmld zip cannot be read ({exc})", "corrupt") from None
     info = _fcpxml(data, doc.filename)
     return SidecarInfo("fcpxmld", {**info.details, "files": len(names)})
@@ -131,7 +134,7 @@ def check_aime(path: Path) -> SidecarInfo:
         try:  # the directory only: decompressing a hostile zip to test it is not worth the risk
             with zipfile.ZipFile(path) as zf:
                 entries = len(zf.infolist())
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError) as exc:
+        except _UNREADABLE_ZIP as exc:
             raise SidecarRejected(f"the AIME zip cannot be read ({exc})", "corrupt") from None
         return SidecarInfo("zip", {"size": size, "entries": entries})
     # Refusing it would refuse real AIME files; calling it checked would be a lie.

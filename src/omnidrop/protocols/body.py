@@ -3,11 +3,11 @@ server write straight into its file (the `omnidrop.body_into_file` extension, se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from starlette.requests import ClientDisconnect, Request
 
-from omnidrop.serving.body_into_file import body_into_file
+from omnidrop.serving.body_into_file import OnWritten, body_into_file
 from omnidrop.uploads.errors import BodyInterrupted
 
 
@@ -30,7 +30,7 @@ class RequestBody:
         except ClientDisconnect:
             raise BodyInterrupted() from None
 
-    async def write_into(self, fd: int, offset: int, on_written: Callable[[int], Awaitable[object]],
+    async def write_into(self, fd: int, offset: int, on_written: OnWritten,
                          max_length: int | None = None) -> int | None:
         """The whole body written into the open file `fd` from `offset` by the server, if it can
         (None: nothing was taken, iterate instead). `on_written(n)` follows every `n` bytes stored."""

@@ -13,8 +13,9 @@ writes the rest of the body into the open file `fd` from `offset`, awaits `on_wr
 `n` bytes are in the file (it may raise to stop), and returns how many bytes it wrote. It answers None,
 having taken nothing, when it cannot: more than `max_length` bytes are left, the body is not one with
 a Content-Length, or it is already complete. A client that disconnects before the end raises EOFError
-or a ConnectionError, after `on_written` has seen every byte that landed. After a failure the
-connection is closed once the response is sent: the body's remaining bytes are unread.
+or a ConnectionError, after `on_written` has seen every byte that landed. When the app stops early
+(`on_written` or the file raised), the server drops the rest of the body as it arrives, as it does for
+a body the app never read, and the connection carries on.
 
 omnidrop's httptools protocol (serving/uvicorn_http.py) offers it on plain-HTTP/1.1 connections on
 Linux, where it moves the bytes with splice(2) (serving/socket_to_file.py). Other servers and

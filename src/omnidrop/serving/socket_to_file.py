@@ -13,7 +13,7 @@ import asyncio
 import errno
 import fcntl
 import os
-from collections.abc import Awaitable, Callable
+from omnidrop.serving.body_into_file import OnWritten
 
 available = hasattr(os, "splice")
 
@@ -72,7 +72,7 @@ class _PipeToFile:
                     self.splice = False
                     continue
             else:
-                done = os.pwrite(self.fd, os.read(self.pipe, n), offset)
+                done = write_pieces(self.fd, [os.read(self.pipe, n)], offset)
             n -= done
             offset += done
 
@@ -112,28 +112,26 @@ class SocketToFile:
         os.close(self.r)
         os.close(self.w)
 
-    async def move(self, length: int, offset: int, on_written: Callable[[int], Awaitable[object]]) -> int:
-        """Exactly `length` bytes into the file at `offset`. `on_written(n)` is awaited after each `n`
-        bytes land in the file; it may raise to stop. A peer that closes early raises EOFError (or a
-        ConnectionError) once what arrived is written and reported."""
+    async def move(self, length: int, offset: int, on_written: OnWritten) -> int:
+        """Exactly `length` bytes into the file at `offset` (once per mover). `on_written(n)` is awaited
+        after each `n` bytes land in the file; it may raise to stop. A peer that closes early raises
+        EOFError (or a ConnectionError) once what arrived is written and reported."""
         loop = asyncio.get_running_loop()
         src = os.dup(self.sock)
         into_file = _PipeToFile(self.r, self.fd)
-        moved = 0
         try:
-            while moved < length:
+            while self.taken < length:
                 try:
-                    n = os.splice(src, self.w, min(length - moved, self.capacity),
+                    n = os.splice(src, self.w, min(length - self.taken, self.capacity),
                                   flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
                 except BlockingIOError:
                     await _readable(loop, src)
                     continue
                 if n == 0:
-                    raise EOFError(f"the peer closed after {moved} of {length} bytes")
+                    raise EOFError(f"the peer closed after {self.taken} of {length} bytes")
+                into_file.drain(n, offset + self.taken)
                 self.taken += n
-                into_file.drain(n, offset + moved)
-                moved += n
                 await on_written(n)
-            return moved
+            return self.taken
         finally:
             os.close(src)

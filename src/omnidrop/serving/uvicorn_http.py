@@ -152,7 +152,9 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self.body_parsed = 0
 
     def _offer_body(self, cycle: httptools_impl.RequestResponseCycle) -> dict | None:
-        if self.scheme != "http" or self.body_length is None:
+        # Whether this very body can be taken is known only when the app asks: the parser may be on a
+        # pipelined request by the time this request's app starts.
+        if self.scheme != "http":
             return None
 
         async def write_into(fd: int, offset: int, on_written: OnWritten, max_length: int | None) -> int | None:
