@@ -6,6 +6,7 @@ packages through a .pth file; omnidrop's code and assets come only from the whee
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -26,14 +27,19 @@ def source_copy(dest: Path) -> Path:
     """The tree as a build sees it, outside the checkout so building writes nothing there. The web app's
     node_modules are linked, not copied: the hook only needs them when dist is stale."""
     shutil.copytree(ROOT, dest, ignore=IGNORED, symlinks=True)
-    if (ROOT / "web" / "node_modules").is_dir():
-        (dest / "web" / "node_modules").symlink_to(ROOT / "web" / "node_modules")
+    modules = ROOT / "web" / "node_modules"
+    lock = hashlib.sha256((ROOT / "web" / "package-lock.json").read_bytes()).hexdigest()
+    stamp = modules / ".omnidrop-lock"
+    # Linked only when they match the lock file, so the hook never runs `npm ci` over the checkout's copy.
+    if stamp.is_file() and stamp.read_text().strip() == lock:
+        (dest / "web" / "node_modules").symlink_to(modules)
     return dest
 
 
 def netns_available() -> bool:
     try:
-        return subprocess.run(["unshare", "-rn", "true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True,
+                              timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
