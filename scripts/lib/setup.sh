@@ -79,7 +79,7 @@ ensure_web_assets() {
   command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
   local dir="$ROOT/web" stamp="$ROOT/src/omnidrop/web/dist/.omnidrop-build" want
   want="$(cd "$dir" && find package.json package-lock.json index.html vite.config.js tsconfig.json src -type f \
-          -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+          -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
   echo "setup: building the web app (npm ci + vite build in web/)"
   if [ "$(cat "$dir/node_modules/.omnidrop-lock" 2>/dev/null)" != "$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)" ]; then

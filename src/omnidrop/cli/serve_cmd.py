@@ -43,7 +43,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, help="HTTP server worker processes."),
-    server: ServerKind = typer.Option(ServerKind.uvicorn, help="HTTP server implementation (uvicorn measured leaner; see README benchmarks)."),
+    server: ServerKind = typer.Option(ServerKind.uvicorn, help="HTTP server implementation (uvicorn measured leaner; see the Benchmarks page of the docs)."),
     data_dir: Path | None = typer.Option(None, envvar="OMNIDROP_DATA_DIR", help="Where the SQLite file and blobs live."),
 ) -> None:
     """Run the server. With no configuration: SQLite and blobs under ./omnidrop-data, jobs in a child worker."""

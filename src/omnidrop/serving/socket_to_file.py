@@ -4,7 +4,7 @@ Reading a body into Python and writing it out copies every byte twice (socket to
 memory to page cache) and costs an event-loop round per piece. splice moves the socket's pages into
 a pipe by reference and from there into the page cache: one copy, a few system calls per MiB. With
 32 uploads at once on 2 vCPUs, omnidrop took 0.81-0.93 CPU s/GiB this way against 1.46-1.68 before
-(bench/uploads, A/B in the README's Benchmarks).
+(bench/uploads, A/B in docs/benchmarks.md).
 """
 
 from __future__ import annotations
