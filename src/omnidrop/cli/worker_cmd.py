@@ -17,9 +17,11 @@ def worker(
     from omnidrop.jobs import runner
     from omnidrop.jobs.queue import huey
     from omnidrop.settings import get_settings
+    from omnidrop.worker import compose
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    compose()  # the job kinds, their services and the housekeeping, before any job runs
     # Jobs orphaned by a worker that died before us: lapsed leases go back on the queue now, not in a minute.
     runner.sweep_sync()
     # Huey's idle backoff would reach 10 s between polls; a job queued after a quiet spell should start

@@ -4,6 +4,11 @@ callers go through a thread (an enqueue on SQLite can wait for the file lock).""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+
+# What domain services are handed to send a job they have just committed (by the composition root,
+# so a test can hand in its own).
+Dispatch = Callable[[str], Awaitable[None]]
 
 
 def send(job_id: str, delay: float = 0.0) -> None:

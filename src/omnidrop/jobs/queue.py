@@ -42,5 +42,5 @@ def sweep() -> None:
 
 @huey.periodic_task(crontab(minute="*"), name="omnidrop.reap")
 def reap() -> None:
-    """Delete expired upload sessions and stale rate-limit counters."""
+    """The housekeeping the app registered at composition (expired uploads, stale rate-limit counters)."""
     runner.reap_sync()

@@ -10,13 +10,12 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from omnidrop.jobs.dispatch import dispatch
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.registry import handler_for
+from omnidrop.jobs.registry import HOUSEKEEPING, JobServices, handler_for, open_services
 from omnidrop.jobs.store import ClaimedJob, JobStore
-from omnidrop.services import Services
 from omnidrop.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -30,11 +29,11 @@ class LeaseLost(Exception):
 
 
 class JobContext:
-    """What a handler gets: the job, the services, and a way to report progress."""
+    """What a handler gets: the job, the app's services, and a way to report progress."""
 
-    def __init__(self, job: ClaimedJob, services: Services, store: JobStore, worker: str) -> None:
+    def __init__(self, job: ClaimedJob, services: JobServices, store: JobStore, worker: str) -> None:
         self.job = job
-        self.services = services
+        self.services: Any = services  # the app's own object (the composition root opened it)
         self.settings = services.settings
         self._store = store
         self._worker = worker
@@ -82,7 +81,7 @@ def worker_id() -> str:
 
 async def run_job(job_id: str, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    services = Services.open(settings)
+    services = open_services(settings)
     try:
         store = JobStore(services.db, settings.job_lease_seconds)
         worker = worker_id()
@@ -94,7 +93,7 @@ async def run_job(job_id: str, settings: Settings | None = None) -> None:
         await services.close()
 
 
-async def _run_claimed(job: ClaimedJob, services: Services, store: JobStore, worker: str) -> None:
+async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, worker: str) -> None:
     ctx = JobContext(job, services, store, worker)
     handler = handler_for(job.kind)
     beat = asyncio.create_task(ctx.heartbeat_forever())
@@ -126,7 +125,7 @@ async def _run_claimed(job: ClaimedJob, services: Services, store: JobStore, wor
 
 async def sweep(settings: Settings | None = None) -> int:
     settings = settings or get_settings()
-    services = Services.open(settings)
+    services = open_services(settings)
     try:
         store = JobStore(services.db, settings.job_lease_seconds)
         ids = await store.lapsed(timedelta(seconds=settings.job_sweep_seconds))
@@ -139,16 +138,15 @@ async def sweep(settings: Settings | None = None) -> int:
         await services.close()
 
 
-async def reap(settings: Settings | None = None) -> int:
-    services = Services.open(settings or get_settings())
+async def reap(settings: Settings | None = None) -> None:
+    """The housekeeping the app registered (expired uploads, stale counters), each task on its own."""
+    services = open_services(settings or get_settings())
     try:
-        reaped = await services.uploads.reap_expired()
-        await services.resumable.reap()  # tombstones for the tus/IETF uploads just reaped (410)
-        await services.videos.reap_expired()  # direct video groups past their 5 days
-        purge = getattr(services.limiter.storage, "purge_expired", None)
-        if purge is not None:
-            await purge()
-        return reaped
+        for name, task in HOUSEKEEPING.items():
+            try:
+                await task(services)
+            except Exception:  # one failing task must not starve the others; the next run tries again
+                log.exception("housekeeping %s failed", name)
     finally:
         await services.close()
 
