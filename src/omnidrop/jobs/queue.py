@@ -30,8 +30,8 @@ huey = make_huey(get_settings())
 
 
 @huey.task(name="omnidrop.run_job")
-def run_job(job_id: str) -> None:
-    runner.run_job_sync(job_id)
+def run_job(job_id: str, request_id: str | None = None) -> None:
+    runner.run_job_sync(job_id, request_id)
 
 
 @huey.periodic_task(crontab(minute="*"), name="omnidrop.sweep")

@@ -17,6 +17,8 @@ from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.registry import HOUSEKEEPING, JobServices, handler_for, open_services
 from omnidrop.jobs.store import ClaimedJob, JobStore
 from omnidrop.settings import Settings, get_settings
+from omnidrop.telemetry.context import JOB_ID, REQUEST_ID
+from omnidrop.telemetry.metrics import JOB_DURATION, LEASE_TAKEOVERS
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_SECONDS = (5, 30, 120)
@@ -79,8 +81,10 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{threading.get_ident()}"  # fits the 64-char column
 
 
-async def run_job(job_id: str, settings: Settings | None = None) -> None:
+async def run_job(job_id: str, settings: Settings | None = None, request_id: str | None = None) -> None:
+    """`request_id`: of the request that started the job, for its log lines (and any job it sends)."""
     settings = settings or get_settings()
+    request_token, job_token = REQUEST_ID.set(request_id), JOB_ID.set(job_id)
     services = open_services(settings)
     try:
         store = JobStore(services.db, settings.job_lease_seconds)
@@ -88,12 +92,20 @@ async def run_job(job_id: str, settings: Settings | None = None) -> None:
         job = await store.claim(job_id, worker)
         if job is None:  # done already, or another worker holds a live lease
             return
-        await _run_claimed(job, services, store, worker)
+        log.info("job %s (%s) attempt %d started", job.id, job.kind, job.attempts)
+        started = time.monotonic()
+        outcome = await _run_claimed(job, services, store, worker)
+        took = time.monotonic() - started
+        JOB_DURATION.labels(job.kind, outcome).observe(took)
+        log.info("job %s (%s) attempt %d %s after %.2f s", job.id, job.kind, job.attempts, outcome, took)
     finally:
         await services.close()
+        JOB_ID.reset(job_token)
+        REQUEST_ID.reset(request_token)
 
 
-async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, worker: str) -> None:
+async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, worker: str) -> str:
+    """Run the handler and record how it ended; returns the outcome (done, failed, retried, lease_lost)."""
     ctx = JobContext(job, services, store, worker)
     handler = handler_for(job.kind)
     beat = asyncio.create_task(ctx.heartbeat_forever())
@@ -101,26 +113,28 @@ async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, 
         await handler.run(ctx)
         ctx.check()
     except LeaseLost:
+        LEASE_TAKEOVERS.labels("job").inc()
         log.warning("job %s was taken over by another worker", job.id)
-        return
+        return "lease_lost"
     except JobFailed as exc:
         await store.fail(job.id, worker, f"{exc.code}: {exc.message}")
         await handler.failed(ctx, exc.code, exc.message)
-        return
+        return "failed"
     except Exception as exc:
         log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
         message = f"{type(exc).__name__}: {exc}"
         if job.attempts >= job.max_attempts:
             await store.fail(job.id, worker, message)
             await handler.failed(ctx, "processing_failed", message)
-        else:
-            await store.retry(job.id, worker, message)
-            delay = RETRY_BACKOFF_SECONDS[min(job.attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)]
-            await dispatch(job.id, delay)
-        return
+            return "failed"
+        await store.retry(job.id, worker, message)
+        delay = RETRY_BACKOFF_SECONDS[min(job.attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)]
+        await dispatch(job.id, delay)  # carries the request id on (telemetry.context)
+        return "retried"
     finally:
         beat.cancel()
     await store.finish(job.id, worker)
+    return "done"
 
 
 async def sweep(settings: Settings | None = None) -> int:
@@ -151,8 +165,8 @@ async def reap(settings: Settings | None = None) -> None:
         await services.close()
 
 
-def run_job_sync(job_id: str) -> None:
-    asyncio.run(run_job(job_id))
+def run_job_sync(job_id: str, request_id: str | None = None) -> None:
+    asyncio.run(run_job(job_id, request_id=request_id))
 
 
 def sweep_sync() -> None:

@@ -24,6 +24,7 @@ from omnidrop.db.types import utcnow
 from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
+from omnidrop.telemetry.context import body_counted
 from omnidrop.uploads.ids import new_id
 from omnidrop.uploads.resumable import ResumableInfo, ResumableUploads, UploadGone, UploadNotFound
 from omnidrop.walkthrough.errors import (
@@ -160,6 +161,7 @@ class WalkthroughService:
         except InvalidInput:
             await self.store.delete(key)
             raise
+        body_counted(size, size)
         if size == 0:
             await self.store.delete(key)
             raise InvalidInput("the drawing image is empty")
