@@ -15,6 +15,17 @@ from omnidrop.telemetry.metrics import HTTP_REQUEST_DURATION, RECEIVED_BYTES, ST
 
 access_log = logging.getLogger("omnidrop.access")  # on with JSON logs (telemetry/logs.py)
 UNMATCHED = "unmatched"  # no route: a 404's raw path would make a new series per probe
+# metric.labels() checks and locks on every call, which was most of this middleware's cost per request;
+# the label sets are few (route templates x methods x statuses), so their children are kept here.
+_children: dict[tuple, Any] = {}
+
+
+def _child(metric: Any, *values: str) -> Any:
+    key = (metric, values)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*values)
+    return found
 
 
 def route_template(scope: dict) -> str:
@@ -45,7 +56,7 @@ class _Tally:
     def taken(self, protocol: str) -> None:
         if self.labels is None:
             self.labels = (surface_of(self.scope), protocol)
-            UPLOADS_IN_FLIGHT.labels(*self.labels).inc()
+            _child(UPLOADS_IN_FLIGHT, *self.labels).inc()
 
     def add(self, received: int, stored: int) -> None:
         self.received += received
@@ -53,14 +64,14 @@ class _Tally:
 
     def close(self) -> None:
         if self.labels is not None:
-            UPLOADS_IN_FLIGHT.labels(*self.labels).dec()
+            _child(UPLOADS_IN_FLIGHT, *self.labels).dec()
         elif not (self.received or self.stored):
             return
         labels = self.labels or (surface_of(self.scope), "raw")
         if self.received:
-            RECEIVED_BYTES.labels(*labels).inc(self.received)
+            _child(RECEIVED_BYTES, *labels).inc(self.received)
         if self.stored:
-            STORED_BYTES.labels(*labels).inc(self.stored)
+            _child(STORED_BYTES, *labels).inc(self.stored)
 
 
 class RequestTelemetry:
@@ -90,7 +101,7 @@ class RequestTelemetry:
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
-            HTTP_REQUEST_DURATION.labels(scope["method"], route, str(status)).observe(elapsed)
+            _child(HTTP_REQUEST_DURATION, scope["method"], route, str(status)).observe(elapsed)
             tally.close()
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info("%s %s %d", scope["method"], route, status, extra={
