@@ -9,9 +9,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from omnidrop import __version__
+from omnidrop.jobs.depth import jobs_waiting_and_running
 from omnidrop.services import Services
 from omnidrop.settings import Settings, get_settings
 from omnidrop.surfaces import file_upload
@@ -19,6 +20,10 @@ from omnidrop.surfaces import resumable as resumable_surface
 from omnidrop.surfaces import walkthrough
 from omnidrop.surfaces import captures, companion_s3, direct_video, part_urls
 from omnidrop.surfaces import signed_blobs, vehicles_360
+from omnidrop.telemetry.asgi import RequestTelemetry
+from omnidrop.telemetry.exposition import render
+from omnidrop.telemetry.logs import configure_logging
+from omnidrop.telemetry.scrape import jobs_family
 from omnidrop.web import static as web_static
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_format, text_default=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,5 +57,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
         return {"ok": True, "version": __version__}
+
+    if settings.metrics_enabled:
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics(request: Request) -> Response:
+            waiting = await jobs_waiting_and_running(request.app.state.services.db)
+            body, content_type = render([jobs_family(waiting)])
+            return Response(body, media_type=content_type)
+
+    # Outermost of the app's own middleware, so its latency includes theirs.
+    app.add_middleware(RequestTelemetry)
 
     return app

@@ -1,4 +1,7 @@
-"""The long-lived objects one process needs, built from settings: database, blob store, core, keys."""
+"""The long-lived objects one process needs, built from settings: database, blob store, core, keys.
+
+The domain services get the job dispatcher handed in here, so they never reach into the queue.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from omnidrop.auth.quotas import Quotas
 from omnidrop.auth.rate_limits import RateLimiter, open_limiter
 from omnidrop.auth.logins import LoginService
 from omnidrop.db.engine import Database
+from omnidrop.jobs.dispatch import Dispatch, dispatch
 from omnidrop.projects.service import ProjectService
 from omnidrop.settings import Settings
 from omnidrop.storage.base import BlobStore
@@ -47,14 +51,15 @@ class Services:
     store: BlobStore
     uploads: UploadCore
     keys: KeyService
+    dispatch: Dispatch  # sends "run job X" once a service has committed the job's row
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
+    def open(cls, settings: Settings, dispatch: Dispatch = dispatch) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         store = open_store(settings)
         core = UploadCore(db, store, upload_limits(settings), Quotas(settings.default_storage_quota_bytes))
-        return cls(settings, db, store, core, KeyService(db))
+        return cls(settings, db, store, core, KeyService(db), dispatch)
 
     @cached_property
     def limiter(self) -> RateLimiter:
@@ -63,7 +68,7 @@ class Services:
 
     @cached_property
     def projects(self) -> ProjectService:
-        return ProjectService(self.db, self.uploads.quotas, self.settings.job_max_attempts)
+        return ProjectService(self.db, self.uploads.quotas, self.settings.job_max_attempts, dispatch=self.dispatch)
 
     # Built on first use, so commands that never touch them pay nothing.
     @cached_property
@@ -94,7 +99,8 @@ class Services:
     @cached_property
     def walkthroughs(self) -> WalkthroughService:
         anonymous = self.logins.anonymous_owner if self.settings.tus_allow_anonymous else None
-        return WalkthroughService(self.db, self.store, self.resumable, anonymous, self.settings.job_max_attempts)
+        return WalkthroughService(self.db, self.store, self.resumable, anonymous, self.settings.job_max_attempts,
+                                  dispatch=self.dispatch)
 
     @cached_property
     def signer(self) -> UrlSigner:
@@ -107,15 +113,25 @@ class Services:
 
     @cached_property
     def captures(self) -> CaptureService:
-        return CaptureService(self.db, self.store, self.parts, self.settings.job_max_attempts)
+        return CaptureService(self.db, self.store, self.parts, self.settings.job_max_attempts, dispatch=self.dispatch)
 
     @cached_property
     def videos(self) -> VideoUploads:
-        return VideoUploads(self.db, self.store, self.parts, self.settings.job_max_attempts)
+        return VideoUploads(self.db, self.store, self.parts, self.settings.job_max_attempts, dispatch=self.dispatch)
 
     @cached_property
     def vehicles(self) -> VehicleService:
-        return VehicleService(self.db, self.store, self.settings.job_max_attempts)
+        return VehicleService(self.db, self.store, self.settings.job_max_attempts, dispatch=self.dispatch)
+
+    async def reap_expired(self) -> int:
+        """Housekeeping (run by the worker's schedule): expired uploads and what hangs off them."""
+        reaped = await self.uploads.reap_expired()
+        await self.resumable.reap()  # tombstones for the tus/IETF uploads just reaped (410)
+        await self.videos.reap_expired()  # direct video groups past their 5 days
+        purge = getattr(self.limiter.storage, "purge_expired", None)
+        if purge is not None:
+            await purge()
+        return reaped
 
     async def close(self) -> None:
         if "events" in self.__dict__:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -142,6 +143,11 @@ class Settings(BaseSettings):
     capture_gif_max_bytes: int = 4 * 1024 * 1024
     # Direct video: how far (seconds) the left and right eyes of a Separate group may differ in length.
     video_eye_duration_tolerance_seconds: float = 0.1
+
+    # Operability (docs/metrics.md): Prometheus text at /metrics, and log lines as "text" or "json" (one
+    # object per line, with the request id that follows an upload into its jobs).
+    metrics_enabled: bool = True
+    log_format: Literal["text", "json"] = "text"
 
     @property
     def resolved_database_url(self) -> str:

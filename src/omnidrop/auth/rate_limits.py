@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from omnidrop.auth.errors import AuthError
 from omnidrop.db.engine import Database
 from omnidrop.db.models import RateLimitCounter
+from omnidrop.telemetry.metrics import RATE_LIMIT_REFUSALS
 
 # The File Upload API document's table, word for word.
 FILE_UPLOAD_LIMITS = {
@@ -114,6 +115,7 @@ class RateLimiter:
             return
         if await self._limiter.hit(item, key_id, route):
             return
+        RATE_LIMIT_REFUSALS.labels(route).inc()
         stats = await self._limiter.get_window_stats(item, key_id, route)
         raise RateLimited(str(item), max(1, math.ceil(stats.reset_time - time.time())))
 

@@ -30,8 +30,8 @@ huey = make_huey(get_settings())
 
 
 @huey.task(name="omnidrop.run_job")
-def run_job(job_id: str) -> None:
-    runner.run_job_sync(job_id)
+def run_job(job_id: str, request_id: str | None = None) -> None:
+    runner.run_job_sync(job_id, request_id)
 
 
 @huey.periodic_task(crontab(minute="*"), name="omnidrop.sweep")
@@ -42,5 +42,5 @@ def sweep() -> None:
 
 @huey.periodic_task(crontab(minute="*"), name="omnidrop.reap")
 def reap() -> None:
-    """Delete expired upload sessions and stale rate-limit counters."""
+    """The housekeeping the app registered at composition (expired uploads, stale rate-limit counters)."""
     runner.reap_sync()

@@ -18,7 +18,7 @@ from omnidrop.auth.quotas import Quotas
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Project, ProjectFile, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
-from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.projects.errors import (
     InvalidDownloadLink,
@@ -50,10 +50,11 @@ class ProjectView:
 
 
 class ProjectService:
-    def __init__(self, db: Database, quotas: Quotas, max_attempts: int) -> None:
+    def __init__(self, db: Database, quotas: Quotas, max_attempts: int, *, dispatch: Dispatch) -> None:
         self.db = db
         self.quotas = quotas
         self.max_attempts = max_attempts
+        self.dispatch = dispatch
 
     async def create(self, owner_id: str, new: NewProject) -> Project:
         if not new.upload_id and not new.download_link:
@@ -81,7 +82,7 @@ class ProjectService:
             )
             s.add(project)
             job_id = await add_job(s, PROCESS_KIND, project.id, self.max_attempts)
-        await dispatch(job_id)
+        await self.dispatch(job_id)
         return project
 
     async def get(self, owner_id: str, name: str) -> ProjectView:

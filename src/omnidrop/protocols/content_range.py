@@ -66,5 +66,5 @@ async def put_file(core: UploadCore, owner_id: str, session_id: str, filename: s
             raise LengthMismatch(byte_range.length, declared)
         start, length, total = byte_range.start, byte_range.length, byte_range.total
     return await core.write(
-        owner_id, session_id, filename, start=start, length=length, total=total, body=request_body(request)
+        owner_id, session_id, filename, start=start, length=length, total=total, body=request_body(request, "content_range")
     )

@@ -170,7 +170,7 @@ class IetfResumableProtocol:
             "Upload-Limit": self.limits(version, info.expires_at),
         })
         if content_length or (content_length is None and "chunked" in (h.get("transfer-encoding") or "")):
-            info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request),
+            info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request, "ietf_resumable"),
                                              length=content_length, protocol=PROTOCOL)
         response = self._state(info, version, status=201)
         response.headers["Location"] = location  # the same as the 104's, as the draft requires
@@ -198,7 +198,7 @@ class IetfResumableProtocol:
                 raise InconsistentLength(f"the upload is {known} bytes, this append ends at {total}")
         elif declared is not None:
             total = declared
-        info = await self.uploads.append(owner_id, upload_id, offset=offset, body=request_body(request),
+        info = await self.uploads.append(owner_id, upload_id, offset=offset, body=request_body(request, "ietf_resumable"),
                                          length=content_length, total=total, protocol=PROTOCOL, current=info)
         return self._state(info, version, status=204)
 

@@ -20,7 +20,10 @@ from omnidrop.db.engine import Database
 from omnidrop.db.models import UploadFile, UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.base import BlobStore
+from omnidrop.telemetry.context import body_counted
+from omnidrop.telemetry.metrics import LEASE_TAKEOVERS, storage_errors
 from omnidrop.uploads.errors import (
+    BodyInterrupted,
     FileBusy,
     FileNotFound,
     FileTooLarge,
@@ -32,6 +35,7 @@ from omnidrop.uploads.errors import (
     SessionNotFound,
     SessionTooLarge,
     TotalMismatch,
+    UploadError,
 )
 from omnidrop.uploads.guarded_body import ChunkCheck, GuardedBody
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
@@ -41,6 +45,8 @@ from omnidrop.uploads.names import check_extension, flatten_filename
 log = logging.getLogger(__name__)
 
 OPEN = "open"
+# Errors that reach a store's write from the body it reads, not from the store.
+_NOT_THE_STORES = (UploadError, BodyInterrupted, LeaseLost)
 EXPIRY_TOUCH_EVERY = timedelta(minutes=1)
 DELETING = "deleting"
 
@@ -300,6 +306,7 @@ class UploadCore:
                 raise LengthExceeded(f.total)
             return await self._stream(f, lease, start, length, body, check)
         except LeaseLost:
+            LEASE_TAKEOVERS.labels("upload").inc()
             raise FileBusy(await self._received(file_id)) from None
         finally:
             try:
@@ -345,7 +352,9 @@ class UploadCore:
         # acknowledged end: bytes re-sent below `received` are counted as written but not stored again.
         skip = 0 if self.store.overwrites_in_place else max(0, f.received - start)
         pieces = _drop_prefix(guarded, skip) if skip else guarded
-        stored = await self.store.write(f.blob_key, start + skip, pieces)
+        with storage_errors("upload", _NOT_THE_STORES):
+            stored = await self.store.write(f.blob_key, start + skip, pieces)
+        body_counted(guarded.count, stored)  # once per request, for the metrics (telemetry/asgi.py)
         written = stored + min(skip, guarded.count)
         interrupted = guarded.interrupted
         if check is not None:
@@ -366,7 +375,8 @@ class UploadCore:
         lease.released = holder is None
         completed_now = False
         if received == f.total:
-            await self.store.finalize(f.blob_key, f.total)
+            with storage_errors("upload"):
+                await self.store.finalize(f.blob_key, f.total)
             completed_now = await self.db.run_write(lambda s: s.execute(
                 update(UploadFile)
                 .where(UploadFile.id == f.id, UploadFile.complete.is_(False))

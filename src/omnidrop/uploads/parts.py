@@ -29,7 +29,9 @@ from omnidrop.storage.multipart import (
     multipart_etag,
     quote_etag,
 )
-from omnidrop.uploads.errors import UploadError
+from omnidrop.telemetry.context import body_counted
+from omnidrop.telemetry.metrics import storage_errors
+from omnidrop.uploads.errors import BodyInterrupted, UploadError
 from omnidrop.uploads.ids import new_id
 
 OPEN, COMPLETED, ABORTED = "open", "completed", "aborted"
@@ -145,7 +147,9 @@ class PartsCore:
         """A part PUT to omnidrop's own part URL. Re-PUT of a number replaces the part."""
         check_part_number(number)
         upload = await self.open_upload(upload_id)
-        part = await self.store.write_part(upload.key, upload.store_upload_id, number, _capped(body))
+        with storage_errors("upload", (UploadError, BodyInterrupted)):
+            part = await self.store.write_part(upload.key, upload.store_upload_id, number, _capped(body))
+        body_counted(part.size, part.size)
         await self._record(upload.id, [part])
         return part
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from omnidrop.protocols.multipart_form import FormStream, Part
 from omnidrop.storage.base import BlobStore
+from omnidrop.telemetry.context import body_counted
+from omnidrop.telemetry.metrics import STORAGE_ERRORS
 from omnidrop.vehicles.errors import FileTooLarge, InvalidFileType, MissingVideoFile, UploadFailed, VehicleError
 from omnidrop.vehicles.sides import VIDEO_EXTENSIONS, parse_side, parse_vehicle_uuid, video_extension
 
@@ -94,8 +96,10 @@ async def _store_video(part: Part, store: BlobStore, max_bytes: int, key_prefix:
         await store.delete(key)
         raise
     except Exception as exc:  # the store refused (disk, S3): the spec's UPLOAD_FAILED
+        STORAGE_ERRORS.labels("upload").inc()
         await _quietly_delete(store, key)
         raise UploadFailed(f"storing the video failed: {type(exc).__name__}: {exc}") from exc
+    body_counted(size, size)
     mime = mimetypes.guess_type(f"x{ext}")[0] or part.content_type or "application/octet-stream"
     return StoredVideo(key, part.filename or "", size, "video/quicktime" if ext == ".qt" else mime)
 

@@ -21,9 +21,10 @@ from omnidrop.db.models import (
     WalkthroughVideo,
 )
 from omnidrop.db.types import utcnow
-from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
+from omnidrop.telemetry.context import body_counted
 from omnidrop.uploads.ids import new_id
 from omnidrop.uploads.resumable import ResumableInfo, ResumableUploads, UploadGone, UploadNotFound
 from omnidrop.walkthrough.errors import (
@@ -78,11 +79,13 @@ class UploadObject:
 
 class WalkthroughService:
     def __init__(self, db: Database, store: BlobStore, resumable: ResumableUploads,
-                 anonymous_owner: Callable[[], Awaitable[str]] | None = None, max_attempts: int = 3) -> None:
+                 anonymous_owner: Callable[[], Awaitable[str]] | None = None, max_attempts: int = 3, *,
+                 dispatch: Dispatch) -> None:
         self.db = db
         self.store = store
         self.resumable = resumable
         self.max_attempts = max_attempts
+        self.dispatch = dispatch
         # When credential-less tus uploads are allowed, step 5 may link them too (their URL is the secret).
         self.anonymous_owner = anonymous_owner
 
@@ -158,6 +161,7 @@ class WalkthroughService:
         except InvalidInput:
             await self.store.delete(key)
             raise
+        body_counted(size, size)
         if size == 0:
             await self.store.delete(key)
             raise InvalidInput("the drawing image is empty")
@@ -270,7 +274,7 @@ class WalkthroughService:
             raise TusUploadAlreadyLinked("one of these uploads is linked to another upload object") from None
         linked = await self.get_upload(owner_id, upload_id)  # read before a worker can move it on
         if job_id is not None:
-            await dispatch(job_id)
+            await self.dispatch(job_id)
         return linked
 
     async def progress(self, row: WalkthroughUpload) -> int:
