@@ -9,6 +9,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 from omnidrop.storage.base import BlobInfo, BlobStore, check_key
+from omnidrop.storage.fence import WriteFence
 from omnidrop.storage.file_writer import write_stream
 
 READ_BLOCK = 1024 * 1024
@@ -26,7 +27,8 @@ class LocalBlobStore(BlobStore):
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
-    async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+    async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes], *,
+                    fence: WriteFence | None = None) -> int:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
@@ -35,7 +37,7 @@ class LocalBlobStore(BlobStore):
         finally:
             os.close(fd)
 
-    async def finalize(self, key: str, size: int) -> None:
+    async def finalize(self, key: str, size: int, *, fence: WriteFence | None = None) -> None:
         path = self._path(key)
         if not path.exists():  # a zero-byte file never had a write
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ from omnidrop.uploads.errors import (
     SessionTooLarge,
     TotalMismatch,
 )
+from omnidrop.uploads.fence import LeaseFence
 from omnidrop.uploads.guarded_body import ChunkCheck, GuardedBody
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
 from omnidrop.uploads.leases import Lease, LeaseLost
@@ -67,6 +68,8 @@ _COMMIT = (
     .where(_files.id == bindparam("file_id"), _files.lease_owner == bindparam("token"))
     .values(
         received=_RECEIVED_AFTER,
+        # The store's record of what makes up the blob moves with `received`, under the same lease.
+        store_state=bindparam("store_state"),
         updated_at=bindparam("now"),
         # Not completing: give the lease back in the same statement (one round trip less per
         # chunk). Completing keeps it until the blob is finalized.
@@ -345,7 +348,8 @@ class UploadCore:
         # acknowledged end: bytes re-sent below `received` are counted as written but not stored again.
         skip = 0 if self.store.overwrites_in_place else max(0, f.received - start)
         pieces = _drop_prefix(guarded, skip) if skip else guarded
-        stored = await self.store.write(f.blob_key, start + skip, pieces)
+        fence = LeaseFence(lease, f.store_state)
+        stored = await self.store.write(f.blob_key, start + skip, pieces, fence=fence)
         written = stored + min(skip, guarded.count)
         interrupted = guarded.interrupted
         if check is not None:
@@ -354,11 +358,11 @@ class UploadCore:
             check.verify()
         if not interrupted and length is not None and written != length:
             raise LengthMismatch(length, written)
-        return await self._commit(f, lease, start + written)
+        return await self._commit(f, lease, fence, start + written)
 
-    async def _commit(self, f: UploadFile, lease: Lease, end: int) -> FileProgress:
+    async def _commit(self, f: UploadFile, lease: Lease, fence: LeaseFence, end: int) -> FileProgress:
         now = utcnow()
-        params = {"file_id": f.id, "token": lease.token, "end": end, "now": now}
+        params = {"file_id": f.id, "token": lease.token, "end": end, "now": now, "store_state": fence.state}
         row = await self.db.run_write(lambda s: s.execute(_COMMIT, params).first())
         if row is None:
             raise LeaseLost()
@@ -366,7 +370,9 @@ class UploadCore:
         lease.released = holder is None
         completed_now = False
         if received == f.total:
-            await self.store.finalize(f.blob_key, f.total)
+            # Made from the committed record only, and checked against `total` before the file is
+            # reported complete (BlobMismatch propagates: the file stays incomplete).
+            await self.store.finalize(f.blob_key, f.total, fence=fence)
             completed_now = await self.db.run_write(lambda s: s.execute(
                 update(UploadFile)
                 .where(UploadFile.id == f.id, UploadFile.complete.is_(False))
