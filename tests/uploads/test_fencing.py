@@ -17,6 +17,7 @@ from omnidrop.db.clock import db_time
 from omnidrop.db.models import UploadFile, UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.base import BlobMismatch
+from omnidrop.storage.local import LocalBlobStore
 from omnidrop.storage.multipart import PartInfo
 from omnidrop.storage.s3 import S3BlobStore
 from omnidrop.storage.s3_ledger import S3Ledger
@@ -176,6 +177,40 @@ async def test_a_frozen_writers_late_part_never_reaches_the_object(db, two_nodes
         key = await s.scalar(select(UploadFile.blob_key).where(UploadFile.id == file_id))
     stored = b"".join([block async for block in node_b.store.read(key)])
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+# -- local disk: a writer frozen mid-body --------------------------------------------------------------
+
+
+async def frozen_body(data: bytes, cut: int, thaw: asyncio.Event, stuck: asyncio.Event):
+    """`data` up to `cut`, then frozen (the process stopped, its file still open), then the rest."""
+    yield data[:cut]
+    stuck.set()
+    await thaw.wait()
+    for i in range(cut, len(data), MiB):
+        yield data[i : i + MiB]
+
+
+async def test_a_frozen_writers_late_bytes_never_reach_the_local_blob(db, tmp_path, file_id):
+    store = LocalBlobStore(tmp_path / "blobs")
+    node_a, node_b = UploadCore(db, store, LIMITS), UploadCore(db, store, LIMITS)
+    data = os.urandom(6 * MiB + 100)
+    stale = bytes(len(data))
+    stuck, thaw = asyncio.Event(), asyncio.Event()
+    writer_a = asyncio.create_task(
+        node_a.append(file_id, start=0, body=frozen_body(stale, MiB, thaw, stuck), total=len(data)))
+    await stuck.wait()  # A wrote its first MiB (never acknowledged) and froze with the file open
+    progress = await node_b.append(file_id, start=0, body=pieces(data[: 6 * MiB]), total=len(data))
+    assert progress.received == 6 * MiB
+    thaw.set()  # A wakes and writes its next 5 MiB and more, its renewal not yet due
+    with pytest.raises(FileBusy):
+        await writer_a
+    assert (await node_b.append(file_id, start=6 * MiB, body=pieces(data[6 * MiB :]))).complete
+    async with db.read() as s:
+        key = await s.scalar(select(UploadFile.blob_key).where(UploadFile.id == file_id))
+    stored = b"".join([block async for block in store.read(key)])
+    assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert [p.name for p in (store.root / key).parent.iterdir()] == [key.rsplit("/", 1)[1]]  # segments gone
 
 
 # -- S3: finalize checks what it made -----------------------------------------------------------------

@@ -42,11 +42,6 @@ class BlobInfo:
 
 
 class BlobStore(ABC):
-    # False for stores whose bytes cannot be rewritten (S3 parts): the core then writes only at its
-    # acknowledged end and skips re-sent bytes below it; `write` must accept an offset below the
-    # durable size (bytes stored but never acknowledged) and drop what lies past it.
-    overwrites_in_place: bool = True
-
     @abstractmethod
     async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes], *,
                     fence: WriteFence | None = None) -> int:

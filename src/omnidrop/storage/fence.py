@@ -15,6 +15,9 @@ from typing import Protocol
 class WriteFence(Protocol):
     # Bumped by every claim of the file's lease: stores may name per-writer places after it.
     epoch: int
+    # Writers of earlier epochs than this may still be running (their lease was taken over, not given
+    # back): nothing they can still write to may be read again.
+    fenced_below: int
     # The store's record of the unfinished blob as committed with the acknowledged offset (None before
     # the first write). `write` replaces it; the new record counts only if the core commits it, under
     # the lease, together with the new offset.

@@ -9,8 +9,8 @@ tail object until more bytes arrive or the file is finalized. A small marker obj
 durable (upload id, how many parts count, their total, the tail's length); it is rewritten at the end
 of every write, which is the moment the write's bytes become durable.
 
-S3 parts cannot be edited, so this store does not overwrite in place (`overwrites_in_place = False`):
-the core skips bytes it already acknowledged and only writes at its acknowledged end. That end may lie
+S3 parts cannot be edited, so this store does not overwrite in place: the core skips bytes it already
+acknowledged and only writes at its acknowledged end. That end may lie
 below the store's durable size (bytes stored but never acknowledged: a crash, a failed checksum); the
 store then rewinds to it. Any acknowledged end is a part boundary or inside the tail that followed that
 part, and tails are kept (one object per part number) until the file is finalized, so rewinding to an
@@ -116,8 +116,6 @@ class _State:
 
 
 class S3BlobStore(BlobStore, MultipartStore):
-    overwrites_in_place = False
-
     def __init__(self, url: str) -> None:
         self.loc = S3Location.parse(url)
         self.bucket = self.loc.bucket

@@ -344,9 +344,10 @@ class UploadCore:
             end = f.total if f.total is not None else self.limits.max_file_bytes
             guarded = GuardedBody(body, end - start, lambda got: LengthExceeded(end), lease, check)
 
-        # A store that cannot overwrite in place (S3: parts are immutable) only ever gets writes at the
-        # acknowledged end: bytes re-sent below `received` are counted as written but not stored again.
-        skip = 0 if self.store.overwrites_in_place else max(0, f.received - start)
+        # Acknowledged bytes are never written again: bytes re-sent below `received` are counted as
+        # written but not stored. So every store only ever gets writes at the acknowledged end (S3
+        # parts cannot be edited; the local store keeps a taken-over writer's file unread from there).
+        skip = max(0, f.received - start)
         pieces = _drop_prefix(guarded, skip) if skip else guarded
         fence = LeaseFence(lease, f.store_state)
         stored = await self.store.write(f.blob_key, start + skip, pieces, fence=fence)

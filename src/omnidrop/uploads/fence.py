@@ -23,6 +23,7 @@ class LeaseFence:
     def __init__(self, lease: Lease, state: str | None) -> None:
         self.lease = lease
         self.epoch = lease.epoch
+        self.fenced_below = lease.claimed.fence_epoch if lease.claimed is not None else lease.epoch
         self.state = state
         self.started_from = state
 

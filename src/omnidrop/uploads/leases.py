@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from omnidrop.db.clock import db_time, seconds
@@ -40,7 +40,9 @@ _CLAIM = (
             or_(_files.lease_owner.is_(None), _files.lease_expires < db_time(seconds("free_after"))),
         )
         .values(lease_owner=bindparam("token"), lease_expires=db_time(seconds("ttl")),
-                lease_epoch=_files.lease_epoch + 1)
+                lease_epoch=_files.lease_epoch + 1,
+                # Taken over rather than given back: the old holder may be frozen mid-write.
+                fence_epoch=case((_files.lease_owner.is_(None), _files.fence_epoch), else_=_files.lease_epoch + 1))
         .returning(*UploadFile.__table__.c)
     )
     .execution_options(populate_existing=True)

@@ -70,6 +70,9 @@ class UploadFile(Base):
     # Fencing (migration 0009): bumped by every claim, so a writer whose lease was taken over is told
     # apart from the one holding it now (uploads/leases.py).
     lease_epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Writers of epochs below this one may still be running: a claim that took a lease over (rather
+    # than finding it given back) raises it to its own epoch. Stores keep such writers' files unread.
+    fence_epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Numbers handed out under the lease, never twice (S3 part numbers, tail keys): a writer that wakes
     # after a takeover can only write where nothing reads (uploads/fence.py).
     store_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
