@@ -115,6 +115,20 @@ async def test_a_fast_clock_does_not_take_over_a_live_lease(db, file_id, skew):
     await holder.keep()
 
 
+async def test_upload_sessions_expire_by_the_databases_clock(db, tmp_path, skew):
+    owner = await KeyService(db).ensure_owner(f"fence-{os.urandom(4).hex()}")
+    core = UploadCore(db, LocalBlobStore(tmp_path / "blobs"), UploadLimits(ttl_seconds=3600))
+    skew()
+    info = await core.create_session(owner)
+    async with db.read() as s:
+        db_now = await s.scalar(select(db_time(0)))
+    assert timedelta(minutes=59) < info.expires_at - db_now <= timedelta(hours=1)
+    # A session the database says has expired is gone, whatever this process's clock says.
+    async with db.write() as s:
+        await s.execute(update(UploadSession).where(UploadSession.id == info.id).values(expires_at=db_time(-1)))
+    assert await core.reap_expired() == 1
+
+
 # -- S3: a writer frozen mid-part ---------------------------------------------------------------------
 
 

@@ -12,10 +12,11 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from omnidrop.auth.quotas import Quotas
+from omnidrop.db.clock import db_time, seconds
 from omnidrop.db.engine import Database
 from omnidrop.db.models import UploadFile, UploadSession
 from omnidrop.db.types import utcnow
@@ -52,10 +53,20 @@ _LIVE_SESSION = select(UploadSession).where(
     UploadSession.id == bindparam("session_id"),
     UploadSession.owner_id == bindparam("owner_id"),  # another owner's session is simply not found
     UploadSession.state == OPEN,
-    UploadSession.expires_at > bindparam("now"),
+    UploadSession.expires_at > db_time(0),  # the database's clock decides, for every node alike
 )
 # Serialises file creation per session on PostgreSQL; SQLite has BEGIN IMMEDIATE.
 _LIVE_SESSION_FOR_UPDATE = _LIVE_SESSION.with_for_update()
+# "Abandoned" means no activity for the TTL, so writes push expiry out: at most once a minute, so a
+# stream of chunks does not rewrite the session row on every request. All in the database's time.
+_sessions = UploadSession.__table__.c
+_MOVE_EXPIRY = (
+    update(UploadSession.__table__)
+    .where(_sessions.id == bindparam("session_id"), _sessions.state == OPEN,
+           or_(_sessions.expires_at.is_(None), _sessions.expires_at < db_time(seconds("due_before"))))
+    .values(expires_at=db_time(seconds("ttl")))
+)
+MOVE_EXPIRY = _MOVE_EXPIRY  # for modules built on the core that keep their sessions alive themselves
 _FILE_NAMED = select(UploadFile).where(UploadFile.session_id == bindparam("session_id"),
                                        UploadFile.name == bindparam("name"))
 # Core (table-level) rather than ORM UPDATEs: the ORM makes a new statement per execution, which
@@ -108,7 +119,7 @@ class SessionInfo:
 
 
 def _session_params(owner_id: str, session_id: str) -> dict:
-    return {"owner_id": owner_id, "session_id": session_id, "now": utcnow()}
+    return {"owner_id": owner_id, "session_id": session_id}
 
 
 def _progress(f: UploadFile) -> FileProgress:
@@ -135,15 +146,16 @@ class UploadCore:
     # -- sessions -----------------------------------------------------------------------------
 
     async def create_session(self, owner_id: str) -> SessionInfo:
-        now = utcnow()
         session = UploadSession(
-            id=new_id(), owner_id=owner_id, state=OPEN, created_at=now,
-            expires_at=now + timedelta(seconds=self.limits.ttl_seconds),
+            id=new_id(), owner_id=owner_id, state=OPEN, created_at=db_time(0),
+            expires_at=db_time(self.limits.ttl_seconds),
         )
         async with self.db.write() as s:
             if self.quotas:
                 await self.quotas.check(s, owner_id)
             s.add(session)
+            await s.flush()
+            await s.refresh(session)  # the times the database gave it
         return SessionInfo(id=session.id, expires_at=session.expires_at, files=[])
 
     async def get_session(self, owner_id: str, session_id: str) -> SessionInfo:
@@ -177,8 +189,9 @@ class UploadCore:
             await self._purge(session_id)
 
     async def reap_expired(self, now: datetime | None = None) -> int:
-        """Delete sessions past their expiry (and any whose deletion was interrupted), bytes first."""
-        now = now or utcnow()
+        """Delete sessions past their expiry (and any whose deletion was interrupted), bytes first.
+        Expiry is judged by the database's clock unless a test hands in `now`."""
+        now = db_time(0) if now is None else now
         async with self.db.read() as s:
             ids = (
                 await s.scalars(
@@ -396,24 +409,23 @@ class UploadCore:
             return None
         if not f.complete and f.total != total:
             raise TotalMismatch(f.total)
-        self._touch_expiry(session, utcnow())
+        s.execute(_MOVE_EXPIRY, self.expiry_params(session.id))
         if not f.complete and start <= f.received:
             lease.file_id = f.id
             if lease.claim_in(s):
                 return lease.claimed
         return f
 
-    def _touch_expiry(self, session: UploadSession, now: datetime) -> None:
-        if session.expires_at is None:
-            session.expires_at = now + timedelta(seconds=self.limits.ttl_seconds)
-        elif (moved := self.moved_expiry(session.expires_at, now)) is not None:
-            session.expires_at = moved
+    def expiry_params(self, session_id: str) -> dict:
+        """Parameters of _MOVE_EXPIRY (MOVE_EXPIRY), which keeps a session a write has touched alive."""
+        ttl = self.limits.ttl_seconds
+        return {"session_id": session_id, "ttl": ttl, "due_before": ttl - EXPIRY_TOUCH_EVERY.total_seconds()}
 
     def moved_expiry(self, expires_at: datetime, now: datetime | None = None) -> datetime | None:
-        """The new expiry of a session a write has just touched, or None to leave it be. "Abandoned"
-        means no activity for the TTL, so writes push expiry out; at most once a minute, so a stream of
-        chunks does not rewrite the session row on every request. Public for modules built on the core
-        (resumable uploads) that keep their sessions alive in their own statements."""
+        """Whether a session a write has just touched is due to have its expiry moved (_MOVE_EXPIRY),
+        as this process's clock sees it: the new expiry, or None to leave it be. Only a hint, for
+        modules built on the core (resumable uploads) that keep their sessions alive in their own
+        statements to spare one when it is not due; the expiry they write is the database's."""
         fresh = (now or utcnow()) + timedelta(seconds=self.limits.ttl_seconds)
         return fresh if fresh - expires_at > EXPIRY_TOUCH_EVERY else None
 
@@ -441,7 +453,7 @@ class UploadCore:
                 await s.flush()
             elif not f.complete and f.total != total:
                 raise TotalMismatch(f.total)
-            self._touch_expiry(session, now)
+            await s.execute(_MOVE_EXPIRY, self.expiry_params(session.id))
             return f
 
     async def _received(self, file_id: int) -> int:
