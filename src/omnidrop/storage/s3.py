@@ -552,6 +552,10 @@ class S3BlobStore(BlobStore, MultipartStore):
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         await self._abort(self._k(key), upload_id)
 
+    async def completed_size(self, key: str) -> int | None:
+        head = await self._head(self._k(key))
+        return None if head is None else head["ContentLength"]
+
 
 class _Spool:
     """Bytes of one part on their way to S3: in memory up to 8 MiB, then in a temporary file."""
