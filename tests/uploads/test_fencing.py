@@ -193,6 +193,15 @@ async def test_a_frozen_writers_late_part_never_reaches_the_object(db, two_nodes
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
+async def test_a_blob_finalized_before_a_crash_is_checked_and_completed_by_the_next_write(db, two_nodes, file_id):
+    node_a, node_b = two_nodes
+    data = os.urandom(6 * MiB)
+    assert (await node_a.append(file_id, start=0, body=pieces(data), total=len(data))).complete
+    async with db.write() as s:  # as if node A died after finalizing, before recording `complete`
+        await s.execute(update(UploadFile).where(UploadFile.id == file_id).values(complete=False))
+    assert (await node_b.append(file_id, start=len(data), body=pieces(b""))).complete
+
+
 # -- local disk: a writer frozen mid-body --------------------------------------------------------------
 
 

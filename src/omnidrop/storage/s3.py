@@ -297,8 +297,6 @@ class S3BlobStore(BlobStore, MultipartStore):
 
     async def _write_fenced(self, key: str, offset: int, chunks: AsyncIterable[bytes], fence: WriteFence) -> int:
         k = self._k(key)
-        if await self._head(k) is not None:
-            raise StoreGap(f"{key}: already complete")
         ledger = S3Ledger.load(fence.state)
         # The record is committed together with the acknowledged offset, so the core always writes at
         # its end: nothing unacknowledged is ever in it, and nothing needs rewinding.
