@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from omnidrop.auth.keys import KeyService
+from omnidrop.storage.base import BlobMismatch
 from omnidrop.storage.local_parts import LocalMultipart
 from omnidrop.storage.multipart import MiB, multipart_etag
 from omnidrop.storage.s3 import S3BlobStore
@@ -129,3 +130,18 @@ async def test_abort_removes_everything(parts, owner):
                                                       UploadId=upload.store_upload_id)
     with pytest.raises(NoSuchUpload):
         await parts.get(upload.id, owner_id="someone-else")
+
+
+async def test_an_object_that_does_not_match_its_parts_is_never_recorded_complete(parts, owner, monkeypatch):
+    upload = await parts.create(owner, "t/short.bin")
+    p1, p2 = os.urandom(5 * MiB), os.urandom(100)
+    etags = [await put_part(parts, upload, n, p) for n, p in ((1, p1), (2, p2))]
+    real = parts.store.complete_multipart
+
+    async def loses_the_last_part(key, upload_id, chosen):  # a store that assembles the wrong object
+        await real(key, upload_id, chosen[:-1])
+
+    monkeypatch.setattr(parts.store, "complete_multipart", loses_the_last_part)
+    with pytest.raises(BlobMismatch):
+        await parts.complete(upload, [(1, etags[0]), (2, etags[1])])
+    assert (await parts.get(upload.id)).state == "open"

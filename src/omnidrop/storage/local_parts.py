@@ -87,6 +87,12 @@ class LocalMultipart(MultipartStore):
         os.replace(tmp, target)
         await asyncio.to_thread(shutil.rmtree, folder, True)
 
+    async def completed_size(self, key: str) -> int | None:
+        try:
+            return (self.root / check_key(key)).stat().st_size
+        except FileNotFoundError:
+            return None
+
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self._dir(upload_id), True)
 

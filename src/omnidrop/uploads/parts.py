@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from omnidrop.db.engine import Database
 from omnidrop.db.models import MultipartPart, MultipartUpload
 from omnidrop.db.types import utcnow
+from omnidrop.storage.base import BlobMismatch
 from omnidrop.storage.multipart import (
     MAX_PART_SIZE,
     MAX_PARTS,
@@ -205,6 +206,10 @@ class PartsCore:
             if again.state == COMPLETED:  # a concurrent request completed it first
                 return again
             raise
+        # The upload is recorded complete only once the object the store made is as long as its parts.
+        stored = await self.store.completed_size(upload.key)
+        if stored != size:
+            raise BlobMismatch(f"{upload.key}: the completed object has {stored} bytes, its parts {size}")
         etag = multipart_etag([p.etag for p in chosen])
         async with self.db.write() as s:
             await s.execute(

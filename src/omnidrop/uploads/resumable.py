@@ -17,7 +17,8 @@ from sqlalchemy import bindparam, delete, select, update
 
 from omnidrop.db.models import ResumableUpload, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
-from omnidrop.uploads.core import OPEN, ChunkCheck, UploadCore
+from omnidrop.db.clock import db_time
+from omnidrop.uploads.core import MOVE_EXPIRY, OPEN, ChunkCheck, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, UploadError
 from omnidrop.uploads.events import CREATED, FINISHED, PRE_CREATE, TERMINATED, EventBus, UploadEvent
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
@@ -35,11 +36,11 @@ FINAL = "final"
 
 # Built once: every PATCH runs them (see core.py).
 _THE_UPLOAD = select(ResumableUpload).where(ResumableUpload.id == bindparam("upload_id"))
-_THE_SESSION = select(UploadSession).where(UploadSession.id == bindparam("upload_id"))
+# With whether it has expired by the database's clock (never this process's).
+_THE_SESSION = select(UploadSession, (UploadSession.expires_at <= db_time(0)).label("expired")) \
+    .where(UploadSession.id == bindparam("upload_id"))
 _THE_FILE = select(UploadFile).where(UploadFile.session_id == bindparam("upload_id"))
-_sessions = UploadSession.__table__.c
-_KEEP_ALIVE = update(UploadSession.__table__) \
-    .where(_sessions.id == bindparam("session_id"), _sessions.state == OPEN).values(expires_at=bindparam("expires"))
+_KEEP_ALIVE = MOVE_EXPIRY.returning(UploadSession.__table__.c.expires_at)
 
 
 class UploadNotFound(UploadError):
@@ -109,7 +110,7 @@ class ResumableUploads:
             if self.core.quotas:
                 await self.core.quotas.check(s, owner_id, length or 0)
             s.add(UploadSession(id=upload_id, owner_id=owner_id, state=OPEN, created_at=now,
-                                expires_at=now + timedelta(seconds=self.core.limits.ttl_seconds)))
+                                expires_at=db_time(self.core.limits.ttl_seconds)))
             s.add(ResumableUpload(id=upload_id, owner_id=owner_id, state=ACTIVE, meta=meta, concat=concat,
                                   parts=" ".join(parts or []), size=length, created_at=now))
             await s.flush()
@@ -162,15 +163,17 @@ class ResumableUploads:
             raise UploadNotFound(f"no upload {upload_id!r}")
         # Every PATCH and HEAD reads it: one short transaction (Database.run_read).
         params = {"upload_id": upload_id}
-        row, session, f = await self.db.run_read(lambda s: tuple(
-            s.execute(query, params).scalar_one_or_none() for query in (_THE_UPLOAD, _THE_SESSION, _THE_FILE)))
+        row, (session, expired), f = await self.db.run_read(lambda s: (
+            s.execute(_THE_UPLOAD, params).scalar_one_or_none(),
+            s.execute(_THE_SESSION, params).first() or (None, None),
+            s.execute(_THE_FILE, params).scalar_one_or_none()))
         if row is None or row.owner_id != owner_id:
             raise UploadNotFound(f"no upload {upload_id!r}")
         if row.state in (TERMINATED_STATE, EXPIRED_STATE):
             raise UploadGone(f"upload {upload_id!r} was {row.state}")
         if session is None or f is None or session.state not in (OPEN, CONSUMED):
             raise UploadGone(f"upload {upload_id!r} expired")
-        if session.state == OPEN and session.expires_at is not None and session.expires_at <= utcnow():
+        if session.state == OPEN and expired:
             raise UploadGone(f"upload {upload_id!r} expired")
         return ResumableInfo(
             id=row.id, owner_id=row.owner_id, offset=f.received, length=f.total, complete=f.complete,
@@ -208,13 +211,14 @@ class ResumableUploads:
         return info
 
     async def _keep_alive(self, upload_id: str, expires_at: datetime | None) -> datetime | None:
-        """The expiry after this write, moved by the core's rule (UploadCore.moved_expiry). None: the
-        bytes belong to another resource and never expire."""
-        expires = self.core.moved_expiry(expires_at) if expires_at is not None else None
-        if expires is None:
+        """The expiry after this write, moved by the core's rule in the database's time (MOVE_EXPIRY).
+        None: the bytes belong to another resource and never expire. This process's clock only
+        decides whether to ask (UploadCore.moved_expiry), sparing a write on most PATCHes."""
+        if expires_at is None or self.core.moved_expiry(expires_at) is None:
             return expires_at
-        await self.db.run_write(lambda s: s.execute(_KEEP_ALIVE, {"session_id": upload_id, "expires": expires}))
-        return expires
+        params = self.core.expiry_params(upload_id)
+        moved = await self.db.run_write(lambda s: s.execute(_KEEP_ALIVE, params).scalar_one_or_none())
+        return moved if moved is not None else expires_at
 
     async def terminate(self, owner_id: str, upload_id: str, *, protocol: str = "tus") -> None:
         info = await self.get(owner_id, upload_id)
