@@ -38,14 +38,12 @@ async def file_blocks(path: Path) -> AsyncIterator[bytes]:
 
 
 async def put_file(store: BlobStore, key: str, path: Path) -> int:
-    size = await store.write(key, 0, file_blocks(path))
-    await store.finalize(key, size)
-    return size
+    """A derived output: replaces what an earlier (perhaps killed) attempt stored under `key`."""
+    return await store.put(key, file_blocks(path))
 
 
 async def put_bytes(store: BlobStore, key: str, data: bytes) -> None:
     async def one() -> AsyncIterator[bytes]:
         yield data
 
-    await store.write(key, 0, one())
-    await store.finalize(key, len(data))
+    await store.put(key, one())

@@ -301,6 +301,52 @@ class S3BlobStore(BlobStore, MultipartStore):
         await self._complete(dest, upload_id, parts)
         return sum(sizes)
 
+    # -- whole-object puts (derived outputs) ---------------------------------------------------
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """Replace `key` with the stream: one PutObject, or a multipart upload of its own when the stream
+        is longer than a part. S3 swaps the object in only when the put or the completion succeeds, so a
+        reader sees the old bytes or the new ones; a writer killed midway leaves at most an open multipart
+        upload, which the reaper aborts (`stale_multipart_uploads`)."""
+        k = self._k(key)
+        raw = await self._get(k + MARKER)
+        if raw is not None:  # an append-written version never finished: it goes, the put replaces it
+            upload_id = json.loads(raw)["upload_id"]
+            if upload_id:
+                await self._abort(k, upload_id)
+            await self._delete_sidecars(k)
+        s3 = await self._s3()
+        spool, upload_id, parts, size = _Spool(), None, [], 0
+        try:
+            async for chunk in chunks:
+                spool.write(chunk)
+                size += len(chunk)
+                if spool.size >= self.loc.part_size:
+                    if upload_id is None:
+                        upload_id = (await s3.create_multipart_upload(Bucket=self.bucket, Key=k))["UploadId"]
+                    parts.append(await self._put_part(k, upload_id, len(parts) + 1, spool))
+                    spool.close()
+                    spool = _Spool()
+            if upload_id is None:
+                await s3.put_object(Bucket=self.bucket, Key=k, Body=spool.rewound(), ContentLength=spool.size)
+            else:
+                if spool.size:
+                    parts.append(await self._put_part(k, upload_id, len(parts) + 1, spool))
+                await self._complete(k, upload_id, parts)
+        except BaseException:
+            if upload_id is not None:
+                await asyncio.shield(self._abort(k, upload_id))
+            raise
+        finally:
+            spool.close()
+        return size
+
+    async def _put_part(self, k: str, upload_id: str, number: int, spool: _Spool) -> PartInfo:
+        s3 = await self._s3()
+        resp = await s3.upload_part(Bucket=self.bucket, Key=k, UploadId=upload_id, PartNumber=number,
+                                    Body=spool.rewound(), ContentLength=spool.size)
+        return PartInfo(number, spool.size, resp["ETag"])
+
     # -- reads, listing, deletion -------------------------------------------------------------
 
     async def size(self, key: str) -> int | None:
