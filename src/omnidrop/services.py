@@ -16,6 +16,7 @@ from omnidrop.storage.base import BlobStore
 from omnidrop.storage.factory import open_store
 from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.events import EventBus
+from omnidrop.uploads.outbox import Outbox, Sink
 from omnidrop.uploads.resumable import ResumableUploads
 from omnidrop.uploads.webhooks import WebhookSender
 from omnidrop.walkthrough.service import WalkthroughService
@@ -38,6 +39,10 @@ def upload_limits(settings: Settings) -> UploadLimits:
         lease_renew=settings.lease_renew_seconds,
         lease_wait=settings.lease_wait_seconds,
     )
+
+
+TUS_LINKS_SINK, WEBHOOK_SINK = "tus_links", "webhook"
+OUTBOX_CHORE = "outbox"
 
 
 @dataclass
@@ -71,9 +76,24 @@ class Services:
         """Upload lifecycle events; the HTTP hooks subscribe when configured."""
         bus = EventBus()
         if self.webhooks is not None:
-            self.webhooks.attach(bus)
-        TusLinkTracker(self.db).attach(bus)  # walkthrough upload objects' tus_links
+            self.webhooks.attach(bus)  # the blocking pre-create hook
         return bus
+
+    @cached_property
+    def outbox_sinks(self) -> list[Sink]:
+        """Where upload events go, durably: the HTTP hook and walkthrough upload objects' tus_links."""
+        s = self.settings
+        sinks = [Sink(TUS_LINKS_SINK, TusLinkTracker.wants, TusLinkTracker(self.db).on_event, attempts=10)]
+        if self.webhooks is not None:
+            sinks.append(Sink(WEBHOOK_SINK, self.webhooks.wants, self.webhooks.notify,
+                              attempts=s.hooks_retries + 1, backoff=s.hooks_backoff_seconds))
+        return sinks
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from omnidrop.jobs.dispatch import dispatch_chore
+
+        return Outbox(self.outbox_sinks, on_recorded=lambda: dispatch_chore(OUTBOX_CHORE))
 
     @cached_property
     def webhooks(self) -> WebhookSender | None:
@@ -85,7 +105,8 @@ class Services:
 
     @cached_property
     def resumable(self) -> ResumableUploads:
-        return ResumableUploads(self.uploads, self.events, tombstone_days=self.settings.resumable_tombstone_days)
+        return ResumableUploads(self.uploads, self.events, tombstone_days=self.settings.resumable_tombstone_days,
+                                outbox=self.outbox)
 
     @cached_property
     def logins(self) -> LoginService:

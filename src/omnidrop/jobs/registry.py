@@ -29,3 +29,18 @@ def handler_for(kind: str) -> Handler:
     import omnidrop.pipeline.handlers  # noqa: F401
 
     return HANDLERS[kind]
+
+
+# Periodic chores (the sweep, the reaper, outbox delivery): name -> async fn(settings). Registered where
+# the app is composed (omnidrop.chores); workers run them on their schedule or when a message asks.
+CHORES: dict[str, Callable[..., Awaitable[object]]] = {}
+
+
+def register_chore(name: str, chore: Callable[..., Awaitable[object]]) -> None:
+    CHORES[name] = chore
+
+
+def chore_for(name: str) -> Callable[..., Awaitable[object]]:
+    import omnidrop.chores  # noqa: F401
+
+    return CHORES[name]
