@@ -17,6 +17,7 @@ from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.registry import handler_for
 from omnidrop.jobs.store import ClaimedJob, JobStore
 from omnidrop.services import Services
+from omnidrop.uploads.stale_multipart import abort_stale_multipart
 from omnidrop.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,9 @@ async def reap(settings: Settings | None = None) -> int:
         reaped = await services.uploads.reap_expired()
         await services.resumable.reap()  # tombstones for the tus/IETF uploads just reaped (410)
         await services.videos.reap_expired()  # direct video groups past their 5 days
+        # Multipart uploads of killed writers (derived-output puts, composes) that nothing refers to.
+        await abort_stale_multipart(services.db, services.store,
+                                    timedelta(seconds=services.settings.reap_multipart_after_seconds))
         purge = getattr(services.limiter.storage, "purge_expired", None)
         if purge is not None:
             await purge()
