@@ -213,11 +213,12 @@ class ResumableUploads:
         info = replace(info, offset=progress.received, length=progress.total, complete=progress.complete,
                        expires_at=expires_at)
         if progress.completed_now:
+            finished = self._event(FINISHED, info, protocol)
             async with self.db.write() as s:
                 await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                                 .values(state=FINISHED_STATE, size=progress.total))
-                await self._record(s, self._event(FINISHED, info, protocol))
-            await self._recorded(self._event(FINISHED, info, protocol))
+                await self._record(s, finished)
+            await self._recorded(finished)
             self._emit(FINISHED, info, protocol)
         return info
 
@@ -234,11 +235,12 @@ class ResumableUploads:
         info = await self.get(owner_id, upload_id)
         if info.consumed:
             raise UploadNotFound("the upload belongs to another resource now and cannot be terminated")
+        terminated = self._event(TERMINATED, info, protocol)
         async with self.db.write() as s:
             await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                             .values(state=TERMINATED_STATE, ended_at=utcnow()))
-            await self._record(s, self._event(TERMINATED, info, protocol))
-        await self._recorded(self._event(TERMINATED, info, protocol))
+            await self._record(s, terminated)
+        await self._recorded(terminated)
         # Bytes after the tombstone: if we die in between, the session's expiry brings the reaper.
         await self.core.delete_session(owner_id, upload_id)
         self._emit(TERMINATED, info, protocol)
