@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     # Cluster chores (docs/cluster.md). Every worker keeps the schedule: each tick, a round lease in the
     # database picks the one worker that runs the sweep, the reaper and outbox delivery this round.
     housekeeping_seconds: float = 15.0
+    # The reaper (expired uploads, stale multipart uploads) runs at most this often across the cluster.
+    reap_seconds: float = 60.0
     # Jobs' scratch files: one folder per worker process, removed by the next worker on the machine if
     # the process was killed. Default: <data_dir>/scratch.
     scratch_dir: Path | None = None

@@ -67,11 +67,15 @@ async def test_housekeepers_on_two_workers_run_a_round_once_and_the_every_tick_c
         raise RuntimeError("one chore failing harms no other")
 
     settings = Settings(database_url=db_url, data_dir=tmp_path, housekeeping_seconds=60)
-    a = Housekeeper(settings, "worker-a", rounds={"broken": fails, name: chore}, every_tick={"outbox": chore})
+    a = Housekeeper(settings, "worker-a", rounds={"broken": fails, name: chore}, every_tick={"outbox": chore},
+                    periods={name: 3600})
     b = Housekeeper(settings, "worker-b", rounds={name: chore}, every_tick={"outbox": chore})
     assert await a.tick() == [name, "outbox"]
     assert await b.tick() == ["outbox"]
     assert ran == [name] * 3
+    async with db.read() as s:  # a costly chore's round lasts its own period, not one tick
+        round_ = await s.get(ClusterRound, name)
+        assert round_.until - await db_now(s) > timedelta(minutes=59)
 
 
 def dead_pid() -> int:

@@ -32,7 +32,8 @@ def worker(
     runner.sweep_sync()
     if periodic:
         Housekeeper(settings, runner.worker_id(), rounds={n: chore_for(n) for n in ROUNDS},
-                    every_tick={n: chore_for(n) for n in EVERY_TICK}).start()
+                    every_tick={n: chore_for(n) for n in EVERY_TICK},
+                    periods={"reap": settings.reap_seconds}).start()
     # Huey's idle backoff would reach 10 s between polls; a job queued after a quiet spell should start
     # within a second (one cheap poll per second per thread on SQLite or Redis).
     Consumer(huey, workers=threads or settings.worker_threads, worker_type="thread", periodic=False,

@@ -24,12 +24,15 @@ Chore = Callable[[Settings], Awaitable[object]]
 
 class Housekeeper:
     def __init__(self, settings: Settings, holder: str, *, rounds: dict[str, Chore],
-                 every_tick: dict[str, Chore] | None = None) -> None:
+                 every_tick: dict[str, Chore] | None = None, periods: dict[str, float] | None = None) -> None:
         self.settings = settings
         self.holder = holder
         self.rounds = rounds
         self.every_tick = every_tick or {}
-        self.period = timedelta(seconds=settings.housekeeping_seconds)
+        # A round's length, cluster-wide: by default one tick; longer for costly chores (the reaper
+        # scans tables and lists the bucket's open uploads).
+        self.periods = {name: timedelta(seconds=max(settings.housekeeping_seconds, (periods or {}).get(name, 0)))
+                        for name in rounds}
 
     async def tick(self) -> list[str]:
         """One tick; returns the names of the chores this worker ran."""
@@ -39,7 +42,7 @@ class Housekeeper:
         try:
             taken = Rounds(db)
             for name, chore in self.rounds.items():
-                if await taken.take(name, self.holder, self.period) and await self._run(name, chore):
+                if await taken.take(name, self.holder, self.periods[name]) and await self._run(name, chore):
                     ran.append(name)
         finally:
             await db.dispose()
