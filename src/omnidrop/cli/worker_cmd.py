@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 
 import typer
 
@@ -27,7 +28,7 @@ def worker(
     # Jobs' temporary files go to a folder named after this process; a killed worker's folder is removed
     # by the next worker on this machine (SIGKILL runs no cleanup).
     scratch.remove_dead(settings.resolved_scratch_dir)
-    scratch.use_own_scratch(settings.resolved_scratch_dir)
+    own_scratch = scratch.use_own_scratch(settings.resolved_scratch_dir)
     # Jobs orphaned by a worker that died before us: lapsed leases go back on the queue now, not in a minute.
     runner.sweep_sync()
     if periodic:
@@ -36,5 +37,8 @@ def worker(
                     periods={"reap": settings.reap_seconds}).start()
     # Huey's idle backoff would reach 10 s between polls; a job queued after a quiet spell should start
     # within a second (one cheap poll per second per thread on SQLite or Redis).
-    Consumer(huey, workers=threads or settings.worker_threads, worker_type="thread", periodic=False,
-             max_delay=1.0).run()
+    try:
+        Consumer(huey, workers=threads or settings.worker_threads, worker_type="thread", periodic=False,
+                 max_delay=1.0).run()
+    finally:  # a graceful stop cleans up after itself; a killed worker's folder waits for the next one
+        shutil.rmtree(own_scratch, ignore_errors=True)
