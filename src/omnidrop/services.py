@@ -6,6 +6,7 @@ The domain services get the job dispatcher handed in here, so they never reach i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from omnidrop.auth.keys import KeyService
@@ -20,7 +21,9 @@ from omnidrop.storage.base import BlobStore
 from omnidrop.storage.factory import open_store
 from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.events import EventBus
+from omnidrop.uploads.outbox import Outbox, Sink
 from omnidrop.uploads.resumable import ResumableUploads
+from omnidrop.uploads.stale_multipart import abort_stale_multipart
 from omnidrop.uploads.webhooks import WebhookSender
 from omnidrop.walkthrough.service import WalkthroughService
 from omnidrop.walkthrough.tus_links import TusLinkTracker
@@ -42,6 +45,10 @@ def upload_limits(settings: Settings) -> UploadLimits:
         lease_renew=settings.lease_renew_seconds,
         lease_wait=settings.lease_wait_seconds,
     )
+
+
+TUS_LINKS_SINK, WEBHOOK_SINK = "tus_links", "webhook"
+OUTBOX_CHORE = "outbox"
 
 
 @dataclass
@@ -76,9 +83,24 @@ class Services:
         """Upload lifecycle events; the HTTP hooks subscribe when configured."""
         bus = EventBus()
         if self.webhooks is not None:
-            self.webhooks.attach(bus)
-        TusLinkTracker(self.db).attach(bus)  # walkthrough upload objects' tus_links
+            self.webhooks.attach(bus)  # the blocking pre-create hook
         return bus
+
+    @cached_property
+    def outbox_sinks(self) -> list[Sink]:
+        """Where upload events go, durably: the HTTP hook and walkthrough upload objects' tus_links."""
+        s = self.settings
+        sinks = [Sink(TUS_LINKS_SINK, TusLinkTracker.wants, TusLinkTracker(self.db).on_event, attempts=10)]
+        if self.webhooks is not None:
+            sinks.append(Sink(WEBHOOK_SINK, self.webhooks.wants, self.webhooks.notify,
+                              attempts=s.hooks_retries + 1, backoff=s.hooks_backoff_seconds))
+        return sinks
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from omnidrop.jobs.dispatch import dispatch_chore
+
+        return Outbox(self.outbox_sinks, on_recorded=lambda: dispatch_chore(OUTBOX_CHORE))
 
     @cached_property
     def webhooks(self) -> WebhookSender | None:
@@ -90,7 +112,8 @@ class Services:
 
     @cached_property
     def resumable(self) -> ResumableUploads:
-        return ResumableUploads(self.uploads, self.events, tombstone_days=self.settings.resumable_tombstone_days)
+        return ResumableUploads(self.uploads, self.events, tombstone_days=self.settings.resumable_tombstone_days,
+                                outbox=self.outbox)
 
     @cached_property
     def logins(self) -> LoginService:
@@ -128,6 +151,9 @@ class Services:
         reaped = await self.uploads.reap_expired()
         await self.resumable.reap()  # tombstones for the tus/IETF uploads just reaped (410)
         await self.videos.reap_expired()  # direct video groups past their 5 days
+        # Multipart uploads of killed writers (derived-output puts, composes) that nothing refers to.
+        await abort_stale_multipart(self.db, self.store,
+                                    timedelta(seconds=self.settings.reap_multipart_after_seconds))
         purge = getattr(self.limiter.storage, "purge_expired", None)
         if purge is not None:
             await purge()

@@ -96,6 +96,17 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     job_sweep_seconds: float = 30.0
 
+    # Cluster chores (docs/cluster.md). Every worker keeps the schedule: each tick, a round lease in the
+    # database picks the one worker that runs the sweep, the reaper and outbox delivery this round.
+    housekeeping_seconds: float = 15.0
+    # The reaper (expired uploads, stale multipart uploads) runs at most this often across the cluster.
+    reap_seconds: float = 60.0
+    # Jobs' scratch files: one folder per worker process, removed by the next worker on the machine if
+    # the process was killed. Default: <data_dir>/scratch.
+    scratch_dir: Path | None = None
+    # S3 multipart uploads no live upload refers to are aborted once they are this old (killed writers).
+    reap_multipart_after_seconds: float = 86_400.0
+
     # Rate limits: the spec's table per API key and endpoint; counters in Redis when redis_url is set,
     # else in the database (shared by every server process).
     redis_url: str | None = None
@@ -156,6 +167,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or f"file://{self.data_dir.resolve() / 'blobs'}"
+
+    @property
+    def resolved_scratch_dir(self) -> Path:
+        return (self.scratch_dir or self.data_dir / "scratch").resolve()
 
     @property
     def resolved_queue_url(self) -> str:

@@ -5,6 +5,7 @@ runs jobs itself (tests)."""
 
 from __future__ import annotations
 
+from omnidrop.chores import register_chores
 from omnidrop.jobs import registry
 from omnidrop.pipeline.handlers import BUILTIN_KINDS
 from omnidrop.services import Services
@@ -16,3 +17,4 @@ def compose() -> None:
     for kind, handler in BUILTIN_KINDS.items():
         registry.register(kind, handler)
     registry.add_housekeeping("expired uploads", Services.reap_expired)
+    register_chores()  # the sweep, the reaper and outbox delivery, kept by every worker

@@ -26,7 +26,7 @@ def sample(name: str, **labels: str) -> float:
 
 
 class FullDisk(LocalBlobStore):
-    async def write(self, key, offset, chunks):
+    async def write(self, key, offset, chunks, fence=None):
         async for _ in chunks:
             raise OSError(errno.ENOSPC, "No space left on device")
         return 0

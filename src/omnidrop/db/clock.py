@@ -1,6 +1,7 @@
 """The database's clock, as SQL: leases and expiries are compared against one clock for the whole
 cluster, never against each process's own (DESIGN.md, invariant 9).
 
+`db_now(session)` reads that clock as a value (for a process that needs to compute with it);
 `db_time(offset)` is "now + offset seconds" evaluated by the database, in the form UTCDateTime
 columns are stored in (naive UTC), so it compares and assigns like any such column on both engines:
 PostgreSQL: now() AT TIME ZONE 'UTC' (the transaction's start, UTC, without a zone);
@@ -10,7 +11,10 @@ fractional digits as SQLAlchemy writes datetimes there, so text comparison order
 
 from __future__ import annotations
 
-from sqlalchemy import Float, bindparam, literal
+from datetime import UTC, datetime
+
+from sqlalchemy import Float, bindparam, literal, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -49,3 +53,18 @@ def _sqlite(element: db_time, compiler, **kw) -> str:
     # '%f' gives seconds with milliseconds (SS.SSS); three more zeros make SQLAlchemy's microsecond form.
     return (f"(strftime('%Y-%m-%d %H:%M:%f', 'now', CAST({compiler.process(offset, **kw)} AS REAL) "
             f"|| ' seconds') || '000')")
+
+
+# SQLite has no time zones: strftime gives UTC with milliseconds. PostgreSQL's now() is the
+# transaction's start, which is what a conditional UPDATE in that transaction should compare with.
+_SQLITE_NOW = text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")
+_PG_NOW = text("SELECT now()")
+
+
+async def db_now(s: AsyncSession) -> datetime:
+    """`now()` from the database of session `s`, as aware UTC."""
+    if s.bind.dialect.name == "sqlite":
+        value = datetime.fromisoformat((await s.execute(_SQLITE_NOW)).scalar_one())
+    else:
+        value = (await s.execute(_PG_NOW)).scalar_one()
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -26,3 +26,13 @@ def send(job_id: str, delay: float = 0.0) -> None:
 
 async def dispatch(job_id: str, delay: float = 0.0) -> None:
     await asyncio.to_thread(send, job_id, delay)
+
+
+def send_chore(name: str) -> None:
+    from omnidrop.jobs.queue import run_chore
+
+    run_chore(name)
+
+
+async def dispatch_chore(name: str) -> None:
+    await asyncio.to_thread(send_chore, name)

@@ -49,7 +49,7 @@ def provide_services(open_services: Callable[[Settings], JobServices]) -> None:
 
 
 def add_housekeeping(name: str, task: Callable[[Any], Awaitable[object]]) -> None:
-    """`task(services)` runs on the periodic reap, on the one worker that runs the schedule."""
+    """`task(services)` runs in the `reap` chore, on the one worker that takes the reap round."""
     HOUSEKEEPING[name] = task
 
 
@@ -64,3 +64,20 @@ def open_services(settings: Settings) -> JobServices:
     if not _services:
         raise NotComposed("no services for jobs: is omnidrop.worker.compose() called?")
     return _services[0](settings)
+
+
+# Periodic chores (the sweep, the reaper, outbox delivery): name -> async fn(settings). Registered where
+# the app is composed (omnidrop.worker); workers run them on their schedule (jobs/housekeeping.py) or
+# when a message asks (jobs/queue.py run_chore).
+CHORES: dict[str, Callable[..., Awaitable[object]]] = {}
+
+
+def register_chore(name: str, chore: Callable[..., Awaitable[object]]) -> None:
+    CHORES[name] = chore
+
+
+def chore_for(name: str) -> Callable[..., Awaitable[object]]:
+    try:
+        return CHORES[name]
+    except KeyError:
+        raise NotComposed(f"no chore {name!r}: is omnidrop.worker.compose() called?") from None

@@ -40,9 +40,7 @@ async def file_blocks(path: Path) -> AsyncIterator[bytes]:
 
 async def put_file(store: BlobStore, key: str, path: Path) -> int:
     with storage_errors("job_output"):
-        size = await store.write(key, 0, file_blocks(path))
-        await store.finalize(key, size)
-    return size
+        return await store.put(key, file_blocks(path))
 
 
 async def put_bytes(store: BlobStore, key: str, data: bytes) -> None:
@@ -50,5 +48,4 @@ async def put_bytes(store: BlobStore, key: str, data: bytes) -> None:
         yield data
 
     with storage_errors("job_output"):
-        await store.write(key, 0, one())
-        await store.finalize(key, len(data))
+        await store.put(key, one())

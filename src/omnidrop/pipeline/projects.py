@@ -106,10 +106,8 @@ async def _download(ctx: JobContext, project: Project) -> Input:
     key = f"projects/{project.id}/source/download"
     store = ctx.services.store
 
-    async def sink(blocks) -> int:
-        size = await store.write(key, 0, blocks)
-        await store.finalize(key, size)
-        return size
+    async def sink(blocks) -> int:  # a re-run downloads again over what a killed attempt left
+        return await store.put(key, blocks)
 
     downloading = Progress(ctx, project.id, 1, start=0.0, span=0.5)
 

@@ -59,6 +59,12 @@ async def run(ctx: JobContext) -> None:
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
     await _set(ctx, ctx.job.subject_id, state=FAILED, error_code=code, error_message=message)
+    # Frames the attempts stored before failing belong to no ready video: nothing would ever list or
+    # remove them.
+    async with ctx.services.db.read() as s:
+        video = await s.get(VehicleVideo, ctx.job.subject_id)
+    if video is not None:
+        await ctx.services.store.delete_prefix(video.frames_prefix)
 
 
 async def _set(ctx: JobContext, video_id: str, **values) -> None:

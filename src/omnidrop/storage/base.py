@@ -61,6 +61,16 @@ class BlobStore(ABC):
         nothing, to be iterated instead. A store that writes to files may use it; others iterate.
         """
 
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """Make `key` a complete blob holding exactly the stream, replacing whatever was there.
+
+        For derived outputs (frames, thumbnails, downloads): a job that re-runs after a crash writes
+        the same keys again, so a put must never refuse an existing or half-written blob. Returns the size.
+        """
+        size = await self.write(key, 0, chunks)
+        await self.finalize(key, size)  # truncates what a longer earlier version left past `size`
+        return size
+
     @abstractmethod
     async def finalize(self, key: str, size: int, *, fence: WriteFence | None = None) -> None:
         """Called once the blob holds all `size` bytes: make it a complete, readable object, made of

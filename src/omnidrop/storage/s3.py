@@ -1,7 +1,9 @@
 """Blobs in S3-compatible object storage (aiobotocore; boto3 only for presigning, which is local HMAC).
 
 URL: `s3://bucket[/prefix]?endpoint=http://host:port&region=us-east-1&part_size=8388608`; credentials
-come from the usual AWS chain (environment, profile, instance role).
+come from the usual AWS chain (environment, profile, instance role). `public_endpoint=https://…` is the
+address clients use for presigned URLs when it differs from the one servers reach (a private network
+name, a proxy): URLs are signed for the host the client will send.
 
 Appends (`write` at an offset) follow tusd's s3store: while a file is incomplete it is an S3 multipart
 upload. Bytes are spooled and sent as parts of at least 5 MiB; a shorter trailing piece waits in a
@@ -30,6 +32,7 @@ import json
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -74,6 +77,7 @@ class S3Location:
     bucket: str
     prefix: str
     endpoint: str | None
+    public_endpoint: str | None  # for presigned URLs; None: the same as `endpoint`
     region: str
     part_size: int
 
@@ -83,6 +87,7 @@ class S3Location:
         q = {k: v[-1] for k, v in parse_qs(u.query).items()}
         return cls(
             bucket=u.netloc, prefix=u.path.strip("/"), endpoint=q.get("endpoint"),
+            public_endpoint=q.get("public_endpoint") or q.get("endpoint"),
             region=q.get("region", "us-east-1"), part_size=max(MIN_PART_SIZE, int(q.get("part_size", DEFAULT_PART_SIZE))),
         )
 
@@ -122,8 +127,10 @@ class S3BlobStore(BlobStore, MultipartStore):
         self._client = None
         self._client_ctx = None
         self._client_lock = asyncio.Lock()
-        # Presigning is a local computation: a synchronous boto3 client does it without any I/O.
-        self.signer = boto3.client("s3", endpoint_url=self.loc.endpoint, region_name=self.loc.region, config=client_config())
+        # Presigning is a local computation: a synchronous boto3 client does it without any I/O. It signs
+        # for the public endpoint: the host is part of what SigV4 signs, so clients must send that one.
+        self.signer = boto3.client("s3", endpoint_url=self.loc.public_endpoint, region_name=self.loc.region,
+                                   config=client_config())
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -428,6 +435,81 @@ class S3BlobStore(BlobStore, MultipartStore):
             parts.append(PartInfo(number, sizes[number - 1], resp["CopyPartResult"]["ETag"]))
         await self._complete(dest, upload_id, parts)
         return sum(sizes)
+
+    # -- whole-object puts (derived outputs) ---------------------------------------------------
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """Replace `key` with the stream: one PutObject, or a multipart upload of its own when the stream
+        is longer than a part. S3 swaps the object in only when the put or the completion succeeds, so a
+        reader sees the old bytes or the new ones; a writer killed midway leaves at most an open multipart
+        upload, which the reaper aborts (`stale_multipart_uploads`)."""
+        k = self._k(key)
+        raw = await self._get(k + MARKER)
+        if raw is not None:  # an append-written version never finished: it goes, the put replaces it
+            upload_id = json.loads(raw)["upload_id"]
+            if upload_id:
+                await self._abort(k, upload_id)
+            await self._delete_sidecars(k)
+        s3 = await self._s3()
+        spool, upload_id, parts, size = _Spool(), None, [], 0
+        try:
+            async for chunk in chunks:
+                spool.write(chunk)
+                size += len(chunk)
+                if spool.size >= self.loc.part_size:
+                    if upload_id is None:
+                        upload_id = (await s3.create_multipart_upload(Bucket=self.bucket, Key=k))["UploadId"]
+                    parts.append(await self._put_part(k, upload_id, len(parts) + 1, spool))
+                    spool.close()
+                    spool = _Spool()
+            if upload_id is None:
+                await s3.put_object(Bucket=self.bucket, Key=k, Body=spool.rewound(), ContentLength=spool.size)
+            else:
+                if spool.size:
+                    parts.append(await self._put_part(k, upload_id, len(parts) + 1, spool))
+                await self._complete(k, upload_id, parts)
+        except BaseException:
+            if upload_id is not None:
+                await asyncio.shield(self._abort(k, upload_id))
+            raise
+        finally:
+            spool.close()
+        return size
+
+    async def _put_part(self, k: str, upload_id: str, number: int, spool: _Spool) -> PartInfo:
+        s3 = await self._s3()
+        resp = await s3.upload_part(Bucket=self.bucket, Key=k, UploadId=upload_id, PartNumber=number,
+                                    Body=spool.rewound(), ContentLength=spool.size)
+        return PartInfo(number, spool.size, resp["ETag"])
+
+    # -- operator chores ----------------------------------------------------------------------
+
+    async def create_bucket(self) -> bool:
+        """Create the bucket if it is missing (`omnidrop storage create-bucket`); True if it was made."""
+        s3 = await self._s3()
+        try:
+            await s3.head_bucket(Bucket=self.bucket)
+            return False
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+        args = {} if self.loc.region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": self.loc.region}}
+        await s3.create_bucket(Bucket=self.bucket, **args)
+        return True
+
+    async def open_multipart_uploads(self) -> AsyncIterator[tuple[str, str, datetime]]:
+        """(key, upload id, initiated) of every multipart upload open under this store's prefix."""
+        s3 = await self._s3()
+        base = f"{self.loc.prefix}/" if self.loc.prefix else ""
+        async for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=base):
+            for u in page.get("Uploads", []):
+                yield self._unk(u["Key"]), u["UploadId"], u["Initiated"]
+
+    async def append_upload_id(self, key: str) -> str | None:
+        """The multipart upload an unfinished append-written blob is building, if any (its marker)."""
+        raw = await self._get(self._k(key) + MARKER)
+        return json.loads(raw)["upload_id"] if raw else None
 
     # -- reads, listing, deletion -------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from omnidrop.uploads.core import MOVE_EXPIRY, OPEN, ChunkCheck, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, UploadError
 from omnidrop.uploads.events import CREATED, FINISHED, PRE_CREATE, TERMINATED, EventBus, UploadEvent
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
+from omnidrop.uploads.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +79,13 @@ class ResumableInfo:
 
 
 class ResumableUploads:
-    def __init__(self, core: UploadCore, events: EventBus, tombstone_days: float = 7.0) -> None:
+    def __init__(self, core: UploadCore, events: EventBus, tombstone_days: float = 7.0,
+                 outbox: Outbox | None = None) -> None:
         self.core = core
         self.db = core.db
         self.events = events
+        # Events for other processes (hooks, tus_links): written in the transaction of the change.
+        self.outbox = outbox
         self.tombstone_retention = timedelta(days=tombstone_days)
 
     # -- creation ---------------------------------------------------------------------------------
@@ -96,7 +100,9 @@ class ResumableUploads:
             raise FileTooLarge(self.core.limits.max_file_bytes)
         upload_id = new_id(24)
         await self.events.check(UploadEvent(PRE_CREATE, upload_id, owner_id, protocol, length, 0, meta, concat))
-        await self._insert(upload_id, owner_id, length=length, meta=meta, concat=concat)
+        created = UploadEvent(CREATED, upload_id, owner_id, protocol, length, 0, meta, concat)
+        await self._insert(upload_id, owner_id, length=length, meta=meta, concat=concat, event=created)
+        await self._recorded(created)
         info = await self.get(owner_id, upload_id)
         self._emit(CREATED, info, protocol)
         if length == 0:  # an empty upload is complete the moment it exists
@@ -104,7 +110,7 @@ class ResumableUploads:
         return info
 
     async def _insert(self, upload_id: str, owner_id: str, *, length: int | None, meta: dict, concat: str,
-                      parts: list[str] | None = None) -> UploadFile:
+                      parts: list[str] | None = None, event: UploadEvent | None = None) -> UploadFile:
         now = utcnow()
         async with self.db.write() as s:
             if self.core.quotas:
@@ -117,6 +123,8 @@ class ResumableUploads:
             f = UploadFile(session_id=upload_id, name=FILE_NAME, blob_key=f"uploads/{upload_id}/{new_id(16)}",
                            total=length, received=0, complete=False, created_at=now, updated_at=now)
             s.add(f)
+            if event is not None:
+                await self._record(s, event)
         return f
 
     async def concatenate(self, owner_id: str, part_ids: list[str], *, meta: dict | None = None,
@@ -142,7 +150,8 @@ class ResumableUploads:
         upload_id = new_id(24)
         meta = meta or {}
         await self.events.check(UploadEvent(PRE_CREATE, upload_id, owner_id, protocol, length, 0, meta, FINAL))
-        f = await self._insert(upload_id, owner_id, length=length, meta=meta, concat=FINAL, parts=part_ids)
+        f = await self._insert(upload_id, owner_id, length=length, meta=meta, concat=FINAL, parts=part_ids,
+                               event=UploadEvent(CREATED, upload_id, owner_id, protocol, length, 0, meta, FINAL))
         await self.core.store.compose([p.blob_key for p in parts], f.blob_key)
         now = utcnow()
         async with self.db.write() as s:
@@ -150,6 +159,9 @@ class ResumableUploads:
                             .values(received=length, complete=True, completed_at=now, updated_at=now))
             await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                             .values(state=FINISHED_STATE))
+            finished = UploadEvent(FINISHED, upload_id, owner_id, protocol, length, length, meta, FINAL)
+            await self._record(s, finished)
+        await self._recorded(finished)
         info = await self.get(owner_id, upload_id)
         self._emit(CREATED, info, protocol)
         self._emit(FINISHED, info, protocol)
@@ -204,9 +216,12 @@ class ResumableUploads:
         info = replace(info, offset=progress.received, length=progress.total, complete=progress.complete,
                        expires_at=expires_at)
         if progress.completed_now:
+            finished = self._event(FINISHED, info, protocol)
             async with self.db.write() as s:
                 await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                                 .values(state=FINISHED_STATE, size=progress.total))
+                await self._record(s, finished)
+            await self._recorded(finished)
             self._emit(FINISHED, info, protocol)
         return info
 
@@ -224,9 +239,12 @@ class ResumableUploads:
         info = await self.get(owner_id, upload_id)
         if info.consumed:
             raise UploadNotFound("the upload belongs to another resource now and cannot be terminated")
+        terminated = self._event(TERMINATED, info, protocol)
         async with self.db.write() as s:
             await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                             .values(state=TERMINATED_STATE, ended_at=utcnow()))
+            await self._record(s, terminated)
+        await self._recorded(terminated)
         # Bytes after the tombstone: if we die in between, the session's expiry brings the reaper.
         await self.core.delete_session(owner_id, upload_id)
         self._emit(TERMINATED, info, protocol)
@@ -257,9 +275,21 @@ class ResumableUploads:
             ))
         return result.rowcount
 
+    @staticmethod
+    def _event(kind: str, info: ResumableInfo, protocol: str) -> UploadEvent:
+        return UploadEvent(kind, info.id, info.owner_id, protocol, info.length, info.offset, info.meta, info.concat)
+
     def _emit(self, kind: str, info: ResumableInfo, protocol: str) -> None:
-        self.events.publish(UploadEvent(kind, info.id, info.owner_id, protocol, info.length, info.offset,
-                                        info.meta, info.concat))
+        """In-process listeners (after the fact, lost with this process; the outbox is the durable way)."""
+        self.events.publish(self._event(kind, info, protocol))
+
+    async def _record(self, s, event: UploadEvent) -> None:
+        if self.outbox is not None:
+            await self.outbox.record(s, event)
+
+    async def _recorded(self, event: UploadEvent) -> None:
+        if self.outbox is not None:
+            await self.outbox.recorded(event)
 
 
 async def _empty():
