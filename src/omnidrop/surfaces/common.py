@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
+
+from annotated_types import Interval
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +16,12 @@ from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import KeyService, Principal
 from omnidrop.uploads.core import UploadCore
 from omnidrop.uploads.errors import UploadError
+
+
+# Integers a request may carry into the database: a BIGINT column (and SQLite's INTEGER) holds 64
+# signed bits, and a larger number would fail the INSERT as a server error instead of a refusal.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+Int64 = Annotated[int, Interval(ge=INT64_MIN, le=INT64_MAX)]
 
 
 def core(request: Request) -> UploadCore:
@@ -65,6 +73,37 @@ def error_route(render: ErrorRenderer, *domain_errors: type[Exception]) -> type[
             return handle
 
     return SurfaceRoute
+
+
+# How much of an offending input a validation error echoes back.
+ECHOED_INPUT_CHARS = 200
+
+
+def _echoable(value: Any) -> Any:
+    """An offending input as JSON can carry it: bytes (a body that was not JSON) decoded, long text
+    and large containers cut, so an error never repeats a megabyte back to its sender."""
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value[:ECHOED_INPUT_CHARS * 4]).decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value if len(value) <= ECHOED_INPUT_CHARS else value[:ECHOED_INPUT_CHARS] + "…"
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = repr(value)
+    return text if len(text) <= ECHOED_INPUT_CHARS else text[:ECHOED_INPUT_CHARS] + "…"
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict]:
+    """FastAPI's validation errors (`loc`, `msg`, `type`, `input`, `ctx`), JSON-safe whatever the input was."""
+    out = []
+    for e in exc.errors():
+        item = {"loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        if "input" in e:
+            item["input"] = _echoable(e["input"])
+        if e.get("ctx"):
+            item["ctx"] = {str(k): _echoable(v) for k, v in e["ctx"].items()}
+        out.append(item)
+    return out
 
 
 def validation_message(exc: RequestValidationError) -> str:

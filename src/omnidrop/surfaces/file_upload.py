@@ -22,7 +22,7 @@ from omnidrop.protocols.content_range import put_file
 from omnidrop.protocols.downloads import blob_response
 from omnidrop.projects.errors import ProjectNotFound
 from omnidrop.projects.service import NewProject, ProjectView
-from omnidrop.surfaces.common import core, error_route, guard
+from omnidrop.surfaces.common import Int64, core, error_route, guard, validation_errors
 from omnidrop.uploads.adoption import SourceNotFound, adopt_blob, adopt_resumable
 from omnidrop.uploads.core import FileProgress
 from omnidrop.uploads.errors import FileNotFound, TariffForbidsUpload, TotalMismatch, UploadError
@@ -78,7 +78,7 @@ def render_error(exc: Exception) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(body, status_code=exc.status, headers=headers)
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"error": "invalid_request", "detail": exc.errors()}, status_code=400)
+    return JSONResponse({"error": "invalid_request", "detail": validation_errors(exc)}, status_code=400)
 
 
 router = APIRouter(prefix="/api/v1", route_class=error_route(render_error), tags=["file upload"])
@@ -162,7 +162,7 @@ async def add_file(upload_id: str, body: AddFile, request: Request,
 @router.get("/projects")
 async def list_projects(request: Request, who: Principal = guard("GET /projects", PROJECTS_READ),
                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                        offset: Annotated[Int64, Query(ge=0)] = 0) -> dict:
     """The owner's projects, newest first (not in the spec; the web app lists them). Its own rate-limit
     bucket, so a polling library page does not eat the spec's 60/minute of GET /projects/{name}."""
     rows = await request.app.state.services.projects.list_recent(who.owner_id, limit, offset)
@@ -179,7 +179,7 @@ class ProjectRequest(BaseModel):
     upload_id: str | None = None
     download_link: str | None = None
     title: str | None = None
-    privacy_mode: int | None = None
+    privacy_mode: Int64 | None = None
 
 
 @router.post("/projects", status_code=201)

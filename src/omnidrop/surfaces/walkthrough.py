@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from omnidrop.auth.bearer import bearer_token
@@ -24,8 +24,9 @@ from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughProject, WalkthroughVideo
 from omnidrop.protocols.body import request_body
+from omnidrop.protocols.downloads import blob_response
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import error_route, validation_message
+from omnidrop.surfaces.common import Int64, error_route, validation_message
 from omnidrop.walkthrough.errors import DrawingNotFound, InvalidInput, UploadObjectNotFound, WalkthroughError
 from omnidrop.walkthrough.positions import format_position, parse_date, parse_position
 from omnidrop.walkthrough.service import Bounds, UploadObject, VideoLink, WalkthroughService
@@ -146,7 +147,8 @@ async def get_drawing_image(drawing_id: str, request: Request, who: Principal = 
     drawing = await service(request).drawing(who.owner_id, _int_id(drawing_id, DrawingNotFound, "drawing"))
     if not drawing.image_key:
         raise DrawingNotFound(f"drawing {drawing.id} has no image yet")
-    return StreamingResponse(service(request).read_blob(drawing.image_key), media_type=drawing.image_type)
+    return await blob_response(request.app.state.services.store, drawing.image_key, request.headers.get("range"),
+                               media_type=drawing.image_type)
 
 
 # -- steps 2 and 5 ------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ class LinkVideos(BaseModel):
     upload: list[FileLink]
     start_position: str
     end_position: str
-    target_points_count: int = 0
+    target_points_count: Int64 = 0
 
 
 @router.put("/360/{upload_id}/upload")
