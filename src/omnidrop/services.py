@@ -7,8 +7,8 @@ from functools import cached_property
 
 from omnidrop.auth.keys import KeyService
 from omnidrop.auth.quotas import Quotas
-from omnidrop.auth.rate_limits import RateLimiter, open_limiter
-from omnidrop.auth.logins import LoginService
+from omnidrop.auth.rate_limits import LoginThrottle, RateLimiter, open_limiter
+from omnidrop.auth.logins import HashGate, LoginService
 from omnidrop.db.engine import Database
 from omnidrop.projects.service import ProjectService
 from omnidrop.settings import Settings
@@ -89,7 +89,10 @@ class Services:
 
     @cached_property
     def logins(self) -> LoginService:
-        return LoginService(self.db, self.keys, self.settings.login_token_ttl_seconds)
+        s = self.settings
+        throttle = LoginThrottle(self.limiter.storage, s.login_limit_per_user, s.login_limit_per_address)
+        return LoginService(self.db, self.keys, s.login_token_ttl_seconds, throttle,
+                            HashGate(s.login_hash_concurrency, s.login_hash_queue))
 
     @cached_property
     def walkthroughs(self) -> WalkthroughService:

@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=dict)  # overrides, e.g. {"POST /uploads": "100/hour"}
 
+    # -- Hardening (issue 17): login throttling ---------------------------------------------------
+    # POST /auth/login attempts per username and per client address (limits syntax; empty: not
+    # counted), counted whether or not rate_limits_enabled; and how many password checks (16 MiB of
+    # scrypt each) run at once per server process, with how many more may wait (the rest get 429).
+    login_limit_per_user: str = "10/minute"
+    login_limit_per_address: str = "60/minute"
+    login_hash_concurrency: int = 4
+    login_hash_queue: int = 64
+
     # Quotas: per-owner bytes (None = unlimited) unless set per owner with `omnidrop owners set`.
     default_storage_quota_bytes: int | None = None
 

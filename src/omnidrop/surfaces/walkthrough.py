@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
+from omnidrop.auth.rate_limits import RateLimited
 from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughProject, WalkthroughVideo
 from omnidrop.protocols.body import request_body
@@ -37,6 +38,8 @@ def render_error(exc: Exception) -> Response:
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
     if isinstance(exc, AuthError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"error": exc.code, "message": str(exc) if str(exc) else exc.code},
                             status_code=exc.status, headers=headers)
     if isinstance(exc, RequestValidationError):
@@ -70,13 +73,15 @@ async def writer(who: Principal = Depends(principal)) -> Principal:
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    username: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
 
 
 @router.post("/auth/login")
 async def login(body: Login, request: Request) -> dict:
-    issued = await request.app.state.services.logins.login(body.username, body.password)
+    """Throttled per username and per client address: past either limit, 429 with Retry-After."""
+    address = request.client.host if request.client else None
+    issued = await request.app.state.services.logins.login(body.username, body.password, address)
     return {"token": issued.token, "expires_at": _timestamp(issued.expires_at)}
 
 
