@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     login_hash_concurrency: int = 4
     login_hash_queue: int = 64
 
+    # -- Hardening (issue 17): bodies parsed whole -------------------------------------------------
+    # The most a JSON (or small form) request body may hold, on every route that parses one whole
+    # (413 past it); and the most POST /api/v1/projects keeps of unknown fields under `options`.
+    max_json_body_bytes: int = 2 * 1024 * 1024
+    max_project_options_bytes: int = 64 * 1024
+
     # Quotas: per-owner bytes (None = unlimited) unless set per owner with `omnidrop owners set`.
     default_storage_quota_bytes: int | None = None
 

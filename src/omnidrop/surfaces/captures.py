@@ -27,7 +27,7 @@ from omnidrop.captures.service import CaptureNotFound, CaptureNotUploadable, Cap
 from omnidrop.db.models import Capture
 from omnidrop.protocols.presigned_parts import part_url
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import Int64, error_route, keys, validation_errors
+from omnidrop.surfaces.common import Int64, Refusal, error_route, keys, validation_errors
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
 
@@ -37,6 +37,8 @@ PROFILES = ("ply", "sogs-sh0")
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, RequestValidationError):
         return JSONResponse({"detail": validation_errors(exc)}, status_code=422)
+    if isinstance(exc, Refusal):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
     if isinstance(exc, AuthError):
         return JSONResponse({"detail": str(exc) if str(exc) != exc.code else exc.code}, status_code=exc.status)
     if isinstance(exc, (CaptureNotFound, NoSuchUpload)):

@@ -1,7 +1,14 @@
-"""What every surface needs from the running app: the core services, and per-surface error rendering."""
+"""What every surface needs from the running app: the core services, and per-surface error rendering.
+
+Every surface's routes are built by `error_route`, which is also where limits that hold for every
+route live: a body the route parses whole (a JSON model, a small form) is read against
+`max_json_body_bytes` before anything parses it, and a full disk is reported as a `Refusal` rather
+than a server error. Each surface renders a `Refusal` in its own error shape with the refusal's status.
+"""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -10,6 +17,7 @@ from annotated_types import Interval
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 
 from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
@@ -47,6 +55,77 @@ def guard(route: str, scope: str) -> Any:
     return Depends(check)
 
 
+class Refusal(Exception):
+    """Refused by a limit every surface shares; rendered in the surface's shape with `status`."""
+
+    code = "refused"
+    status = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class RequestTooLarge(Refusal):
+    code = "request_too_large"
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than this route takes ({limit} bytes)", limit=limit)
+
+
+class StorageFull(Refusal):
+    code = "insufficient_storage"
+    status = 507
+
+    def __init__(self) -> None:
+        super().__init__("the server has no space left to store this; what was stored before is kept")
+
+
+# ENOSPC and EDQUOT from a file write; SQLite's SQLITE_FULL; PostgreSQL's disk_full (53100).
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in _FULL_ERRNOS
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        return (getattr(orig, "sqlite_errorcode", None) == 13 or getattr(orig, "sqlstate", None) == "53100"
+                or "database or disk is full" in str(orig))
+    return False
+
+
+def reads_small_body(endpoint: Callable) -> Callable:
+    """Marks a route that reads its whole body itself (request.json(), request.form()) rather than
+    streaming it: the body is held to the same cap as a JSON model's."""
+    endpoint.reads_small_body = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+# Bodies declared at most this many times over the cap are read and dropped before the refusal, so a
+# client still sending gets the answer instead of a reset connection.
+_DRAIN_FACTOR = 4
+
+
+async def read_capped_body(request: Request, limit: int) -> None:
+    """Reads the body (at most `limit` bytes) into the request, where FastAPI's parsing then finds it;
+    raises RequestTooLarge past it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+        if int(declared) <= _DRAIN_FACTOR * limit and request.headers.get("expect", "").lower() != "100-continue":
+            async for _ in request.stream():
+                pass
+        raise RequestTooLarge(limit)
+    pieces, size = [], 0
+    async for piece in request.stream():
+        size += len(piece)
+        if size > limit:
+            raise RequestTooLarge(limit)
+        pieces.append(piece)
+    request._body = b"".join(pieces)  # Starlette's own cache of a read body: request.body() returns it
+
+
 ErrorRenderer = Callable[[Exception], Response]
 
 
@@ -58,17 +137,24 @@ def error_route(render: ErrorRenderer, *domain_errors: type[Exception]) -> type[
     handler, so wrapping it covers them all without app-global exception handlers that would force one
     shape on every surface.
     """
-    handled = (UploadError, AuthError, RequestValidationError, *domain_errors)
+    handled = (UploadError, AuthError, RequestValidationError, Refusal, *domain_errors)
 
     class SurfaceRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
+            reads_whole_body = self.body_field is not None or getattr(self.endpoint, "reads_small_body", False)
 
             async def handle(request: Request) -> Response:
                 try:
+                    if reads_whole_body:
+                        await read_capped_body(request, request.app.state.services.settings.max_json_body_bytes)
                     return await handler(request)
                 except handled as exc:
                     return render(exc)
+                except (OSError, DBAPIError) as exc:
+                    if is_storage_full(exc):
+                        return render(StorageFull())
+                    raise
 
             return handle
 

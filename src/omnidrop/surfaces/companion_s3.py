@@ -22,7 +22,7 @@ from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import PROJECTS_WRITE
 from omnidrop.protocols.presigned_parts import part_url
-from omnidrop.surfaces.common import Int64, bearer_principal, error_route
+from omnidrop.surfaces.common import Int64, Refusal, bearer_principal, error_route
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload, PartsCore, Upload
 
@@ -34,6 +34,8 @@ def render_error(exc: Exception) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=exc.status)
     if isinstance(exc, NoSuchUpload):
         return JSONResponse({"error": str(exc)}, status_code=404)
+    if isinstance(exc, Refusal):
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
     if isinstance(exc, UploadError):
         return JSONResponse({"error": str(exc)}, status_code=400)
     assert isinstance(exc, RequestValidationError)

@@ -24,7 +24,7 @@ from omnidrop.auth.errors import AuthError, InsufficientScope, MissingCredential
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import VIDEOS_ADMIN, VIDEOS_UPLOAD
 from omnidrop.protocols.presigned_parts import part_url
-from omnidrop.surfaces.common import Int64, error_route, keys, validation_errors, validation_message
+from omnidrop.surfaces.common import Int64, Refusal, error_route, keys, validation_errors, validation_message
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
 from omnidrop.videos.service import FileSpec, GroupView, VideoUploadError, VideoUploads
@@ -41,6 +41,8 @@ def render_error(exc: Exception) -> Response:
         details = validation_errors(exc)
         return JSONResponse({"error": {"code": "invalid_request", "message": validation_message(exc), "details": details}}, 400)
     if isinstance(exc, AuthError):
+        return _error(exc.code, str(exc), exc.status)
+    if isinstance(exc, Refusal):
         return _error(exc.code, str(exc), exc.status)
     if isinstance(exc, VideoUploadError):
         return _error(exc.code, str(exc), exc.status)

@@ -6,6 +6,7 @@ Every route is rate limited per API key as the spec's table says.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ from omnidrop.protocols.content_range import put_file
 from omnidrop.protocols.downloads import blob_response
 from omnidrop.projects.errors import ProjectNotFound
 from omnidrop.projects.service import NewProject, ProjectView
-from omnidrop.surfaces.common import Int64, core, error_route, guard, validation_errors
+from omnidrop.surfaces.common import Int64, Refusal, core, error_route, guard, validation_errors
 from omnidrop.uploads.adoption import SourceNotFound, adopt_blob, adopt_resumable
 from omnidrop.uploads.core import FileProgress
 from omnidrop.uploads.errors import FileNotFound, TariffForbidsUpload, TotalMismatch, UploadError
@@ -49,11 +50,18 @@ STATUS = {
     "upload_in_progress": 409,
     "length_required": 411,
     "file_too_large": 413,
+    "options_too_large": 413,
     "session_too_large": 413,
     "extension_not_allowed": 415,
 }
 # Detail fields the spec promises with a code (and a few that help a client); the rest stay internal.
 PUBLIC_DETAILS = {"received", "limit", "extension", "allowed", "total", "files", "used"}
+
+
+class OptionsTooLarge(UploadError):
+    """More unknown fields than the project keeps under `options` (it echoes them on every GET)."""
+
+    code = "options_too_large"
 
 
 class Tariff(UploadError):
@@ -68,6 +76,8 @@ def render_error(exc: Exception) -> Response:
     if isinstance(exc, UploadError):
         body = {"error": exc.code, **{k: v for k, v in exc.details.items() if k in PUBLIC_DETAILS}}
         return JSONResponse(body, status_code=STATUS.get(exc.code, 400))
+    if isinstance(exc, Refusal):
+        return JSONResponse({"error": exc.code, **exc.details}, status_code=exc.status)
     if isinstance(exc, RateLimited):
         return JSONResponse({"error": "rate_limited", "limit": exc.limit, "retry_after": exc.retry_after},
                             status_code=429, headers={"Retry-After": str(exc.retry_after)})
@@ -185,8 +195,12 @@ class ProjectRequest(BaseModel):
 @router.post("/projects", status_code=201)
 async def create_project(body: ProjectRequest, request: Request,
                          who: Principal = guard("POST /projects", PROJECTS_WRITE)) -> dict:
+    options = dict(body.model_extra or {})
+    limit = request.app.state.services.settings.max_project_options_bytes
+    if len(json.dumps(options, separators=(",", ":"))) > limit:
+        raise OptionsTooLarge(f"the unknown fields kept under options exceed {limit} bytes", limit=limit)
     new = NewProject(upload_id=body.upload_id, download_link=body.download_link, title=body.title,
-                     privacy_mode=body.privacy_mode, options=dict(body.model_extra or {}))
+                     privacy_mode=body.privacy_mode, options=options)
     try:
         project = await request.app.state.services.projects.create(who.owner_id, new)
     except TariffForbidsUpload as exc:

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 
 from omnidrop.auth.errors import AuthError
 from omnidrop.protocols.presigned_parts import PART_PATH, receive_part
-from omnidrop.surfaces.common import Int64, error_route
+from omnidrop.surfaces.common import Int64, Refusal, StorageFull, error_route
 from omnidrop.uploads.errors import UploadError
 
 # omnidrop's error codes in S3's words and statuses.
@@ -33,6 +33,10 @@ def s3_error(code: str, message: str, status: int) -> Response:
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, AuthError):
         return s3_error(exc.code, str(exc), exc.status)
+    if isinstance(exc, StorageFull):  # S3 has no such answer; its nearest would be a 503 SlowDown
+        return s3_error("InsufficientStorage", str(exc), exc.status)
+    if isinstance(exc, Refusal):
+        return s3_error("InvalidRequest", str(exc), exc.status)
     if isinstance(exc, UploadError):
         code, status = S3_CODES.get(exc.code, ("InvalidRequest", 400))
         return s3_error(code, str(exc), status)

@@ -27,7 +27,7 @@ from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughProject, Wa
 from omnidrop.protocols.body import request_body
 from omnidrop.protocols.downloads import blob_response
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import Int64, error_route, validation_message
+from omnidrop.surfaces.common import Int64, Refusal, error_route, reads_small_body, validation_message
 from omnidrop.walkthrough.errors import DrawingNotFound, InvalidInput, UploadObjectNotFound, WalkthroughError
 from omnidrop.walkthrough.positions import format_position, parse_date, parse_position
 from omnidrop.walkthrough.service import Bounds, UploadObject, VideoLink, WalkthroughService
@@ -36,6 +36,8 @@ from omnidrop.walkthrough.service import Bounds, UploadObject, VideoLink, Walkth
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, WalkthroughError):
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+    if isinstance(exc, Refusal):
+        return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status)
     if isinstance(exc, AuthError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if isinstance(exc, RateLimited):
@@ -166,6 +168,7 @@ async def list_uploads(project_id: str, request: Request, who: Principal = Depen
 
 
 @router.post("/360/{project_id}/upload", status_code=201)
+@reads_small_body
 async def create_upload(
     project_id: str, request: Request, who: Principal = Depends(writer),
     date: Annotated[str | None, Query()] = None, name: Annotated[str | None, Query()] = None,
