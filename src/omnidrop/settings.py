@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     login_hash_concurrency: int = 4
     login_hash_queue: int = 64
 
+    # -- Hardening (issue 17): slow and oversized clients, bounded in omnidrop's uvicorn protocol ---
+    # A request head (request line and headers) larger than this gets 431; one not complete this long
+    # after its first byte (or after the connection opened) gets 408; a body that stops arriving for
+    # this long ends the request as a dropped client would (what arrived stays stored).
+    max_header_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 30.0
+    body_idle_timeout_seconds: float = 60.0
+
     # -- Hardening (issue 17): bodies parsed whole -------------------------------------------------
     # The most a JSON (or small form) request body may hold, on every route that parses one whole
     # (413 past it); and the most POST /api/v1/projects keeps of unknown fields under `options`.
