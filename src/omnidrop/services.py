@@ -14,6 +14,7 @@ from omnidrop.projects.service import ProjectService
 from omnidrop.settings import Settings
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.factory import open_store
+from omnidrop.storage.reserve import DiskReserve
 from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.events import EventBus
 from omnidrop.uploads.resumable import ResumableUploads
@@ -51,8 +52,10 @@ class Services:
     @classmethod
     def open(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
-        store = open_store(settings)
+        reserve = DiskReserve(settings.data_dir / "disk-reserve", settings.disk_reserve_bytes)
+        reserve.take()  # where the disk is already full, the first write finds it out
+        db = Database(settings.resolved_database_url, on_disk_full=reserve.release)
+        store = open_store(settings, reserve)
         core = UploadCore(db, store, upload_limits(settings), Quotas(settings.default_storage_quota_bytes))
         return cls(settings, db, store, core, KeyService(db))
 

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = 30.0
     body_idle_timeout_seconds: float = 60.0
 
+    # -- Hardening (issue 17): a full disk --------------------------------------------------------
+    # Space kept back in the data dir (the file `disk-reserve`), released when the disk fills so that
+    # deletions can still commit; uploads to the local store wait until it can be taken again. 0: none.
+    disk_reserve_bytes: int = 32 * 1024 * 1024
+
     # -- Hardening (issue 17): bodies parsed whole -------------------------------------------------
     # The most a JSON (or small form) request body may hold, on every route that parses one whole
     # (413 past it); and the most POST /api/v1/projects keeps of unknown fields under `options`.

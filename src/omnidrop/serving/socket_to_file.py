@@ -140,8 +140,11 @@ class SocketToFile:
                     continue
                 if n == 0:
                     raise EOFError(f"the peer closed after {self.taken} of {length} bytes")
-                into_file.drain(n, offset + self.taken)
+                # Counted as taken as soon as they left the socket: should the file refuse them (a full
+                # disk), they are gone from the connection all the same, and the rest of the body is
+                # what the server still has to drop.
                 self.taken += n
+                into_file.drain(n, offset + self.taken - n)
                 await on_written(n)
             return self.taken
         finally:

@@ -233,7 +233,7 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
 
     def _body_idle(self) -> None:
         self.body_timer = None
-        if self.in_head or self.transport.is_closing():
+        if (self.in_head and not self.discard) or self.transport.is_closing():
             return
         now = self.loop.time()
         if self.flow.read_paused:  # we are not reading (a slow app, the splice, a pipelined request)
@@ -250,9 +250,7 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self._message_done()
 
     def _message_done(self) -> None:
-        if self.body_timer is not None:
-            self.body_timer.cancel()
-            self.body_timer = None
+        self._cancel_timers()  # the next head's timer starts with its first byte
         self.in_head, self.head_bytes = True, 0
 
     def on_headers_complete(self) -> None:
@@ -330,8 +328,9 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.discard:
             self._unset_keepalive_if_required()  # a client still sending is not idle
-            if self.head_timer is None:  # nor may it stall there: the head timeout covers what is dropped
-                self._start_head_timer()
+            self.body_at = self.loop.time()  # nor may it stall there: dropped bytes are still body bytes
+            if self.body_timer is None:
+                self.body_timer = self.loop.call_later(self.limits.body_idle_timeout, self._body_idle)
             dropped = min(self.discard, len(data))
             self.discard -= dropped
             data = data[dropped:]

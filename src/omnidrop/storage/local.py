@@ -10,15 +10,25 @@ from pathlib import Path
 
 from omnidrop.storage.base import BlobInfo, BlobStore, check_key
 from omnidrop.storage.file_writer import write_stream
+from omnidrop.storage.reserve import DiskReserve, is_full
 
 READ_BLOCK = 1024 * 1024
 
 
 class LocalBlobStore(BlobStore):
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    def __init__(self, root: Path, *, fsync: bool = True, reserve: DiskReserve | None = None) -> None:
         self.root = root.resolve()
         self.fsync = fsync
+        self.reserve = reserve  # see storage/reserve.py: no new bytes while it is released
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def _guarded(self) -> None:
+        if self.reserve is not None:
+            self.reserve.before_write()
+
+    def _met_full_disk(self, exc: BaseException) -> None:
+        if self.reserve is not None and is_full(exc):
+            self.reserve.release()
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -28,12 +38,17 @@ class LocalBlobStore(BlobStore):
 
     async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+        self._guarded()
         try:
-            return await write_stream(fd, offset, chunks, durable=self.fsync)
-        finally:
-            os.close(fd)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+            try:
+                return await write_stream(fd, offset, chunks, durable=self.fsync)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self._met_full_disk(exc)
+            raise
 
     async def finalize(self, key: str, size: int) -> None:
         path = self._path(key)

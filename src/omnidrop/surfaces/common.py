@@ -8,7 +8,6 @@ than a server error. Each surface renders a `Refusal` in its own error shape wit
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import KeyService, Principal
+from omnidrop.storage.reserve import is_full
 from omnidrop.uploads.core import UploadCore
 from omnidrop.uploads.errors import UploadError
 
@@ -82,16 +82,13 @@ class StorageFull(Refusal):
         super().__init__("the server has no space left to store this; what was stored before is kept")
 
 
-# ENOSPC and EDQUOT from a file write; SQLite's SQLITE_FULL; PostgreSQL's disk_full (53100).
-_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-
-
 def is_storage_full(exc: BaseException) -> bool:
+    """ENOSPC or EDQUOT from a file write, SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100)."""
     if isinstance(exc, OSError):
-        return exc.errno in _FULL_ERRNOS
+        return is_full(exc)
     if isinstance(exc, DBAPIError):
         orig = exc.orig
-        return (getattr(orig, "sqlite_errorcode", None) == 13 or getattr(orig, "sqlstate", None) == "53100"
+        return ((getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF == 13 or getattr(orig, "sqlstate", None) == "53100"
                 or "database or disk is full" in str(orig))
     return False
 
