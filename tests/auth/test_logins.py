@@ -121,8 +121,11 @@ async def test_the_hash_gate_bounds_concurrent_password_checks_and_refuses_past_
     first = asyncio.create_task(logins.login("a@example.com", "x"))
     await asyncio.to_thread(inside.acquire, True, 30)  # the first check is running
     second = asyncio.create_task(logins.login("b@example.com", "x"))
-    while logins.gate.waiting == 0:  # the second waits for the one slot
-        await asyncio.sleep(0)
+    for _ in range(100_000):  # until the second waits for the one slot
+        if logins.gate.waiting or second.done():
+            break
+        await asyncio.sleep(0.001 if _ > 1000 else 0)
+    assert logins.gate.waiting == 1
     with pytest.raises(LoginBusy) as busy:  # the queue is full: refused at once
         await logins.login("c@example.com", "x")
     assert busy.value.status == 429 and busy.value.retry_after == 1
