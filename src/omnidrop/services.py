@@ -11,14 +11,15 @@ from functools import cached_property
 
 from omnidrop.auth.keys import KeyService
 from omnidrop.auth.quotas import Quotas
-from omnidrop.auth.rate_limits import RateLimiter, open_limiter
-from omnidrop.auth.logins import LoginService
+from omnidrop.auth.rate_limits import LoginThrottle, RateLimiter, open_limiter
+from omnidrop.auth.logins import HashGate, LoginService
 from omnidrop.db.engine import Database
 from omnidrop.jobs.dispatch import Dispatch, dispatch
 from omnidrop.projects.service import ProjectService
 from omnidrop.settings import Settings
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.factory import open_store
+from omnidrop.storage.reserve import DiskReserve
 from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.events import EventBus
 from omnidrop.uploads.outbox import Outbox, Sink
@@ -63,8 +64,10 @@ class Services:
     @classmethod
     def open(cls, settings: Settings, dispatch: Dispatch = dispatch) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
-        store = open_store(settings)
+        reserve = DiskReserve(settings.data_dir / "disk-reserve", settings.disk_reserve_bytes)
+        reserve.take()  # where the disk is already full, the first write finds it out
+        db = Database(settings.resolved_database_url, on_disk_full=reserve.release)
+        store = open_store(settings, reserve)
         core = UploadCore(db, store, upload_limits(settings), Quotas(settings.default_storage_quota_bytes))
         return cls(settings, db, store, core, KeyService(db), dispatch)
 
@@ -117,7 +120,10 @@ class Services:
 
     @cached_property
     def logins(self) -> LoginService:
-        return LoginService(self.db, self.keys, self.settings.login_token_ttl_seconds)
+        s = self.settings
+        throttle = LoginThrottle(self.limiter.storage, s.login_limit_per_user, s.login_limit_per_address)
+        return LoginService(self.db, self.keys, s.login_token_ttl_seconds, throttle,
+                            HashGate(s.login_hash_concurrency, s.login_hash_queue))
 
     @cached_property
     def walkthroughs(self) -> WalkthroughService:

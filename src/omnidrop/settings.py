@@ -113,6 +113,34 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=dict)  # overrides, e.g. {"POST /uploads": "100/hour"}
 
+    # -- Hardening (issue 17): login throttling ---------------------------------------------------
+    # POST /auth/login attempts per username and per client address (limits syntax; empty: not
+    # counted), counted whether or not rate_limits_enabled; and how many password checks (16 MiB of
+    # scrypt each) run at once per server process, with how many more may wait (the rest get 429).
+    login_limit_per_user: str = "10/minute"
+    login_limit_per_address: str = "60/minute"
+    login_hash_concurrency: int = 4
+    login_hash_queue: int = 64
+
+    # -- Hardening (issue 17): slow and oversized clients, bounded in omnidrop's uvicorn protocol ---
+    # A request head (request line and headers) larger than this gets 431; one not complete this long
+    # after its first byte (or after the connection opened) gets 408; a body that stops arriving for
+    # this long ends the request as a dropped client would (what arrived stays stored).
+    max_header_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 30.0
+    body_idle_timeout_seconds: float = 60.0
+
+    # -- Hardening (issue 17): a full disk --------------------------------------------------------
+    # Space kept back in the data dir (the file `disk-reserve`), released when the disk fills so that
+    # deletions can still commit; uploads to the local store wait until it can be taken again. 0: none.
+    disk_reserve_bytes: int = 32 * 1024 * 1024
+
+    # -- Hardening (issue 17): bodies parsed whole -------------------------------------------------
+    # The most a JSON (or small form) request body may hold, on every route that parses one whole
+    # (413 past it); and the most POST /api/v1/projects keeps of unknown fields under `options`.
+    max_json_body_bytes: int = 2 * 1024 * 1024
+    max_project_options_bytes: int = 64 * 1024
+
     # Quotas: per-owner bytes (None = unlimited) unless set per owner with `omnidrop owners set`.
     default_storage_quota_bytes: int | None = None
 

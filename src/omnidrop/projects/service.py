@@ -141,7 +141,11 @@ class ProjectService:
 
 
 def check_link_syntax(link: str) -> None:
-    parts = urlsplit(link)
+    try:  # urlsplit raises on a broken IPv6 literal (`http://[::1`), .port on a port out of range
+        parts = urlsplit(link)
+        parts.port  # noqa: B018 - read for its check
+    except ValueError as exc:
+        raise InvalidDownloadLink(f"download_link is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidDownloadLink("download_link must be an http(s) URL with a host")
     if parts.username or parts.password:

@@ -11,7 +11,8 @@ from omnidrop.protocols.body import request_body
 from omnidrop.uploads.core import FileProgress, UploadCore
 from omnidrop.uploads.errors import LengthMismatch, UploadError
 
-_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
+# At most 19 ASCII digits each: no byte count is longer, and int() refuses past 4300 digits.
+_RANGE = re.compile(r"^\s*bytes\s+([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19})\s*$", re.IGNORECASE)
 
 
 class InvalidContentRange(UploadError):
@@ -47,7 +48,7 @@ def _content_length(request: Request) -> int | None:
     raw = request.headers.get("content-length")
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19):
         raise LengthRequired(f"unusable Content-Length {raw!r}")
     return int(raw)
 

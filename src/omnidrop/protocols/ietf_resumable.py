@@ -63,7 +63,7 @@ VERSIONS: dict[int, DraftVersion] = {
 
 def interop_version(request: Request) -> DraftVersion | None:
     raw = (request.headers.get(INTEROP_HEADER) or "").strip()
-    return VERSIONS.get(int(raw)) if raw.isdigit() else None
+    return VERSIONS.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else None
 
 
 class InconsistentLength(UploadError):
@@ -206,7 +206,7 @@ class IetfResumableProtocol:
         provided = request.headers.get("upload-offset")
         body = {"type": MISMATCHING_OFFSET, "title": "offset from request does not match offset of resource",
                 "expected-offset": expected}
-        if provided is not None and provided.strip().isdigit():
+        if provided is not None and re.fullmatch(r"[0-9]{1,19}", provided.strip()):
             body["provided-offset"] = int(provided)
         return Response(json.dumps(body), status_code=409, media_type="application/problem+json",
                         headers={"Upload-Offset": str(expected), "Upload-Complete": "?0"})

@@ -12,16 +12,26 @@ from omnidrop.storage.base import BlobInfo, BlobMismatch, BlobStore, check_key
 from omnidrop.storage.fence import WriteFence
 from omnidrop.storage.file_writer import write_stream
 from omnidrop.storage.local_segments import Segment, SegmentRecord
+from omnidrop.storage.reserve import DiskReserve, is_full
 
 READ_BLOCK = 1024 * 1024
 SEGMENT, FINISHING = ".~seg-", ".~final-"  # beside the blob; '~' never appears in a key (check_key)
 
 
 class LocalBlobStore(BlobStore):
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    def __init__(self, root: Path, *, fsync: bool = True, reserve: DiskReserve | None = None) -> None:
         self.root = root.resolve()
         self.fsync = fsync
+        self.reserve = reserve  # see storage/reserve.py: no new bytes while it is released
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def _guarded(self) -> None:
+        if self.reserve is not None:
+            self.reserve.before_write()
+
+    def _met_full_disk(self, exc: BaseException) -> None:
+        if self.reserve is not None and is_full(exc):
+            self.reserve.release()
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -36,22 +46,27 @@ class LocalBlobStore(BlobStore):
     async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes], *,
                     fence: WriteFence | None = None) -> int:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        record = SegmentRecord.load(fence.state) if fence is not None else None
-        if record is not None:
-            if offset < record.last.start:
-                raise BlobMismatch(f"{key}: a fenced write at {offset} lies before its segment ({record.last.start})")
-            if record.last.epoch < fence.fenced_below:
-                # A writer that was taken over may still write into the last segment: start a new one.
-                record.segments.append(Segment(offset, fence.epoch))
-                fence.state = record.dump()
-            path = self._segment_path(key, record.last)
-            offset -= record.last.start
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+        self._guarded()
         try:
-            return await write_stream(fd, offset, chunks, durable=self.fsync)
-        finally:
-            os.close(fd)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            record = SegmentRecord.load(fence.state) if fence is not None else None
+            if record is not None:
+                if offset < record.last.start:
+                    raise BlobMismatch(f"{key}: a fenced write at {offset} lies before its segment ({record.last.start})")
+                if record.last.epoch < fence.fenced_below:
+                    # A writer that was taken over may still write into the last segment: start a new one.
+                    record.segments.append(Segment(offset, fence.epoch))
+                    fence.state = record.dump()
+                path = self._segment_path(key, record.last)
+                offset -= record.last.start
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+            try:
+                return await write_stream(fd, offset, chunks, durable=self.fsync)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self._met_full_disk(exc)
+            raise
 
     async def finalize(self, key: str, size: int, *, fence: WriteFence | None = None) -> None:
         record = SegmentRecord.load(fence.state) if fence is not None else None

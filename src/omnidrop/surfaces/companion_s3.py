@@ -22,7 +22,7 @@ from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import PROJECTS_WRITE
 from omnidrop.protocols.presigned_parts import part_url
-from omnidrop.surfaces.common import bearer_principal, error_route
+from omnidrop.surfaces.common import Int64, Refusal, bearer_principal, error_route
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload, PartsCore, Upload
 
@@ -34,6 +34,8 @@ def render_error(exc: Exception) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=exc.status)
     if isinstance(exc, NoSuchUpload):
         return JSONResponse({"error": str(exc)}, status_code=404)
+    if isinstance(exc, Refusal):
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
     if isinstance(exc, UploadError):
         return JSONResponse({"error": str(exc)}, status_code=400)
     assert isinstance(exc, RequestValidationError)
@@ -85,7 +87,7 @@ class CreateIn(BaseModel):
 
 
 class PartIn(BaseModel):
-    PartNumber: int
+    PartNumber: Int64
     ETag: str
 
 
@@ -119,7 +121,7 @@ async def batch_sign(upload_id: str, key: Key, partNumbers: Annotated[str, Query
 
 
 @router.get("/{upload_id}/{part_number}")
-async def sign_part(upload_id: str, part_number: int, key: Key, request: Request, who: Who) -> dict:
+async def sign_part(upload_id: str, part_number: Int64, key: Key, request: Request, who: Who) -> dict:
     upload = await parts_core(request).open_upload((await owned(request, who, upload_id, key)).id)
     expires = request.app.state.services.settings.part_url_expires_seconds
     return {"url": sign(request, upload, part_number), "expires": expires}

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 
 from omnidrop.auth.errors import AuthError
 from omnidrop.protocols.presigned_parts import PART_PATH, receive_part
-from omnidrop.surfaces.common import error_route
+from omnidrop.surfaces.common import Int64, Refusal, StorageFull, error_route
 from omnidrop.uploads.errors import UploadError
 
 # omnidrop's error codes in S3's words and statuses.
@@ -33,6 +33,10 @@ def s3_error(code: str, message: str, status: int) -> Response:
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, AuthError):
         return s3_error(exc.code, str(exc), exc.status)
+    if isinstance(exc, StorageFull):  # S3 has no such answer; its nearest would be a 503 SlowDown
+        return s3_error("InsufficientStorage", str(exc), exc.status)
+    if isinstance(exc, Refusal):
+        return s3_error("InvalidRequest", str(exc), exc.status)
     if isinstance(exc, UploadError):
         code, status = S3_CODES.get(exc.code, ("InvalidRequest", 400))
         return s3_error(code, str(exc), status)
@@ -43,8 +47,10 @@ def render_error(exc: Exception) -> Response:
 router = APIRouter(route_class=error_route(render_error), include_in_schema=False)
 
 
-@router.api_route(PART_PATH.replace("{number}", "{number:int}"), methods=["PUT", "GET", "POST", "DELETE"])
-async def put_part(upload_id: str, number: int, request: Request) -> Response:
+# `{number}` checked as a parameter, not by Starlette's `:int` path convertor, which raises on a
+# number of thousands of digits (a server error) instead of refusing it.
+@router.api_route(PART_PATH, methods=["PUT", "GET", "POST", "DELETE"])
+async def put_part(upload_id: str, number: Int64, request: Request) -> Response:
     services = request.app.state.services
     # Any other method fails the signature check inside, before the body is read.
     part = await receive_part(services.parts, services.signer, request, upload_id, number)

@@ -6,9 +6,11 @@ key or a login token; an upload belongs to its creator's owner, and anyone else 
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
 from fastapi import APIRouter
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,6 +21,7 @@ from omnidrop.protocols.ietf_resumable import IetfResumableProtocol, interop_ver
 from omnidrop.protocols.tus import TUS_VERSION, TusProtocol
 from omnidrop.serving.informational import send_informational
 from omnidrop.settings import Settings
+from omnidrop.surfaces.common import StorageFull, is_storage_full
 
 METHODS = ["OPTIONS", "HEAD", "GET", "POST", "PATCH", "DELETE"]
 EXPOSED = (
@@ -81,6 +84,17 @@ async def _dispatch(request: Request, upload_id: str | None, base: str) -> Respo
                             headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
         if version is None:
             response.headers["Tus-Resumable"] = TUS_VERSION
+    except (OSError, DBAPIError) as exc:
+        if not is_storage_full(exc):
+            raise
+        # What was acknowledged before stays so (HEAD gives the offset); the client resumes once space is freed.
+        full = StorageFull()
+        if version is None:
+            response = Response(f"{full.code}: {full}\n", status_code=full.status, media_type="text/plain",
+                                headers={"Tus-Resumable": TUS_VERSION})
+        else:
+            response = Response(json.dumps({"title": str(full), "status": full.status}), status_code=full.status,
+                                media_type="application/problem+json")
     return _cors(response, origin, settings) if origin else response
 
 

@@ -24,7 +24,7 @@ from omnidrop.auth.scopes import VEHICLES_READ, VEHICLES_WRITE
 from omnidrop.pipeline.masks.detector import Detection
 from omnidrop.protocols.multipart_form import FormError, FormStream
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import error_route, validation_message
+from omnidrop.surfaces.common import Refusal, error_route, reads_small_body, validation_message
 from omnidrop.uploads.ids import new_id
 from omnidrop.vehicles.errors import FileTooLarge, MasksNotAvailable, VehicleError
 from omnidrop.vehicles.intake import receive
@@ -45,6 +45,8 @@ def render_error(exc: Exception) -> Response:
         return _error(exc.code, exc.message, exc.status, **exc.details)
     if isinstance(exc, FormError):
         return _error("INVALID_REQUEST", str(exc), 400)
+    if isinstance(exc, Refusal):
+        return _error(exc.code.upper(), str(exc), exc.status)
     if isinstance(exc, RateLimited):
         return JSONResponse({"error": {"code": "RATE_LIMITED", "message": str(exc), "retry_after": exc.retry_after}},
                             status_code=429, headers={"Retry-After": str(exc.retry_after)})
@@ -229,6 +231,7 @@ def _flag(value: Any, default: bool = True) -> bool:
 
 @router.delete("/360/cleanup", operation_id="cleanup_360_delete")
 @router.post("/360/cleanup", operation_id="cleanup_360_post")
+@reads_small_body
 async def cleanup(request: Request, who: Principal = caller("/360/cleanup", VEHICLES_WRITE)) -> dict:
     """Parameters in the query string or a JSON body: vehicle_uuid, side, remove_frames (default true)."""
     params: dict[str, Any] = dict(request.query_params)

@@ -15,17 +15,19 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
+from omnidrop.auth.rate_limits import RateLimited
 from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughProject, WalkthroughVideo
 from omnidrop.protocols.body import request_body
+from omnidrop.protocols.downloads import blob_response
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import error_route, validation_message
+from omnidrop.surfaces.common import Int64, Refusal, error_route, reads_small_body, validation_message
 from omnidrop.walkthrough.errors import DrawingNotFound, InvalidInput, UploadObjectNotFound, WalkthroughError
 from omnidrop.walkthrough.positions import format_position, parse_date, parse_position
 from omnidrop.walkthrough.service import Bounds, UploadObject, VideoLink, WalkthroughService
@@ -34,8 +36,12 @@ from omnidrop.walkthrough.service import Bounds, UploadObject, VideoLink, Walkth
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, WalkthroughError):
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+    if isinstance(exc, Refusal):
+        return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status)
     if isinstance(exc, AuthError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"error": exc.code, "message": str(exc) if str(exc) else exc.code},
                             status_code=exc.status, headers=headers)
     if isinstance(exc, RequestValidationError):
@@ -69,13 +75,15 @@ async def writer(who: Principal = Depends(principal)) -> Principal:
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    username: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
 
 
 @router.post("/auth/login")
 async def login(body: Login, request: Request) -> dict:
-    issued = await request.app.state.services.logins.login(body.username, body.password)
+    """Throttled per username and per client address: past either limit, 429 with Retry-After."""
+    address = request.client.host if request.client else None
+    issued = await request.app.state.services.logins.login(body.username, body.password, address)
     return {"token": issued.token, "expires_at": _timestamp(issued.expires_at)}
 
 
@@ -146,7 +154,8 @@ async def get_drawing_image(drawing_id: str, request: Request, who: Principal = 
     drawing = await service(request).drawing(who.owner_id, _int_id(drawing_id, DrawingNotFound, "drawing"))
     if not drawing.image_key:
         raise DrawingNotFound(f"drawing {drawing.id} has no image yet")
-    return StreamingResponse(service(request).read_blob(drawing.image_key), media_type=drawing.image_type)
+    return await blob_response(request.app.state.services.store, drawing.image_key, request.headers.get("range"),
+                               media_type=drawing.image_type)
 
 
 # -- steps 2 and 5 ------------------------------------------------------------------------------
@@ -159,6 +168,7 @@ async def list_uploads(project_id: str, request: Request, who: Principal = Depen
 
 
 @router.post("/360/{project_id}/upload", status_code=201)
+@reads_small_body
 async def create_upload(
     project_id: str, request: Request, who: Principal = Depends(writer),
     date: Annotated[str | None, Query()] = None, name: Annotated[str | None, Query()] = None,
@@ -195,7 +205,7 @@ class LinkVideos(BaseModel):
     upload: list[FileLink]
     start_position: str
     end_position: str
-    target_points_count: int = 0
+    target_points_count: Int64 = 0
 
 
 @router.put("/360/{upload_id}/upload")

@@ -184,14 +184,12 @@ class UploadCore:
     async def delete_session(self, owner_id: str, session_id: str) -> None:
         """Idempotent: an unknown or already deleted session is not an error."""
         self._check_id(session_id)
-        async with self.db.write() as s:
-            result = await s.execute(
-                update(UploadSession)
+        mark = (update(UploadSession)
                 .where(UploadSession.id == session_id, UploadSession.owner_id == owner_id,
                        UploadSession.state.in_([OPEN, DELETING]))
-                .values(state=DELETING)
-            )
-        if result.rowcount:
+                .values(state=DELETING))
+        # run_write: on a full disk it runs again once the database has been given room (Database.on_disk_full).
+        if await self.db.run_write(lambda s: s.execute(mark).rowcount):
             await self._purge(session_id)
 
     async def reap_expired(self, now: datetime | None = None) -> int:
@@ -228,9 +226,12 @@ class UploadCore:
     async def _purge(self, session_id: str) -> None:
         # Bytes first: if we die in between, the row in DELETING state brings the reaper back.
         await self.store.delete_prefix(f"uploads/{session_id}")
-        async with self.db.write() as s:
-            await s.execute(delete(UploadFile).where(UploadFile.session_id == session_id))
-            await s.execute(delete(UploadSession).where(UploadSession.id == session_id))
+
+        def forget(s) -> None:
+            s.execute(delete(UploadFile).where(UploadFile.session_id == session_id))
+            s.execute(delete(UploadSession).where(UploadSession.id == session_id))
+
+        await self.db.run_write(forget)
 
     # -- writes -------------------------------------------------------------------------------
 

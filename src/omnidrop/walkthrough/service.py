@@ -174,9 +174,6 @@ class WalkthroughService:
             await self.store.delete(old)
         return await self.drawing(owner_id, drawing_id)
 
-    def read_blob(self, key: str) -> AsyncIterator[bytes]:
-        return self.store.read(key)
-
     # -- upload objects ---------------------------------------------------------------------------
 
     async def create_upload(self, owner_id: str, project_id: str, *, name: str, day: date, drawing_id: int,
