@@ -418,3 +418,21 @@ def test_solid_rar_without_a_tool_is_unsupported(tmp_path, monkeypatch):
     err = _refused(write_rar4(tmp_path / "solid.rar", entries, solid=True), tmp_path)
     assert err.code == "unsupported"
     assert "unar" in err.reason
+
+
+@pytest.mark.parametrize("magic", [b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00"], ids=["rar4", "rar5"])
+def test_rar_magic_with_random_bytes_is_corrupt_not_empty(tmp_path, magic):
+    # libarchive refuses it; the rarfile fallback must not read it as an archive without entries.
+    archive = tmp_path / "noise.rar"
+    archive.write_bytes(magic + random.Random(7).randbytes(4000))
+    err = _refused(archive, tmp_path)
+    assert err.code == "corrupt", err.reason
+
+
+def test_rar_cut_after_its_first_entry_is_corrupt_not_shorter(tmp_path):
+    entries = [("a.bin", random.Random(1).randbytes(3000), None), ("b.bin", random.Random(2).randbytes(3000), None)]
+    full = write_rar4(tmp_path / "full.rar", entries).read_bytes()
+    archive = tmp_path / "cut.rar"
+    archive.write_bytes(full[: len(full) - 1500])  # inside b.bin's data
+    (tmp_path / "full.rar").unlink()
+    assert _refused(archive, tmp_path).code == "corrupt"

@@ -106,6 +106,10 @@ def hostile(tmp_path, kind):
         path = tmp_path / "corrupt.zip"
         path.write_bytes(good[: len(good) // 2] + b"\0" * 100 + good[len(good) // 2 + 100 :])
         return path
+    if kind == "rar_noise":  # a RAR signature, then random bytes
+        path = tmp_path / "noise.rar"
+        path.write_bytes(b"Rar!\x1a\x07\x01\x00" + os.urandom(4000))
+        return path
     raise AssertionError(kind)
 
 
@@ -113,7 +117,7 @@ def hostile(tmp_path, kind):
     ("kind", "code"),
     [("zip_slip", "archive_unsafe_path"), ("absolute", "archive_unsafe_path"), ("symlink", "archive_link"),
      ("hardlink", "archive_link"), ("bomb", "archive_ratio_exceeded"), ("deep", "archive_too_deep"),
-     ("corrupt", "archive_corrupt")],
+     ("corrupt", "archive_corrupt"), ("rar_noise", "archive_corrupt")],
 )
 def test_hostile_archives_fail_the_project_with_a_reason_and_write_nothing_outside(api, server, tmp_path, kind, code):
     base, headers = api

@@ -256,7 +256,9 @@ def _message(exc: ArchiveError) -> str:
 
 def _rarfile_entries(path: Path) -> Iterator[_Entry]:
     try:
-        rf = rarfile.RarFile(str(path))
+        # "strict": a bad header is an error. The default ("stop") quietly ends the listing there,
+        # so a RAR signature followed by noise would read as an archive with no entries.
+        rf = rarfile.RarFile(str(path), errors="strict")
         infos = rf.infolist()
     except rarfile.Error as exc:
         raise _ReadError(str(exc)) from None
@@ -346,8 +348,11 @@ class _Unpacker:
     def unpack_archive(self, path: Path, prefix: list[str], source_prefix: str, depth: int) -> None:
         checkpoint = (len(self.results), len(self.created), set(self.taken), self.entries, self.total)
         try:
-            self._consume(_libarchive_entries(path), prefix, source_prefix, depth)
-            return
+            if self._consume(_libarchive_entries(path), prefix, source_prefix, depth) or not _is_rar(path):
+                return
+            # libarchive's RAR readers end quietly at some unreadable headers: a RAR signature followed
+            # by noise lists no entries. rarfile's strict parse below tells an empty RAR from a corrupt one.
+            error = _ReadError("no entries could be read")
         except _ReadError as exc:
             error = exc
         if not (_is_rar(path) and rarfile is not None):
@@ -370,9 +375,12 @@ class _Unpacker:
             return ArchiveRejected(f"{what} cannot be read by this server: {message}", "unsupported")
         return ArchiveRejected(f"{what} is corrupt or truncated: {message}", "corrupt")
 
-    def _consume(self, entries: Iterator[_Entry], prefix: list[str], source_prefix: str, depth: int) -> None:
+    def _consume(self, entries: Iterator[_Entry], prefix: list[str], source_prefix: str, depth: int) -> int:
+        """Unpack every entry; returns how many entries the archive listed."""
+        listed = 0
         with closing(entries):
             for entry in entries:
+                listed += 1
                 self.entries += 1
                 source = source_prefix + entry.path
                 if self.entries > self.limits.max_entries:
@@ -392,6 +400,7 @@ class _Unpacker:
                     self._unpack_nested(name, size, prefix + parts[:-1] + [_archive_stem(parts[-1])], source, depth)
                 else:
                     self.results.append(UnpackedFile(name, Path(self.dest, name), source, size))
+        return listed
 
     def _is_nested_archive(self, name: str) -> bool:
         if os.path.splitext(name)[1].lower() in CONTAINER_SUFFIXES:
