@@ -436,3 +436,55 @@ def test_rar_cut_after_its_first_entry_is_corrupt_not_shorter(tmp_path):
     archive.write_bytes(full[: len(full) - 1500])  # inside b.bin's data
     (tmp_path / "full.rar").unlink()
     assert _refused(archive, tmp_path).code == "corrupt"
+
+
+# --- many entries with one name ----------------------------------------------------------------
+
+
+def _duplicates_zip(path: Path, count: int) -> Path:
+    import warnings
+    import zipfile
+
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        warnings.simplefilter("ignore")  # "Duplicate name": the point of this archive
+        for i in range(count):
+            zf.writestr("dup/same.jpg", b"%d" % i)
+    return path
+
+
+def _lines_run_unpacking(archive: Path, dest: Path) -> tuple[int, list]:
+    """Python lines executed in the unpacking and naming code: a count of operations, not a timing."""
+    import sys
+
+    from omnidrop.uploads import names as names_module
+
+    watched = {archive_module.__file__, names_module.__file__}
+    count = 0
+
+    def local(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return local
+
+    def tracer(frame, event, arg):
+        return local if frame.f_code.co_filename in watched else None
+
+    sys.settrace(tracer)
+    try:
+        files = unpack(archive, dest)
+    finally:
+        sys.settrace(None)
+    return count, files
+
+
+def test_duplicate_entry_names_cost_linear_work(tmp_path):
+    small = _duplicates_zip(tmp_path / "small.zip", 600)
+    large = _duplicates_zip(tmp_path / "large.zip", 1200)
+    n_small, files_small = _lines_run_unpacking(small, tmp_path / "a")
+    n_large, files_large = _lines_run_unpacking(large, tmp_path / "b")
+    assert len(files_small) == 600 and len(files_large) == 1200
+    assert [f.name for f in files_large[:3]] == ["dup_same.jpg", "dup_same_2.jpg", "dup_same_3.jpg"]
+    assert len({f.name.casefold() for f in files_large}) == 1200
+    # Twice the entries, twice the work (give or take per-archive overhead); quadratic naming is ~4x.
+    assert n_large < 2.3 * n_small, (n_small, n_large)

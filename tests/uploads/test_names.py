@@ -40,3 +40,37 @@ def test_disallowed_extension_names_itself_and_the_allowed_list(name, ext):
     with pytest.raises(ExtensionNotAllowed) as info:
         check_extension(name, ALLOWED)
     assert info.value.details == {"extension": ext, "allowed": sorted(ALLOWED)}
+
+
+def test_unique_names_count_on_per_name_so_many_copies_cost_linear_probes():
+    from omnidrop.uploads.names import UniqueNames
+
+    names = UniqueNames()
+    given = [names.claim("Same.jpg") for _ in range(8000)]
+    assert given[:3] == ["Same.jpg", "Same_2.jpg", "Same_3.jpg"] and given[-1] == "Same_8000.jpg"
+    assert names.probes == 7999  # one candidate per copy, not 1 + 2 + … + 7999
+    assert names.claim("same.JPG") == "same_8001.JPG"  # casefolded: one name on any file system
+
+
+def test_unique_names_step_over_literal_suffixes_once():
+    from omnidrop.uploads.names import UniqueNames
+
+    names = UniqueNames(first=1, fold=lambda n: n)
+    literal = [names.claim(f"a_{i}.jpg") for i in range(1, 1001)]
+    copies = [names.claim("a.jpg") for _ in range(1001)]
+    assert literal[0] == "a_1.jpg" and copies[:2] == ["a.jpg", "a_1001.jpg"]
+    assert len(set(literal + copies)) == 2001
+    assert names.probes == 1000 + 1000  # each literal name stepped over once, plus one per copy after the first
+    assert names.claim("A.jpg") == "A.jpg"  # identity fold: case matters
+
+
+def test_unique_names_roll_back_to_a_mark():
+    from omnidrop.uploads.names import UniqueNames
+
+    names = UniqueNames()
+    names.claim("a.jpg")
+    mark = names.mark()
+    assert [names.claim("a.jpg"), names.claim("b.jpg"), names.claim("a.jpg")] == ["a_2.jpg", "b.jpg", "a_3.jpg"]
+    names.rollback(mark)
+    assert "b.jpg" not in names and "a_2.jpg" not in names and "a.jpg" in names
+    assert [names.claim("a.jpg"), names.claim("b.jpg")] == ["a_2.jpg", "b.jpg"]  # as if never claimed

@@ -19,6 +19,7 @@ RAR archives that libarchive cannot read (solid RAR4, multi-volume) are retried 
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import posixpath
 import re
@@ -34,6 +35,7 @@ from libarchive.exception import ArchiveError
 from libarchive.read import ArchiveRead
 
 from omnidrop.pipeline.rejected import Rejected
+from omnidrop.uploads.names import UniqueNames
 
 try:  # optional: only needed for RAR archives libarchive cannot read
     import rarfile
@@ -339,14 +341,18 @@ class _Unpacker:
         self.ratio_binds = ratio_budget < limits.max_total_bytes
         self.archive_size = archive_size
         self.results: list[UnpackedFile] = []
-        self.created: list[str] = []  # every name now in dest, for cleanup
-        self.taken: set[str] = set()  # casefolded names, so names stay unique on any file system
+        # Every name now in dest, for cleanup, with the count of files created before it (insertion
+        # order, O(1) removal: a nested archive's file goes once unpacked).
+        self.created: dict[str, int] = {}
+        self.created_count = 0
+        self.names = UniqueNames()  # casefolded, so names stay unique on any file system
         self.entries = 0
         self.total = 0  # bytes now held in dest
         self.bytes_written = 0  # bytes ever written, nested archives included
 
     def unpack_archive(self, path: Path, prefix: list[str], source_prefix: str, depth: int) -> None:
-        checkpoint = (len(self.results), len(self.created), set(self.taken), self.entries, self.total)
+        # A few counters, not copies: a checkpoint per nested archive must not cost O(files so far).
+        checkpoint = (len(self.results), self.created_count, self.names.mark(), self.entries, self.total)
         try:
             if self._consume(_libarchive_entries(path), prefix, source_prefix, depth) or not _is_rar(path):
                 return
@@ -394,7 +400,7 @@ class _Unpacker:
                     raise ArchiveRejected(f"entry {source!r} is a device, FIFO or socket", "special_file", entry=source)
                 if entry.kind == "dir" or _is_junk(parts):
                     continue
-                name = self._claim(flatten_name(prefix + parts))
+                name = self.names.claim(flatten_name(prefix + parts))
                 size = self._write(name, entry.blocks(), source)
                 if self._is_nested_archive(name):
                     self._unpack_nested(name, size, prefix + parts[:-1] + [_archive_stem(parts[-1])], source, depth)
@@ -417,17 +423,8 @@ class _Unpacker:
         self.unpack_archive(Path(self.dest, name), prefix, source + "/", depth + 1)
         # The inner archive has become its files: drop it and give its bytes back.
         os.unlink(name, dir_fd=self.dest_fd)
-        self.created.remove(name)
+        del self.created[name]
         self.total -= size
-
-    def _claim(self, base: str) -> str:
-        stem, ext = os.path.splitext(base)
-        name, n = base, 1
-        while name.casefold() in self.taken:
-            n += 1
-            name = f"{stem}_{n}{ext}"
-        self.taken.add(name.casefold())
-        return name
 
     def _write(self, name: str, blocks: Iterator[bytes | memoryview], source: str) -> int:
         if os.path.dirname(os.path.realpath(os.path.join(self.dest, name))) != self.dest:
@@ -436,7 +433,8 @@ class _Unpacker:
             )
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(name, flags, 0o644, dir_fd=self.dest_fd)
-        self.created.append(name)
+        self.created[name] = self.created_count
+        self.created_count += 1
         size = 0
         try:
             with closing(blocks):
@@ -474,12 +472,14 @@ class _Unpacker:
         self.total += n
 
     def _rollback(self, checkpoint: tuple) -> None:
-        n_results, n_created, taken, entries, total = checkpoint
-        for name in self.created[n_created:]:
+        n_results, n_created, names_mark, entries, total = checkpoint
+        later = list(itertools.takewhile(lambda item: item[1] >= n_created, reversed(self.created.items())))
+        for name, _ in later:
             _unlink_quietly(name, self.dest_fd)
-        del self.created[n_created:]
+            del self.created[name]
         del self.results[n_results:]
-        self.taken, self.entries, self.total = taken, entries, total
+        self.names.rollback(names_mark)
+        self.entries, self.total = entries, total
 
     def remove_all(self) -> None:
         for name in self.created:

@@ -27,6 +27,7 @@ from omnidrop.pipeline.fetch import FetchPolicy, LinkRefused, fetch
 from omnidrop.pipeline.file_steps import run_file_steps
 from omnidrop.pipeline.hashing import sha256_file
 from omnidrop.projects.service import FAILED, PROCESSING, READY
+from omnidrop.uploads.names import UniqueNames
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ async def run(ctx: JobContext) -> None:
         else:
             inputs = await _session_inputs(ctx, project.upload_session_id)
             progress = Progress(ctx, project_id, sum(i.size for i in inputs))
-        taken: set[str] = set()
+        taken = project_names()
         for item in inputs:
             await _process_input(ctx, project, item, workdir, taken, progress)
     finally:
@@ -130,11 +131,11 @@ def _unpack_limits(ctx: JobContext) -> UnpackLimits:
                         max_file_bytes=s.max_file_bytes, max_ratio=s.archive_max_ratio, max_depth=s.archive_max_depth)
 
 
-async def _process_input(ctx: JobContext, project: Project, item: Input, workdir: Path, taken: set[str],
+async def _process_input(ctx: JobContext, project: Project, item: Input, workdir: Path, taken: UniqueNames,
                          progress: Progress) -> None:
     store = ctx.services.store
     async with local_copy(store, item.blob_key, workdir) as path:
-        await _record(ctx, project, _unique(item.name, taken), item.name, item.blob_key, path)
+        await _record(ctx, project, taken.claim(item.name), item.name, item.blob_key, path)
         if not await asyncio.to_thread(is_archive, path):
             await progress.advance(item.size)
             return
@@ -145,7 +146,7 @@ async def _process_input(ctx: JobContext, project: Project, item: Input, workdir
             where = f" (entry {exc.entry})" if exc.entry else ""
             raise JobFailed(f"archive_{exc.code}", f"{item.name}: {exc.reason}{where}") from None
     for entry in unpacked:
-        name = _unique(entry.name, taken)
+        name = taken.claim(entry.name)
         key = f"projects/{project.id}/files/{name}"
         await put_file(store, key, entry.path)
         await _record(ctx, project, name, f"{item.name}:{entry.source}", key, entry.path)
@@ -153,15 +154,10 @@ async def _process_input(ctx: JobContext, project: Project, item: Input, workdir
     await progress.advance(item.size)
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    """Deterministic, so a re-run names every file the same way."""
-    candidate, n = name, 1
-    while candidate in taken:
-        stem, dot, ext = name.rpartition(".")
-        candidate = f"{stem}_{n}.{ext}" if dot else f"{name}_{n}"
-        n += 1
-    taken.add(candidate)
-    return candidate
+def project_names() -> UniqueNames:
+    """A project's file names: `a.jpg`, then `a_1.jpg`, `a_2.jpg`… Deterministic, so a re-run names
+    every file the same way; linear however many inputs share a name."""
+    return UniqueNames(first=1, fold=lambda name: name)
 
 
 async def _record(ctx: JobContext, project: Project, name: str, origin: str, key: str, path: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from collections.abc import Callable
 
 from omnidrop.uploads.errors import ExtensionNotAllowed, InvalidFilename
 
@@ -36,3 +38,60 @@ def check_extension(name: str, allowed: list[str]) -> str:
     if ext not in allowed:
         raise ExtensionNotAllowed(ext, sorted(allowed))
     return ext
+
+
+class UniqueNames:
+    """Hands out names unique within one set. A name already given comes back as `stem_N.ext`, with N
+    counted on per name, so k entries of one name cost O(k) probes in all, not O(k²).
+
+    `fold` says which names count as the same (str.casefold: unique on case-insensitive file systems
+    too); `first` is the first suffix number. Deterministic: the same names claimed in the same order
+    give the same results. `mark()`/`rollback()` undo the claims made since a mark, in O(claims undone).
+    """
+
+    def __init__(self, *, first: int = 2, fold: Callable[[str], str] = str.casefold) -> None:
+        self.first, self.fold = first, fold
+        self._taken: set[str] = set()
+        self._next: dict[str, int] = {}  # folded name -> next suffix number to try
+        # What each claim changed, newest last: (folded name, None) for a name taken, or (folded name,
+        # previous counter) for a counter moved on (previous 0: it had none).
+        self._journal: list[tuple[str, int | None]] = []
+        self.probes = 0  # candidate names tried: at most claims + names claimed literally
+
+    def __contains__(self, name: str) -> bool:
+        return self.fold(name) in self._taken
+
+    def claim(self, name: str) -> str:
+        key = self.fold(name)
+        if key not in self._taken:
+            self._take(key)
+            return name
+        stem, ext = os.path.splitext(name)
+        n = self._next.get(key, self.first)
+        while True:
+            self.probes += 1
+            candidate = f"{stem}_{n}{ext}"
+            n += 1
+            if self.fold(candidate) not in self._taken:
+                break
+        self._journal.append((key, self._next.get(key, 0)))
+        self._next[key] = n
+        self._take(self.fold(candidate))
+        return candidate
+
+    def _take(self, key: str) -> None:
+        self._taken.add(key)
+        self._journal.append((key, None))
+
+    def mark(self) -> int:
+        return len(self._journal)
+
+    def rollback(self, mark: int) -> None:
+        while len(self._journal) > mark:
+            key, previous = self._journal.pop()
+            if previous is None:
+                self._taken.discard(key)
+            elif previous == 0:
+                del self._next[key]
+            else:
+                self._next[key] = previous
