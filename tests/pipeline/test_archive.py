@@ -488,3 +488,28 @@ def test_duplicate_entry_names_cost_linear_work(tmp_path):
     assert len({f.name.casefold() for f in files_large}) == 1200
     # Twice the entries, twice the work (give or take per-archive overhead); quadratic naming is ~4x.
     assert n_large < 2.3 * n_small, (n_small, n_large)
+
+
+# --- the owner's quota -------------------------------------------------------------------------
+
+
+def test_a_quota_meter_stops_unpacking_before_the_block_that_would_pass_it(tmp_path):
+    from omnidrop.auth.quotas import QuotaExceeded, QuotaMeter
+
+    archive = write_zip(tmp_path / "blank.zip", {f"mask{i}.png": bytes(600_000) for i in range(4)})
+    meter = QuotaMeter(limit=1_500_000, used=100_000)
+    before = _files_under(tmp_path)
+    with pytest.raises(QuotaExceeded) as info:
+        unpack(archive, tmp_path / "dest", meter=meter)
+    assert info.value.limit == 1_500_000 and info.value.used == 100_000
+    assert list((tmp_path / "dest").iterdir()) == [] and _files_under(tmp_path) == before
+    assert meter.charged == 0  # what was removed was given back
+
+
+def test_a_quota_meter_is_charged_what_stays_and_refunded_nested_archives(tmp_path):
+    from omnidrop.auth.quotas import QuotaMeter
+
+    archive = nested_zip(tmp_path / "n.zip", 2, {"x.jpg": b"x" * 1000})
+    meter = QuotaMeter(limit=None, used=0)
+    files = unpack(archive, tmp_path / "dest", meter=meter)
+    assert meter.charged == sum(f.size for f in files) == 1000

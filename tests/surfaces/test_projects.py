@@ -216,6 +216,15 @@ class Origin(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.path.startswith("/zeros/"):  # /zeros/<bytes>/<name>
+            size = int(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            for _ in range(size // 65536):
+                self.wfile.write(bytes(65536))
+            self.wfile.write(bytes(size % 65536))
+            return
         if self.path.startswith("/to/"):
             self.send_response(302)
             self.send_header("Location", "http://" + self.path.removeprefix("/to/"))
@@ -262,3 +271,45 @@ def test_download_link_to_private_addresses_fails_the_project(server, origin, ta
     record = projects.wait(base, headers, r.json()["name"])
     assert record["state"] == "failed" and record["error"] == "download_failed"
     assert "non-public address" in record["message"]
+
+
+def _used_bytes(server, owner: str) -> int:
+    done = run_cli(["owners", "set", owner], server.env)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.rsplit("using ", 1)[1].split()[0])
+
+
+def test_unpacked_bytes_count_against_the_quota_and_nothing_stays_half_stored(server, tmp_path):
+    owner = f"unpack-quota-{os.urandom(3).hex()}"
+    headers = server.headers(owner=owner)
+    tag = os.urandom(3).hex()
+    # ~30 KB of zip unpacking to 6 MB of zeros, under a 2 MB quota.
+    archive = samples.write_zip(tmp_path / "blank.zip", {f"q{tag}/mask{i}.png": bytes(1_000_000) for i in range(6)})
+    assert run_cli(["owners", "set", owner, "--quota", "2000000"], server.env).returncode == 0
+    sid = projects.upload(server.api, headers, {"blank.zip": archive})
+    assert projects.create(server.api, headers, upload_id=sid).status_code == 201
+    record = projects.wait(server.api, headers, sid)
+    assert record["state"] == "failed" and record["error"] == "storage_quota_exceeded", record
+    assert "2000000" in record["message"]
+    assert _used_bytes(server, owner) == archive.stat().st_size  # only the upload itself
+    blobs = server.data_dir / "blobs" / "projects"
+    assert not any(tag in p.name for p in blobs.rglob("*")) if blobs.exists() else True
+
+
+def test_downloaded_bytes_count_against_the_quota(servers, db_url, origin):
+    live = servers.start(database_url=db_url, download_allow=["127.0.0.1/32"])
+    owner = f"download-quota-{os.urandom(3).hex()}"
+    headers = live.headers(owner=owner)
+    assert run_cli(["owners", "set", owner, "--quota", "1000000"], live.env).returncode == 0
+    r = projects.create(live.api, headers, download_link=f"{origin}/zeros/5000000/scan.e57")
+    assert r.status_code == 201
+    record = projects.wait(live.api, headers, r.json()["name"])
+    assert record["state"] == "failed" and record["error"] == "storage_quota_exceeded", record
+    assert _used_bytes(live, owner) == 0
+    assert not [p for p in (live.data_dir / "blobs" / "projects").rglob("*") if p.is_file()]
+    # Under the quota, the same kind of download is stored.
+    r = projects.create(live.api, headers, download_link=f"{origin}/zeros/600000/small.e57")
+    record = projects.wait(live.api, headers, r.json()["name"])
+    assert record["status"] == 100, record
+    assert _used_bytes(live, owner) == 600_000
+    live.stop()

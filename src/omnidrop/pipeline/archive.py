@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import libarchive.ffi as laffi
 from libarchive.exception import ArchiveError
@@ -80,6 +81,14 @@ class UnpackLimits:
     ratio_grace_bytes: int = 64 * MiB
     # Levels of archives inside the archive that are unpacked; one level deeper is refused.
     max_depth: int = 2
+
+
+class ByteMeter(Protocol):
+    """Counts bytes against a budget (auth.quotas.QuotaMeter): charge raises to stop."""
+
+    def charge(self, nbytes: int) -> None: ...
+
+    def refund(self, nbytes: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -301,11 +310,14 @@ def _is_rar(path: Path) -> bool:
 # --- unpacking -----------------------------------------------------------------------------
 
 
-def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = None) -> list[UnpackedFile]:
+def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = None,
+           meter: ByteMeter | None = None) -> list[UnpackedFile]:
     """Unpack archive_path into the empty (or missing) dest_dir as flat, safe file names.
 
     Raises ArchiveRejected, after removing everything written, when the archive breaks a rule
-    or a limit, or cannot be read.
+    or a limit, or cannot be read. `meter` (an owner's storage quota) is charged every block
+    before it is written and refunded what is removed again; whatever it raises stops unpacking,
+    after the same clean-up.
     """
     limits = limits or UnpackLimits()
     archive_path = Path(archive_path)
@@ -316,7 +328,7 @@ def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = Non
     if any(dest_dir.iterdir()):
         raise ValueError(f"destination {dest_dir} is not empty")
     dest_fd = os.open(dest_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    unpacker = _Unpacker(dest_fd, os.path.realpath(dest_dir), limits, archive_path.stat().st_size)
+    unpacker = _Unpacker(dest_fd, os.path.realpath(dest_dir), limits, archive_path.stat().st_size, meter)
     try:
         unpacker.unpack_archive(archive_path, [], "", depth=0)
     except ArchiveRejected as exc:
@@ -332,8 +344,10 @@ def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = Non
 
 
 class _Unpacker:
-    def __init__(self, dest_fd: int, dest_real: str, limits: UnpackLimits, archive_size: int):
+    def __init__(self, dest_fd: int, dest_real: str, limits: UnpackLimits, archive_size: int,
+                 meter: ByteMeter | None = None):
         self.dest_fd = dest_fd
+        self.meter = meter
         self.dest = dest_real
         self.limits = limits
         ratio_budget = max(limits.ratio_grace_bytes, int(archive_size * limits.max_ratio))
@@ -425,6 +439,8 @@ class _Unpacker:
         os.unlink(name, dir_fd=self.dest_fd)
         del self.created[name]
         self.total -= size
+        if self.meter is not None:
+            self.meter.refund(size)
 
     def _write(self, name: str, blocks: Iterator[bytes | memoryview], source: str) -> int:
         if os.path.dirname(os.path.realpath(os.path.join(self.dest, name))) != self.dest:
@@ -469,6 +485,8 @@ class _Unpacker:
                 "total_too_large",
                 entry=source,
             )
+        if self.meter is not None:
+            self.meter.charge(n)
         self.total += n
 
     def _rollback(self, checkpoint: tuple) -> None:
@@ -479,11 +497,16 @@ class _Unpacker:
             del self.created[name]
         del self.results[n_results:]
         self.names.rollback(names_mark)
+        if self.meter is not None:
+            self.meter.refund(self.total - total)
         self.entries, self.total = entries, total
 
     def remove_all(self) -> None:
         for name in self.created:
             _unlink_quietly(name, self.dest_fd)
+        if self.meter is not None:
+            self.meter.refund(self.total)
+        self.total = 0
         self.created.clear()
         self.results.clear()
 

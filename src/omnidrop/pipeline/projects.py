@@ -14,8 +14,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
+from omnidrop.auth.quotas import QuotaExceeded, QuotaMeter, Quotas
 from omnidrop.db.models import Project, ProjectFile, UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
@@ -70,20 +71,38 @@ async def run(ctx: JobContext) -> None:
     if project is None or project.state in (READY, FAILED):
         return
     await set_status(ctx, project_id, max(1, project.status), state=PROCESSING)
+    # Downloaded and unpacked bytes count against the owner's quota as they are written.
+    async with ctx.services.db.read() as s:
+        meter = await _quotas(ctx).meter(s, project.owner_id, project_id=project_id)
     workdir = Path(tempfile.mkdtemp(prefix=f"omnidrop-{project_id}-"))
     try:
         if project.download_link:
-            inputs = [await _download(ctx, project)]
+            inputs = [await _download(ctx, project, meter)]
             progress = Progress(ctx, project_id, inputs[0].size, start=0.5, span=0.5)
         else:
             inputs = await _session_inputs(ctx, project.upload_session_id)
             progress = Progress(ctx, project_id, sum(i.size for i in inputs))
         taken = project_names()
         for item in inputs:
-            await _process_input(ctx, project, item, workdir, taken, progress)
+            await _process_input(ctx, project, item, workdir, taken, progress, meter)
+    except QuotaExceeded as exc:
+        await _discard_outputs(ctx, project_id)
+        raise JobFailed(exc.code, str(exc)) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
     await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow())
+
+
+def _quotas(ctx: JobContext) -> Quotas:
+    return ctx.services.uploads.quotas or Quotas(ctx.settings.default_storage_quota_bytes)
+
+
+async def _discard_outputs(ctx: JobContext, project_id: str) -> None:
+    """Remove every file the project derived (rows first, then blobs), so a project that failed on
+    the quota holds nothing half-stored and gives its bytes back. Safe to repeat after a crash."""
+    async with ctx.services.db.write() as s:
+        await s.execute(delete(ProjectFile).where(ProjectFile.project_id == project_id))
+    await ctx.services.store.delete_prefix(f"projects/{project_id}")
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
@@ -100,15 +119,20 @@ async def _session_inputs(ctx: JobContext, session_id: str) -> list[Input]:
     return [Input(f.name, f.blob_key, f.total) for f in files]
 
 
-async def _download(ctx: JobContext, project: Project) -> Input:
+async def _download(ctx: JobContext, project: Project, meter: QuotaMeter) -> Input:
     settings = ctx.settings
     policy = FetchPolicy(settings.download_max_bytes, settings.download_timeout_seconds,
                          settings.download_connect_timeout_seconds, tuple(settings.download_allow))
     key = f"projects/{project.id}/source/download"
     store = ctx.services.store
 
+    async def metered(blocks):
+        async for block in blocks:
+            meter.charge(len(block))  # before the block is written
+            yield block
+
     async def sink(blocks) -> int:
-        size = await store.write(key, 0, blocks)
+        size = await store.write(key, 0, metered(blocks))
         await store.finalize(key, size)
         return size
 
@@ -121,6 +145,7 @@ async def _download(ctx: JobContext, project: Project) -> Input:
     try:
         fetched = await fetch(project.download_link, policy, sink, progress)
     except LinkRefused as exc:
+        await store.delete(key)  # a partial download is not kept
         raise JobFailed("download_failed", exc.reason) from None
     return Input(fetched.filename, key, fetched.size)
 
@@ -132,7 +157,7 @@ def _unpack_limits(ctx: JobContext) -> UnpackLimits:
 
 
 async def _process_input(ctx: JobContext, project: Project, item: Input, workdir: Path, taken: UniqueNames,
-                         progress: Progress) -> None:
+                         progress: Progress, meter: QuotaMeter) -> None:
     store = ctx.services.store
     async with local_copy(store, item.blob_key, workdir) as path:
         await _record(ctx, project, taken.claim(item.name), item.name, item.blob_key, path)
@@ -141,7 +166,7 @@ async def _process_input(ctx: JobContext, project: Project, item: Input, workdir
             return
         dest = Path(tempfile.mkdtemp(dir=workdir))
         try:
-            unpacked = await asyncio.to_thread(unpack, path, dest, _unpack_limits(ctx))
+            unpacked = await asyncio.to_thread(unpack, path, dest, _unpack_limits(ctx), meter)
         except ArchiveRejected as exc:
             where = f" (entry {exc.entry})" if exc.entry else ""
             raise JobFailed(f"archive_{exc.code}", f"{item.name}: {exc.reason}{where}") from None
