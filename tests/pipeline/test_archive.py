@@ -128,8 +128,9 @@ def test_undecodable_names_are_kept_readable(tmp_path):
 
 def test_flatten_name_strips_unsafe_characters():
     assert flatten_name(["floor1", "img 01.jpg"]) == "floor1_img 01.jpg"
-    assert flatten_name([".hidden", "a<b>:c|d?.jpg "]) == "hidden_a_b__c_d_.jpg"
-    assert flatten_name(["tab\there", "nl\nname.png"]) == "tab_here_nl_name.png"
+    # The one naming rule (uploads/names.py): unsafe characters are removed, as in an upload's name.
+    assert flatten_name([".hidden", "a<b>:c|d?.jpg "]) == "hidden_abcd.jpg"
+    assert flatten_name(["tab\there", "nl\nname.png"]) == "tabhere_nlname.png"
     assert flatten_name(["..."]) == "file"
     long = flatten_name(["é" * 300 + ".jpeg"])
     assert long.endswith(".jpeg") and len(long.encode()) <= 200
@@ -513,3 +514,50 @@ def test_a_quota_meter_is_charged_what_stays_and_refunded_nested_archives(tmp_pa
     meter = QuotaMeter(limit=None, used=0)
     files = unpack(archive, tmp_path / "dest", meter=meter)
     assert meter.charged == sum(f.size for f in files) == 1000
+
+
+# --- names and the allow-list ------------------------------------------------------------------
+
+
+def test_bidi_and_invisible_characters_leave_entry_names(tmp_path):
+    archive = write_zip(tmp_path / "a.zip", {
+        "photos/inv\u202eoice\u202c_gpj.exe.jpg": b"a",  # right-to-left override: shows as "...exe.jpg" reversed
+        "zero\u200bwidth\u2066iso\u2069.jpg": b"b",
+        "c1\u0085control\u2028.jpg": b"c",
+    })
+    files = unpack(archive, tmp_path / "dest")
+    assert [f.name for f in files] == ["photos_invoice_gpj.exe.jpg", "zerowidthiso.jpg", "c1control.jpg"]
+
+
+def test_entries_outside_the_allow_list_are_refused_and_reported(tmp_path):
+    from omnidrop.pipeline.archive import RefusedEntry
+
+    archive = write_zip(tmp_path / "mixed.zip", {
+        "a.jpg": b"a", "tools/run.exe": b"MZ", "notes.txt": b"n", "scan.tar.gz": b"not really", "README": b"r",
+    })
+    refused: list[RefusedEntry] = []
+    limits = UnpackLimits(allowed_extensions=("jpg", "tar.gz"))
+    files = unpack(archive, tmp_path / "dest", limits, refused=refused)
+    assert [f.source for f in files] == ["a.jpg", "scan.tar.gz"]
+    assert {p.name for p in (tmp_path / "dest").iterdir()} == {"a.jpg", "scan.tar.gz"}
+    assert [(r.source, r.code) for r in refused] == [
+        ("tools/run.exe", "extension_not_allowed"), ("notes.txt", "extension_not_allowed"),
+        ("README", "extension_not_allowed")]
+    assert "'exe'" in refused[0].reason
+
+
+def test_the_allow_list_applies_inside_nested_archives(tmp_path):
+    inner = _zip_bytes_of({"in.jpg": b"i", "in.exe": b"MZ"})
+    archive = write_zip(tmp_path / "outer.zip", {"inner.zip": inner, "out.jpg": b"o"})
+    refused = []
+    files = unpack(archive, tmp_path / "dest", UnpackLimits(allowed_extensions=("jpg", "zip")), refused=refused)
+    assert sorted(f.source for f in files) == ["inner.zip/in.jpg", "out.jpg"]
+    assert [r.source for r in refused] == ["inner.zip/in.exe"]
+
+
+def _zip_bytes_of(entries: dict[str, bytes]) -> bytes:
+    path = Path(write_zip(Path(__import__("tempfile").mkdtemp()) / "x.zip", entries))
+    try:
+        return path.read_bytes()
+    finally:
+        shutil.rmtree(path.parent)

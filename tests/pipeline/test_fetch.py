@@ -159,3 +159,24 @@ def test_allow_list_covers_the_ipv4_address_inside_an_ipv6_form():
 async def test_a_literal_nat64_url_is_refused_before_connecting():
     with pytest.raises(LinkRefused, match="non-public address"):
         await run("http://[64:ff9b::7f00:1]:9/x", policy())
+
+
+@pytest.mark.parametrize(
+    ("disposition", "name"),
+    [
+        ('attachment; filename=".."', "x.zip"),  # nothing usable: the URL's name
+        ("attachment; filename*=UTF-8''..", "x.zip"),
+        ("attachment; filename*=UTF-8''a%00b.jpg", "ab.jpg"),
+        ("attachment; filename*=UTF-8''inv%E2%80%AEgpj.exe", "invgpj.exe"),  # U+202E
+        ('attachment; filename="\u2066scan\u2069.e57"', "scan.e57"),
+        ('attachment; filename="..\\..\\"', "x.zip"),  # nothing usable: the URL's name
+    ],
+)
+def test_hostile_download_names_follow_the_naming_rule(disposition, name):
+    assert filename_of("http://h/x.zip", disposition) == name
+
+
+def test_a_5000_byte_download_name_is_cut_keeping_its_extension():
+    name = filename_of("http://h/", f'attachment; filename="{"n" * 5000}.e57"')
+    assert name.endswith(".e57") and len(name.encode()) <= 200
+    assert filename_of("http://h/" + "%E2%80%AE" * 3 + "..", None) == "download"

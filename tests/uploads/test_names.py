@@ -74,3 +74,31 @@ def test_unique_names_roll_back_to_a_mark():
     names.rollback(mark)
     assert "b.jpg" not in names and "a_2.jpg" not in names and "a.jpg" in names
     assert [names.claim("a.jpg"), names.claim("b.jpg")] == ["a_2.jpg", "b.jpg"]  # as if never claimed
+
+
+
+@pytest.mark.parametrize(
+    ("raw", "flat"),
+    [
+        ("invoice\u202egpj.exe", "invoicegpj.exe"),  # RIGHT-TO-LEFT OVERRIDE: displays as "invoiceexe.jpg"
+        ("a\u202ab\u202bc\u202cd\u202de.jpg", "abcde.jpg"),  # embeddings and pop
+        ("\u2066iso\u2067late\u2068d\u2069.jpg", "isolated.jpg"),  # isolates
+        ("lrm\u200erlm\u200falm\u061c.jpg", "lrmrlmalm.jpg"),  # marks
+        ("zero\u200bwidth\ufeff.jpg", "zerowidth.jpg"),
+        ("c1\u0085\u009b.jpg", "c1.jpg"),  # C1 controls
+        ("line\u2028para\u2029.jpg", "linepara.jpg"),
+    ],
+)
+def test_bidi_controls_and_invisible_characters_are_removed(raw, flat):
+    assert flatten_filename(raw) == flat
+
+
+def test_made_up_names_follow_the_same_rule_but_are_never_refused():
+    from omnidrop.uploads.names import safe_filename
+
+    assert safe_filename("..", fallback="download") == "download"
+    assert safe_filename("a\x00b.jpg") == "ab.jpg"
+    assert safe_filename(["floor1", "..", "img\u202e 01.jpg"]) == "floor1_img 01.jpg"
+    long = safe_filename("x" * 5000 + ".e57")
+    assert long.endswith(".e57") and len(long.encode()) == 200
+    assert safe_filename("\u202e") == "file"

@@ -24,7 +24,6 @@ import os
 import posixpath
 import re
 import stat
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -36,7 +35,8 @@ from libarchive.exception import ArchiveError
 from libarchive.read import ArchiveRead
 
 from omnidrop.pipeline.rejected import Rejected
-from omnidrop.uploads.names import UniqueNames
+from omnidrop.uploads.errors import ExtensionNotAllowed
+from omnidrop.uploads.names import UniqueNames, check_extension, safe_filename
 
 try:  # optional: only needed for RAR archives libarchive cannot read
     import rarfile
@@ -65,8 +65,6 @@ _ARCHIVE_SUFFIXES = frozenset(
 )
 # Operating-system clutter (macOS resource forks, Finder and Explorer caches): checked, not kept.
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
-_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_MAX_NAME_BYTES = 200  # below the usual 255-byte limit, leaving room for a collision suffix
 
 
 @dataclass(frozen=True)
@@ -81,6 +79,16 @@ class UnpackLimits:
     ratio_grace_bytes: int = 64 * MiB
     # Levels of archives inside the archive that are unpacked; one level deeper is refused.
     max_depth: int = 2
+    # Extensions an entry may have (as for uploads); None: any. Other entries are not written, and
+    # are reported in `refused` (an archive inside is checked as an entry before it is opened).
+    allowed_extensions: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RefusedEntry:
+    source: str  # entry path in the archive, as UnpackedFile.source
+    code: str  # extension_not_allowed
+    reason: str
 
 
 class ByteMeter(Protocol):
@@ -148,24 +156,8 @@ def _is_compressed_tar(path: Path) -> bool:
 
 
 def flatten_name(parts: Iterable[str]) -> str:
-    """Join path components into one safe file name: unsafe characters become '_'."""
-    cleaned = []
-    for part in parts:
-        part = _UNSAFE_CHARS.sub("_", unicodedata.normalize("NFC", part)).strip(" .")
-        if part:
-            cleaned.append(part)
-    name = "_".join(cleaned) or "file"
-    return _truncate(name)
-
-
-def _truncate(name: str) -> str:
-    if len(name.encode()) <= _MAX_NAME_BYTES:
-        return name
-    stem, ext = os.path.splitext(name)
-    if len(ext.encode()) > 20:
-        stem, ext = name, ""
-    budget = _MAX_NAME_BYTES - len(ext.encode())
-    return stem.encode()[:budget].decode(errors="ignore").rstrip(" .") + ext
+    """Join path components into one safe file name, by the one naming rule (uploads/names.py)."""
+    return safe_filename(parts, fallback="file")
 
 
 def entry_parts(name: str) -> list[str]:
@@ -311,13 +303,13 @@ def _is_rar(path: Path) -> bool:
 
 
 def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = None,
-           meter: ByteMeter | None = None) -> list[UnpackedFile]:
+           meter: ByteMeter | None = None, refused: list[RefusedEntry] | None = None) -> list[UnpackedFile]:
     """Unpack archive_path into the empty (or missing) dest_dir as flat, safe file names.
 
     Raises ArchiveRejected, after removing everything written, when the archive breaks a rule
     or a limit, or cannot be read. `meter` (an owner's storage quota) is charged every block
     before it is written and refunded what is removed again; whatever it raises stops unpacking,
-    after the same clean-up.
+    after the same clean-up. Entries the limits' allow-list refuses are appended to `refused`.
     """
     limits = limits or UnpackLimits()
     archive_path = Path(archive_path)
@@ -340,6 +332,8 @@ def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = Non
         raise
     finally:
         os.close(dest_fd)
+    if refused is not None:
+        refused.extend(unpacker.refused)
     return unpacker.results
 
 
@@ -355,6 +349,7 @@ class _Unpacker:
         self.ratio_binds = ratio_budget < limits.max_total_bytes
         self.archive_size = archive_size
         self.results: list[UnpackedFile] = []
+        self.refused: list[RefusedEntry] = []
         # Every name now in dest, for cleanup, with the count of files created before it (insertion
         # order, O(1) removal: a nested archive's file goes once unpacked).
         self.created: dict[str, int] = {}
@@ -366,7 +361,8 @@ class _Unpacker:
 
     def unpack_archive(self, path: Path, prefix: list[str], source_prefix: str, depth: int) -> None:
         # A few counters, not copies: a checkpoint per nested archive must not cost O(files so far).
-        checkpoint = (len(self.results), self.created_count, self.names.mark(), self.entries, self.total)
+        checkpoint = (len(self.results), len(self.refused), self.created_count, self.names.mark(), self.entries,
+                      self.total)
         try:
             if self._consume(_libarchive_entries(path), prefix, source_prefix, depth) or not _is_rar(path):
                 return
@@ -414,7 +410,14 @@ class _Unpacker:
                     raise ArchiveRejected(f"entry {source!r} is a device, FIFO or socket", "special_file", entry=source)
                 if entry.kind == "dir" or _is_junk(parts):
                     continue
-                name = self.names.claim(flatten_name(prefix + parts))
+                flat = flatten_name(prefix + parts)
+                if self.limits.allowed_extensions is not None:
+                    try:
+                        check_extension(flat, list(self.limits.allowed_extensions))
+                    except ExtensionNotAllowed as exc:
+                        self.refused.append(RefusedEntry(source, exc.code, str(exc)))
+                        continue
+                name = self.names.claim(flat)
                 size = self._write(name, entry.blocks(), source)
                 if self._is_nested_archive(name):
                     self._unpack_nested(name, size, prefix + parts[:-1] + [_archive_stem(parts[-1])], source, depth)
@@ -490,7 +493,8 @@ class _Unpacker:
         self.total += n
 
     def _rollback(self, checkpoint: tuple) -> None:
-        n_results, n_created, names_mark, entries, total = checkpoint
+        n_results, n_refused, n_created, names_mark, entries, total = checkpoint
+        del self.refused[n_refused:]
         later = list(itertools.takewhile(lambda item: item[1] >= n_created, reversed(self.created.items())))
         for name, _ in later:
             _unlink_quietly(name, self.dest_fd)

@@ -19,6 +19,8 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from omnidrop.uploads.names import safe_filename
+
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?["']?([^"';]+)""", re.IGNORECASE)
@@ -105,11 +107,16 @@ def _pinned(url: str, ip: str) -> tuple[str, str, str]:
 
 
 def filename_of(url: str, disposition: str | None) -> str:
-    if disposition:
-        m = _FILENAME.search(disposition)
-        if m:
-            return PurePosixPath(unquote(m.group(1)).replace("\\", "/")).name or "download"
-    return PurePosixPath(unquote(urlsplit(url).path)).name or "download"
+    """The download's file name (Content-Disposition, else the URL's last path segment), by the
+    naming rule every stored name follows (uploads/names.py); `download` when nothing usable is left."""
+    if disposition and (m := _FILENAME.search(disposition)):
+        if name := _last_segment(m.group(1), fallback=""):
+            return name
+    return _last_segment(urlsplit(url).path, fallback="download")
+
+
+def _last_segment(quoted: str, fallback: str) -> str:
+    return safe_filename(PurePosixPath(unquote(quoted).replace("\\", "/")).name, fallback=fallback)
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,66 @@
-"""Filenames: flattened to one safe path component, and checked against the allowed extensions."""
+"""Filenames: one rule for every name omnidrop stores, whatever brought it (an upload, an archive
+entry, a download's Content-Disposition or URL, a presigned-upload form), plus the allowed extensions.
+
+The rule: NFC; path separators, characters Windows and shells trip over, and every control and
+invisible formatting character (C0/C1 controls, bidi overrides and isolates such as U+202E,
+zero-width characters, line/paragraph separators, lone surrogates) are removed, not interpreted;
+leading dots (hidden files, `..`) and surrounding spaces, trailing dots go; at most 255 UTF-8 bytes.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from omnidrop.uploads.errors import ExtensionNotAllowed, InvalidFilename
 
 MAX_NAME_BYTES = 255
-# Separators, characters Windows and shells trip over, and control characters.
-_UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+# Names a server makes up itself (archive entries, downloads) stay below the limit, leaving room for a
+# uniqueness suffix (`_12`).
+MADE_NAME_BYTES = 200
+# Separators, characters Windows and shells trip over.
+_UNSAFE = re.compile(r'[/\\:*?"<>|]')
+# Unicode categories removed: Cc controls, Cf formatting (bidi controls, zero-width), Cs surrogates,
+# Zl/Zp line and paragraph separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _clean(raw: str) -> str:
+    text = _UNSAFE.sub("", unicodedata.normalize("NFC", raw))
+    text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE)
+    # Leading dots would hide the file or spell `..`; trailing dots and spaces vanish on Windows.
+    return text.strip().lstrip(".").rstrip(". ")
 
 
 def flatten_filename(raw: str) -> str:
-    """`a/b\\c.jpg` -> `abc.jpg`: separators and unsafe characters are stripped, not interpreted."""
-    name = _UNSAFE.sub("", unicodedata.normalize("NFC", raw))
-    # Leading dots would hide the file or spell `..`; trailing dots and spaces vanish on Windows.
-    name = name.strip().lstrip(".").rstrip(". ")
+    """The rule for a name a client chose: `a/b\\c.jpg` -> `abc.jpg`; refused (InvalidFilename) when
+    nothing usable is left or it is longer than 255 bytes, so the client can pick another."""
+    name = _clean(raw)
     if not name or len(name.encode()) > MAX_NAME_BYTES:
         raise InvalidFilename(f"unusable filename {raw!r}")
     return name
+
+
+def safe_filename(raw: str | Iterable[str], fallback: str = "file", max_bytes: int = MADE_NAME_BYTES) -> str:
+    """The same rule for a name nobody can be asked to change (an archive entry, a download): never
+    refused. Path components (a list) are cleaned one by one and joined with `_`
+    (`floor1/img 01.jpg` -> `floor1_img 01.jpg`); an empty result is `fallback`, a long one is cut
+    to `max_bytes`, keeping its extension."""
+    parts = [raw] if isinstance(raw, str) else list(raw)
+    name = "_".join(p for p in (_clean(part) for part in parts) if p) or fallback
+    return _truncate(name, max_bytes)
+
+
+def _truncate(name: str, max_bytes: int) -> str:
+    if len(name.encode()) <= max_bytes:
+        return name
+    stem, ext = os.path.splitext(name)
+    if len(ext.encode()) > 20:
+        stem, ext = name, ""
+    budget = max_bytes - len(ext.encode())
+    return stem.encode()[:budget].decode(errors="ignore").rstrip(" .") + ext
 
 
 def extension_of(name: str, allowed: list[str]) -> str:
