@@ -225,6 +225,15 @@ class Origin(BaseHTTPRequestHandler):
                 self.wfile.write(bytes(65536))
             self.wfile.write(bytes(size % 65536))
             return
+        if self.path.startswith("/named?"):  # the body, under the Content-Disposition given in `cd`
+            from urllib.parse import parse_qs, urlsplit
+
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.body)))
+            self.send_header("Content-Disposition", parse_qs(urlsplit(self.path).query)["cd"][0])
+            self.end_headers()
+            self.wfile.write(self.body)
+            return
         if self.path.startswith("/to/"):
             self.send_response(302)
             self.send_header("Location", "http://" + self.path.removeprefix("/to/"))
@@ -312,4 +321,50 @@ def test_downloaded_bytes_count_against_the_quota(servers, db_url, origin):
     record = projects.wait(live.api, headers, r.json()["name"])
     assert record["status"] == 100, record
     assert _used_bytes(live, owner) == 600_000
+    live.stop()
+
+
+def test_archive_entries_follow_the_naming_rule_and_the_allow_list(api, tmp_path):
+    base, headers = api
+    archive = samples.write_zip(tmp_path / "mixed.zip", {
+        "photos/inv\u202eoice\u202c_gpj.exe.jpg": jpeg(1), "tools/run.exe": b"MZ", "notes.txt": b"hello",
+        "ok.jpg": jpeg(2),
+    })
+    sid = projects.upload(base, headers, {"mixed.zip": archive})
+    assert projects.create(base, headers, upload_id=sid).status_code == 201
+    record = projects.wait(base, headers, sid)
+    assert record["status"] == 100, record
+    assert sorted(f["name"] for f in record["files"]) == ["mixed.zip", "ok.jpg", "photos_invoice_gpj.exe.jpg"]
+    assert [(r["entry"], r["error"]) for r in record["refused_entries"]] == [
+        ("mixed.zip:tools/run.exe", "extension_not_allowed"), ("mixed.zip:notes.txt", "extension_not_allowed")]
+    for f in record["files"]:
+        assert httpx.get(f["url"], headers=headers).status_code == 200, f["name"]
+
+
+def test_upload_names_lose_bidi_controls(api):
+    base, headers = api
+    sid = projects.upload(base, headers, {"inv%E2%80%AEgpj.exe.jpg": jpeg(3)})
+    files = httpx.get(f"{base}/uploads/{sid}", headers=headers).json()
+    assert "invgpj.exe.jpg" in str(files) and "\u202e" not in str(files), files
+
+
+@pytest.mark.parametrize(("disposition", "name"), [
+    ('attachment; filename=".."', "named"),  # nothing usable: the URL's name
+    ("attachment; filename*=UTF-8''a%00b.zip", "ab.zip"),
+    ("attachment; filename*=UTF-8''inv%E2%80%AEpiz.zip", "invpiz.zip"),
+    ('attachment; filename="' + "n" * 5000 + '.zip"', "n" * 196 + ".zip"),
+])
+def test_download_names_follow_the_naming_rule_and_their_urls_work(servers, db_url, origin, disposition, name):
+    from urllib.parse import quote
+
+    live = servers.start(database_url=db_url, download_allow=["127.0.0.1/32"])
+    headers = live.headers()
+    r = projects.create(live.api, headers, download_link=f"{origin}/named?cd={quote(disposition)}")
+    assert r.status_code == 201, r.text
+    record = projects.wait(live.api, headers, r.json()["name"])
+    assert record["status"] == 100, record
+    files = by_name(record)
+    assert name in files, sorted(files)
+    got = httpx.get(files[name]["url"], headers=headers)
+    assert got.status_code == 200 and got.content == Origin.body
     live.stop()

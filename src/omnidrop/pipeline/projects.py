@@ -21,7 +21,7 @@ from omnidrop.db.models import Project, ProjectFile, UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
-from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
+from omnidrop.pipeline.archive import ArchiveRejected, RefusedEntry, UnpackLimits, is_archive, unpack
 from omnidrop.pipeline.blobs import local_copy, put_file
 from omnidrop.pipeline.classify import classify
 from omnidrop.pipeline.fetch import FetchPolicy, LinkRefused, fetch
@@ -83,14 +83,15 @@ async def run(ctx: JobContext) -> None:
             inputs = await _session_inputs(ctx, project.upload_session_id)
             progress = Progress(ctx, project_id, sum(i.size for i in inputs))
         taken = project_names()
+        refused: list[dict] = []  # archive entries the extension allow-list kept out, for the record
         for item in inputs:
-            await _process_input(ctx, project, item, workdir, taken, progress, meter)
+            await _process_input(ctx, project, item, workdir, taken, progress, meter, refused)
     except QuotaExceeded as exc:
         await _discard_outputs(ctx, project_id)
         raise JobFailed(exc.code, str(exc)) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
-    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow())
+    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow(), refused_entries=refused or None)
 
 
 def _quotas(ctx: JobContext) -> Quotas:
@@ -152,12 +153,15 @@ async def _download(ctx: JobContext, project: Project, meter: QuotaMeter) -> Inp
 
 def _unpack_limits(ctx: JobContext) -> UnpackLimits:
     s = ctx.settings
+    # Entries are held to the extensions uploads are (README: OMNIDROP_ALLOWED_EXTENSIONS).
+    allowed = tuple(e.lower().lstrip(".") for e in s.allowed_extensions)
     return UnpackLimits(max_entries=s.archive_max_entries, max_total_bytes=s.archive_max_total_bytes,
-                        max_file_bytes=s.max_file_bytes, max_ratio=s.archive_max_ratio, max_depth=s.archive_max_depth)
+                        max_file_bytes=s.max_file_bytes, max_ratio=s.archive_max_ratio, max_depth=s.archive_max_depth,
+                        allowed_extensions=allowed)
 
 
 async def _process_input(ctx: JobContext, project: Project, item: Input, workdir: Path, taken: UniqueNames,
-                         progress: Progress, meter: QuotaMeter) -> None:
+                         progress: Progress, meter: QuotaMeter, refused: list[dict]) -> None:
     store = ctx.services.store
     async with local_copy(store, item.blob_key, workdir) as path:
         await _record(ctx, project, taken.claim(item.name), item.name, item.blob_key, path)
@@ -166,10 +170,12 @@ async def _process_input(ctx: JobContext, project: Project, item: Input, workdir
             return
         dest = Path(tempfile.mkdtemp(dir=workdir))
         try:
-            unpacked = await asyncio.to_thread(unpack, path, dest, _unpack_limits(ctx), meter)
+            kept_out: list[RefusedEntry] = []
+            unpacked = await asyncio.to_thread(unpack, path, dest, _unpack_limits(ctx), meter, kept_out)
         except ArchiveRejected as exc:
             where = f" (entry {exc.entry})" if exc.entry else ""
             raise JobFailed(f"archive_{exc.code}", f"{item.name}: {exc.reason}{where}") from None
+    refused.extend({"entry": f"{item.name}:{r.source}", "error": r.code, "message": r.reason} for r in kept_out)
     for entry in unpacked:
         name = taken.claim(entry.name)
         key = f"projects/{project.id}/files/{name}"
