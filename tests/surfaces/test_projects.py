@@ -98,7 +98,8 @@ def hostile(tmp_path, kind):
         return samples.write_tar(tmp_path / "hard.tar", [
             (samples.tar_member("a.jpg"), b"x"), (samples.tar_member("b.jpg", tarfile.LNKTYPE, "/etc/passwd"), None)])
     if kind == "bomb":
-        return samples.write_zip_bomb(tmp_path / "bomb.zip", 1024)
+        # An allowed extension: an entry the allow-list keeps out is never decompressed at all.
+        return samples.write_zip_bomb(tmp_path / "bomb.zip", 1024, name=b"cloud.xyz")
     if kind == "deep":
         return samples.nested_zip(tmp_path / "deep.zip", 6, {"x.jpg": b"x"})
     if kind == "corrupt":
