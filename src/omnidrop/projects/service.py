@@ -29,6 +29,7 @@ from omnidrop.projects.errors import (
 )
 from omnidrop.uploads.errors import InvalidUploadId, SessionNotFound
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
+from omnidrop.uploads.names import safe_filename
 
 PROCESS_KIND = "project.process"
 QUEUED, PROCESSING, READY, FAILED = "queued", "processing", "ready", "failed"
@@ -153,7 +154,7 @@ def check_link_syntax(link: str) -> None:
 
 
 def _link_filename(link: str) -> str:
-    return PurePosixPath(unquote(urlsplit(link).path)).name or "download"
+    return safe_filename(PurePosixPath(unquote(urlsplit(link).path)).name, fallback="download")
 
 
 def _title_from(filename: str) -> str:

@@ -256,4 +256,6 @@ def project_record(view: ProjectView, request: Request) -> dict:
         "source": {"upload_id": p.upload_session_id} if p.upload_session_id else {"download_link": p.download_link},
         "options": p.options, "created_at": p.created_at.isoformat(), "ready_at": p.ready_at.isoformat(),
         "files": files,
+        # Archive entries not unpacked (extension not allowed), only when there were any.
+        **({"refused_entries": p.refused_entries} if p.refused_entries else {}),
     }

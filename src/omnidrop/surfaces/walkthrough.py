@@ -24,6 +24,7 @@ from omnidrop.auth.keys import Principal
 from omnidrop.auth.rate_limits import RateLimited
 from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughProject, WalkthroughVideo
+from omnidrop.db.models.walkthrough import project_slug
 from omnidrop.protocols.body import request_body
 from omnidrop.protocols.downloads import blob_response
 from omnidrop.protocols.signed_urls import blob_url
@@ -108,12 +109,12 @@ class NewDrawing(BaseModel):
 
 
 def _project(p: WalkthroughProject) -> dict:
-    return {"id": p.id, "name": p.name, "inserted_at": _timestamp(p.created_at)}
+    return {"id": p.slug, "name": p.name, "inserted_at": _timestamp(p.created_at)}
 
 
 def _drawing(d: Drawing) -> dict:
     return {
-        "id": d.id, "project_id": d.project_id, "name": d.name,
+        "id": d.id, "project_id": project_slug(d.project_id), "name": d.name,
         "bounds": {"north": d.north, "south": d.south, "east": d.east, "west": d.west},
         "image_url": f"/360/drawings/{d.id}/image" if d.image_key else None, "image_type": d.image_type,
         "inserted_at": _timestamp(d.created_at),
@@ -229,7 +230,7 @@ def upload_object(obj: UploadObject, request: Request) -> dict:
     files = str(request.base_url).rstrip("/") + "/" + request.app.state.services.settings.tus_path.strip("/") + "/"
     tus_links = list(dict.fromkeys([files + link.resumable_id for link in obj.tus_links] + [v.url for v in obj.videos]))
     return {
-        "id": row.id, "name": row.name, "project_id": row.project_id, "floor_id": row.floor_id,
+        "id": row.id, "name": row.name, "project_id": project_slug(row.project_id), "floor_id": row.floor_id,
         "date": row.date.isoformat(), "processing_status": row.processing_status, "uploaded_by": row.uploaded_by,
         "inserted_at": _timestamp(row.inserted_at), "updated_at": _timestamp(row.updated_at),
         "is_timelapse": row.is_timelapse, "images": [], "videos": [_video(v) for v in obj.videos],
