@@ -29,7 +29,7 @@ from omnidrop.storage.multipart import (
     multipart_etag,
     quote_etag,
 )
-from omnidrop.uploads.errors import UploadError
+from omnidrop.uploads.errors import BodyInterrupted, UploadError
 from omnidrop.uploads.ids import new_id
 
 OPEN, COMPLETED, ABORTED = "open", "completed", "aborted"
@@ -79,6 +79,15 @@ class PartTooLarge(UploadError):
 
     def __init__(self) -> None:
         super().__init__(f"a part may hold at most {MAX_PART_SIZE} bytes", limit=MAX_PART_SIZE)
+
+
+class IncompleteBody(UploadError):
+    """The part's body ended before its end (the client dropped): nothing of it is kept, as on S3."""
+
+    code = "incomplete_body"
+
+    def __init__(self) -> None:
+        super().__init__("the part's body ended early; nothing of it was kept, PUT the part again")
 
 
 class SizeMismatch(UploadError):
@@ -145,7 +154,10 @@ class PartsCore:
         """A part PUT to omnidrop's own part URL. Re-PUT of a number replaces the part."""
         check_part_number(number)
         upload = await self.open_upload(upload_id)
-        part = await self.store.write_part(upload.key, upload.store_upload_id, number, _capped(body))
+        try:
+            part = await self.store.write_part(upload.key, upload.store_upload_id, number, _capped(body))
+        except BodyInterrupted:  # the store discarded the cut part; a part number before it is untouched
+            raise IncompleteBody() from None
         await self._record(upload.id, [part])
         return part
 
