@@ -119,7 +119,8 @@ async def _video(ctx: JobContext, capture: Capture, path: Path, dest: Path):
     frames = [(name, result.width, result.height, None) for name in result.names]
     video = {k: v for k, v in dataclasses.asdict(info).items() if k not in ("color", "coded_width", "coded_height")}
     return frames, {"format": "video", "video": video, "num_frames": count,
-                    "fps": None if count else ctx.settings.capture_frames_fps}
+                    "fps": None if count else ctx.settings.capture_frames_fps,
+                    **({"decode_skipped": [span.as_dict() for span in result.corrupt]} if result.corrupt else {})}
 
 
 async def _images(ctx: JobContext, path: Path, workdir: Path, dest: Path):

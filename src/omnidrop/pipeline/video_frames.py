@@ -4,6 +4,7 @@ vehicle.frames and capture.process jobs."""
 
 from __future__ import annotations
 
+import logging
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,8 @@ from omnidrop.jobs.runner import JobContext
 
 if TYPE_CHECKING:
     from omnidrop.pipeline.media.frames import Extraction
+
+log = logging.getLogger(__name__)
 
 
 async def extract_video_frames(ctx: JobContext, path: Path, dest: Path, *, fps: float | Fraction, quality: int,
@@ -33,4 +36,7 @@ async def extract_video_frames(ctx: JobContext, path: Path, dest: Path, *, fps: 
         raise JobFailed("corrupt", f"the video stopped decoding after {exc.emitted} frames ({exc})") from None
     if not result.names:
         raise JobFailed("no_frames", "the video gave no frames")
+    if result.corrupt:
+        spans = ", ".join(f"{c.start:.2f}-{c.end:.2f} s ({c.packets} packets)" for c in result.corrupt)
+        log.warning("job %s: %s: skipped what the decoder refused: %s", ctx.job.id, path.name, spans)
     return result

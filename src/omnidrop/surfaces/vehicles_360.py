@@ -261,7 +261,7 @@ class NewVehicle(BaseModel):
 def _video(v) -> dict:
     return {"job_id": v.job_id, "side": v.side, "state": v.state, "frames_total": v.frame_count,
             "original_filename": v.original_filename, "size": v.size, "video_stored": v.blob_key is not None,
-            "error": v.error_code, "created_at": v.created_at.isoformat()}
+            "error": v.error_code, "decode_skipped": v.decode_skipped or [], "created_at": v.created_at.isoformat()}
 
 
 @router.post("/360/vehicles", status_code=201)
