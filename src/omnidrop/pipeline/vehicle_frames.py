@@ -21,6 +21,7 @@ from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy, put_file
+from omnidrop.pipeline.child import run_step
 from omnidrop.pipeline.masks.loading import configured_detector
 from omnidrop.pipeline.masks.records import DETECTOR, save_masks
 from omnidrop.pipeline.media.probe import VideoRejected, probe
@@ -70,7 +71,7 @@ async def _extract(ctx: JobContext, path: Path, dest: Path) -> tuple[list[str], 
     """Probe by content, then decode on a thread while this task reports its progress. Also returns
     the stretches the decoder refused (skipped; every frame around them is delivered)."""
     try:
-        await asyncio.to_thread(probe, path)
+        await asyncio.to_thread(run_step, ctx.settings, probe, path)  # decodes a frame: in a child too
     except VideoRejected as exc:
         raise JobFailed(exc.code, exc.reason) from None
     result = await extract_video_frames(ctx, path, dest, fps=ctx.settings.vehicle_frames_fps,

@@ -49,6 +49,9 @@ class FrameExtractionError(Exception):
         super().__init__(message)
         self.emitted = emitted
 
+    def __reduce__(self):  # pickled back from a child process (pipeline/child.py)
+        return type(self), (str(self), self.emitted)
+
 
 @dataclass(frozen=True)
 class CorruptSpan:
