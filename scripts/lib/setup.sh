@@ -6,6 +6,29 @@ VENV="$ROOT/.venv"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# apt-get that waits while another apt/dpkg process (unattended upgrades on a fresh machine, another
+# installer) holds the dpkg or lists lock: apt's own DPkg::Lock::Timeout, and a retry loop around it for
+# the locks and apt versions that option does not cover. Other failures fail at once.
+apt_get() {
+  local timeout="${OMNIDROP_APT_LOCK_TIMEOUT:-600}" pause="${OMNIDROP_APT_RETRY_SECONDS:-5}"
+  local start=$SECONDS err rc
+  err="$(mktemp)"
+  while true; do
+    rc=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$timeout" "$@" 2>"$err" || rc=$?
+    if [ "$rc" = 0 ]; then rm -f "$err"; return 0; fi
+    if grep -qE "Could not get lock|Unable to acquire the dpkg|Unable to lock" "$err" \
+        && (( SECONDS - start < timeout )); then
+      echo "setup: another apt/dpkg process holds the lock; waiting (up to ${timeout}s in all)" >&2
+      sleep "$pause"
+      continue
+    fi
+    cat "$err" >&2
+    rm -f "$err"
+    return "$rc"
+  done
+}
+
 apt_updated=""
 ensure_debian_packages() {
   local missing=()
@@ -14,8 +37,8 @@ ensure_debian_packages() {
   done
   ((${#missing[@]})) || return 0
   echo "setup: installing Debian packages: ${missing[*]}"
-  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -z "$apt_updated" ]; then apt_get update -qq; apt_updated=1; fi
+  apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 ensure_python() {

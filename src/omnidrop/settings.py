@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # S3 multipart uploads no live upload refers to are aborted once they are this old (killed writers).
     reap_multipart_after_seconds: float = 86_400.0
 
+    # Heavy media steps (frame extraction, panoramas) run in a short-lived child process, so a worker's
+    # memory returns to its baseline after each job (pipeline/child.py). Off: in the worker's own threads.
+    media_child_process: bool = True
+
     # Rate limits: the spec's table per API key and endpoint; counters in Redis when redis_url is set,
     # else in the database (shared by every server process).
     redis_url: str | None = None

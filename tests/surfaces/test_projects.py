@@ -127,7 +127,10 @@ def test_hostile_archives_fail_the_project_with_a_reason_and_write_nothing_outsi
     sid = projects.upload(base, headers, {name: path})
     assert projects.create(base, headers, upload_id=sid).status_code == 201
     record = projects.wait(base, headers, sid)
-    assert record["state"] == "failed" and record["status"] < 100
+    assert record["state"] == "failed" and record["status"] == 100  # a spec client's poll loop ends
+    assert record["files"] == [] and record["ready_at"] is None and record["source"] == {"upload_id": sid}
+    r = httpx.get(f"{base}/projects/{sid}/files/{name}", headers=headers)
+    assert r.status_code == 404  # nothing of a failed project is served
     assert record["error"] == code, record
     assert record["message"]
     assert not (server.data_dir.parent / "evil.jpg").exists()

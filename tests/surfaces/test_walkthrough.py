@@ -193,7 +193,9 @@ def test_expired_token_is_refused_and_api_keys_work_too(live, site):
     r = httpx.get(f"{live.url}/360/projects", headers=auth)
     assert (r.status_code, r.json()["error"]) == (401, "invalid_api_key")
     assert httpx.get(f"{live.url}/360/projects", headers=live.headers()).status_code == 200
-    assert httpx.get(f"{live.url}/360/projects").status_code == 401
+    r = httpx.get(f"{live.url}/360/projects")
+    assert (r.status_code, r.json()["error"]) == (401, "missing_api_key")
+    assert "API key" in r.json()["message"] and "login token" in r.json()["message"]
 
 
 def test_users_create_refuses_a_duplicate(live, site):

@@ -12,8 +12,10 @@ from omnidrop.storage.base import BlobMismatch
 from omnidrop.storage.local_parts import LocalMultipart
 from omnidrop.storage.multipart import MiB, multipart_etag
 from omnidrop.storage.s3 import S3BlobStore
+from omnidrop.uploads.errors import BodyInterrupted
 from omnidrop.uploads.parts import (
     EntityTooSmall,
+    IncompleteBody,
     InvalidPart,
     InvalidPartNumber,
     InvalidPartOrder,
@@ -145,3 +147,20 @@ async def test_an_object_that_does_not_match_its_parts_is_never_recorded_complet
     with pytest.raises(BlobMismatch):
         await parts.complete(upload, [(1, etags[0]), (2, etags[1])])
     assert (await parts.get(upload.id)).state == "open"
+
+
+async def test_a_dropped_part_body_is_an_incomplete_body_and_keeps_the_part_before(parts, owner):
+    upload = await parts.create(owner, "t/dropped.bin")
+    if parts.store_part_url(upload, 1, 600) is not None:
+        return  # on S3 the client PUTs to the store itself; a drop there never reaches omnidrop
+    earlier = await put_part(parts, upload, 1, b"first try")
+
+    async def dropped():
+        yield b"half of the"
+        raise BodyInterrupted()
+
+    with pytest.raises(IncompleteBody):
+        await parts.receive_part(upload.id, 1, dropped())
+    assert [p.etag for p in await parts.list_parts(upload)] == [earlier]  # the whole earlier part, nothing of the cut one
+    folder = parts.store.root
+    assert not [p for p in folder.rglob("*.tmp")]

@@ -110,7 +110,8 @@ async def failed(ctx: JobContext, code: str, message: str) -> None:
     async with ctx.services.db.write() as s:
         await s.execute(
             update(Project).where(Project.id == ctx.job.subject_id)
-            .values(state=FAILED, error_code=code, error_message=message, updated_at=utcnow())
+            # status 100: processing is over, so a client polling "until status == 100" stops; state says how.
+            .values(status=100, state=FAILED, error_code=code, error_message=message, updated_at=utcnow())
         )
 
 

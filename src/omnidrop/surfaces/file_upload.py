@@ -22,7 +22,7 @@ from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.protocols.content_range import put_file
 from omnidrop.protocols.downloads import blob_response
 from omnidrop.projects.errors import ProjectNotFound
-from omnidrop.projects.service import NewProject, ProjectView
+from omnidrop.projects.service import READY, NewProject, ProjectView
 from omnidrop.surfaces.common import Int64, Refusal, core, error_route, guard, validation_errors
 from omnidrop.uploads.adoption import SourceNotFound, adopt_blob, adopt_resumable
 from omnidrop.uploads.core import FileProgress
@@ -177,7 +177,7 @@ async def list_projects(request: Request, who: Principal = guard("GET /projects"
     bucket, so a polling library page does not eat the spec's 60/minute of GET /projects/{name}."""
     rows = await request.app.state.services.projects.list_recent(who.owner_id, limit, offset)
     return {"projects": [{
-        "name": p.name, "title": p.title, "status": p.status, "state": p.state,
+        "name": p.name, "title": p.title, "status": 100 if p.state == "failed" else p.status, "state": p.state,
         **({"error": p.error_code, "message": p.error_message} if p.state == "failed" else {}),
         "created_at": p.created_at.isoformat(), "ready_at": p.ready_at.isoformat() if p.ready_at else None,
     } for p in rows]}
@@ -228,8 +228,8 @@ async def download_project_asset(name: str, role: str, filename: str, request: R
 
 
 async def _blob_of(view: ProjectView, request: Request, pick) -> Response:
-    if view.project.status < 100:
-        raise ProjectNotFound("the project is not ready")
+    if view.project.state != READY:
+        raise ProjectNotFound("the project is not ready" if view.project.state != "failed" else "the project failed")
     key = next((k for f in view.files if (k := pick(f))), None)
     if key is None:
         raise FileNotFound("no such file in this project")
@@ -237,25 +237,27 @@ async def _blob_of(view: ProjectView, request: Request, pick) -> Response:
 
 
 def project_record(view: ProjectView, request: Request) -> dict:
-    """`{name, status}` while processing; the full record at 100; the reason when it failed."""
+    """`{name, status}` while processing; the full record at 100, a failed project's with its reason."""
     p = view.project
-    if p.state == "failed":
-        return {"name": p.name, "status": p.status, "state": "failed", "error": p.error_code, "message": p.error_message}
-    if p.status < 100:
+    failed = p.state == "failed"
+    if p.status < 100 and not failed:
         return {"name": p.name, "status": p.status}
     files = []
-    for f in view.files:
+    for f in [] if failed else view.files:
         entry = {"name": f.name, "size": f.size, "type": f.kind, "mime": f.mime, "sha256": f.sha256,
                  "origin": f.origin, "details": f.details,
                  "url": str(request.url_for("project_file", name=p.name, filename=f.name))}
         entry["assets"] = {role: str(request.url_for("project_asset", name=p.name, role=role, filename=f.name))
                            for role in f.assets}
         files.append(entry)
+    # A failed project ends at status 100 too (a client polling until 100 stops), with state "failed",
+    # the reason in error/message, and no files.
     return {
-        "name": p.name, "status": p.status, "state": p.state, "title": p.title, "privacy_mode": p.privacy_mode,
+        "name": p.name, "status": 100, "state": p.state, "title": p.title, "privacy_mode": p.privacy_mode,
         "source": {"upload_id": p.upload_session_id} if p.upload_session_id else {"download_link": p.download_link},
-        "options": p.options, "created_at": p.created_at.isoformat(), "ready_at": p.ready_at.isoformat(),
-        "files": files,
+        "options": p.options, "created_at": p.created_at.isoformat(),
+        "ready_at": p.ready_at.isoformat() if p.ready_at else None, "files": files,
         # Archive entries not unpacked (extension not allowed), only when there were any.
         **({"refused_entries": p.refused_entries} if p.refused_entries else {}),
+        **({"error": p.error_code, "message": p.error_message} if failed else {}),
     }

@@ -22,6 +22,7 @@ S3_CODES = {
     "no_such_upload": ("NoSuchUpload", 404),
     "invalid_part_number": ("InvalidArgument", 400),
     "part_too_large": ("EntityTooLarge", 400),
+    "incomplete_body": ("IncompleteBody", 400),  # the client dropped mid-PUT; the answer reaches no one
 }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from omnidrop.auth.bearer import bearer_token
+from omnidrop.auth.bearer import KEY_OR_LOGIN, bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.scopes import PROJECTS_WRITE
 from omnidrop.protocols.ietf_resumable import IetfResumableProtocol, interop_version
@@ -64,7 +64,8 @@ async def _dispatch(request: Request, upload_id: str | None, base: str) -> Respo
     async def authenticate() -> str:
         if settings.tus_allow_anonymous and "authorization" not in request.headers:
             return await services.logins.anonymous_owner()
-        principal = await services.logins.authenticate(bearer_token(request.headers.get("authorization")))
+        token = bearer_token(request.headers.get("authorization"), KEY_OR_LOGIN)
+        principal = await services.logins.authenticate(token)
         principal.require(PROJECTS_WRITE)
         return principal.owner_id
 
@@ -80,7 +81,8 @@ async def _dispatch(request: Request, upload_id: str | None, base: str) -> Respo
             response = await TusProtocol(services.resumable).handle(
                 request, method, upload_id, collection_url, authenticate)
     except AuthError as exc:
-        response = Response(f"{exc.code}\n", status_code=exc.status, media_type="text/plain",
+        text = f"{exc.code}: {exc}" if str(exc) else exc.code
+        response = Response(f"{text}\n", status_code=exc.status, media_type="text/plain",
                             headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
         if version is None:
             response.headers["Tus-Resumable"] = TUS_VERSION

@@ -26,7 +26,7 @@ from omnidrop.protocols.multipart_form import FormError, FormStream
 from omnidrop.protocols.signed_urls import blob_url
 from omnidrop.surfaces.common import Refusal, error_route, reads_small_body, validation_message
 from omnidrop.uploads.ids import new_id
-from omnidrop.vehicles.errors import FileTooLarge, MasksNotAvailable, VehicleError
+from omnidrop.vehicles.errors import FileTooLarge, MasksNotAvailable, MissingVideoFile, VehicleError
 from omnidrop.vehicles.intake import receive
 from omnidrop.vehicles.masks import FrameMasks, import_masks
 from omnidrop.vehicles.service import VehicleService, ready_frames, video_prefix
@@ -95,18 +95,20 @@ def _url(request: Request, key: str) -> str:
 
 
 UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["video", "side", "vehicle_uuid"],
+    "type": "object", "required": ["video", "side"],
     "properties": {
         "video": {"type": "string", "format": "binary", "description": "the video, at most 100 MB"},
         "side": {"type": "string", "enum": list(SIDES)},
-        "vehicle_uuid": {"type": "string", "format": "uuid"},
+        "vehicle_uuid": {"type": "string", "format": "uuid",
+                         "description": "optional: without it a new vehicle is created and its UUID returned"},
     },
 }}}}}
 
 
 @router.post("/360/upload", status_code=201, openapi_extra=UPLOAD_FORM)
 async def upload(request: Request, who: Principal = caller("POST /360/upload", VEHICLES_WRITE)) -> dict:
-    """multipart/form-data: `video` (the file), `side`, `vehicle_uuid`. Streamed to storage."""
+    """multipart/form-data: `video` (the file), `side`, optional `vehicle_uuid` (a new vehicle without one).
+    Streamed to storage."""
     settings = request.app.state.services.settings
     limit = settings.vehicle_max_video_bytes
     declared = request.headers.get("content-length")
@@ -118,7 +120,12 @@ async def upload(request: Request, who: Principal = caller("POST /360/upload", V
             async for _ in request.stream():
                 pass
         raise FileTooLarge(f"the video exceeds the {limit} byte limit", limit=limit)
-    form = FormStream(request.stream(), request.headers.get("content-type"))
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().lstrip().startswith("multipart/"):
+        # A plain form, JSON or no body at all carries no file: the document's MISSING_VIDEO_FILE.
+        raise MissingVideoFile("no video file provided: send multipart/form-data with the video in the form "
+                               "field 'video'")
+    form = FormStream(request.stream(), content_type)
     video_id = new_id(16)
     try:
         got = await receive(form, request.app.state.services.store, limit, f"vehicle-uploads/{video_id}")
@@ -257,7 +264,7 @@ class NewVehicle(BaseModel):
 def _video(v) -> dict:
     return {"job_id": v.job_id, "side": v.side, "state": v.state, "frames_total": v.frame_count,
             "original_filename": v.original_filename, "size": v.size, "video_stored": v.blob_key is not None,
-            "error": v.error_code, "created_at": v.created_at.isoformat()}
+            "error": v.error_code, "decode_skipped": v.decode_skipped or [], "created_at": v.created_at.isoformat()}
 
 
 @router.post("/360/vehicles", status_code=201)

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from omnidrop.auth.bearer import bearer_token
+from omnidrop.auth.bearer import KEY_OR_LOGIN, bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.rate_limits import RateLimited
@@ -59,7 +59,8 @@ def service(request: Request) -> WalkthroughService:
 
 
 async def principal(request: Request) -> Principal:
-    return await request.app.state.services.logins.authenticate(bearer_token(request.headers.get("authorization")))
+    token = bearer_token(request.headers.get("authorization"), KEY_OR_LOGIN)
+    return await request.app.state.services.logins.authenticate(token)
 
 
 async def reader(who: Principal = Depends(principal)) -> Principal:

@@ -84,6 +84,15 @@ class PartTooLarge(UploadError):
         super().__init__(f"a part may hold at most {MAX_PART_SIZE} bytes", limit=MAX_PART_SIZE)
 
 
+class IncompleteBody(UploadError):
+    """The part's body ended before its end (the client dropped): nothing of it is kept, as on S3."""
+
+    code = "incomplete_body"
+
+    def __init__(self) -> None:
+        super().__init__("the part's body ended early; nothing of it was kept, PUT the part again")
+
+
 class SizeMismatch(UploadError):
     code = "size_mismatch"
 
@@ -148,8 +157,11 @@ class PartsCore:
         """A part PUT to omnidrop's own part URL. Re-PUT of a number replaces the part."""
         check_part_number(number)
         upload = await self.open_upload(upload_id)
-        with storage_errors("upload", (UploadError, BodyInterrupted)):
-            part = await self.store.write_part(upload.key, upload.store_upload_id, number, _capped(body))
+        try:
+            with storage_errors("upload", (UploadError, BodyInterrupted)):
+                part = await self.store.write_part(upload.key, upload.store_upload_id, number, _capped(body))
+        except BodyInterrupted:  # the store discarded the cut part; a part number before it is untouched
+            raise IncompleteBody() from None
         body_counted(part.size, part.size)
         await self._record(upload.id, [part])
         return part

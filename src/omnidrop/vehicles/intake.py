@@ -8,6 +8,7 @@ name says. Text fields that arrive before the file are checked first, so a bad s
 from __future__ import annotations
 
 import mimetypes
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -52,7 +53,9 @@ async def receive(form: FormStream, store: BlobStore, max_bytes: int, key_prefix
             elif part.name in VIDEO_FIELDS and video is None and part.filename:
                 video = await _store_video(part, store, max_bytes, key_prefix)
         side = parse_side(fields.get("side"))
-        vehicle_uuid = parse_vehicle_uuid(fields.get("vehicle_uuid"))
+        # The document's form has only the video and the side: without a UUID the upload starts a new vehicle.
+        given = fields.get("vehicle_uuid")
+        vehicle_uuid = parse_vehicle_uuid(given) if given else str(uuid.uuid4())
         if video is None:
             raise MissingVideoFile(f"send the video as a file in the form field {VIDEO_FIELDS[0]!r}")
     except BaseException:
@@ -65,7 +68,7 @@ async def receive(form: FormStream, store: BlobStore, max_bytes: int, key_prefix
 def _check_early(fields: dict[str, str]) -> None:
     if "side" in fields:
         parse_side(fields["side"])
-    if "vehicle_uuid" in fields:
+    if fields.get("vehicle_uuid"):
         parse_vehicle_uuid(fields["vehicle_uuid"])
 
 
