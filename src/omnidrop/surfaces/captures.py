@@ -28,7 +28,7 @@ from omnidrop.captures.service import CaptureNotFound, CaptureNotUploadable, Cap
 from omnidrop.db.models import Capture
 from omnidrop.protocols.presigned_parts import part_url
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import error_route, keys
+from omnidrop.surfaces.common import authenticate, error_route
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
 
@@ -64,7 +64,7 @@ async def captures_key(request: Request) -> Principal:
         token = header.split("=", 1)[1].strip()
     else:
         raise MissingCredentials("Not authenticated")
-    who = await keys(request).authenticate(token)
+    who = await authenticate(request, token)
     who.require(CAPTURES)
     return who
 

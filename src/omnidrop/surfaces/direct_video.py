@@ -25,7 +25,7 @@ from omnidrop.auth.errors import AuthError, InsufficientScope, MissingCredential
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import VIDEOS_ADMIN, VIDEOS_UPLOAD
 from omnidrop.protocols.presigned_parts import part_url
-from omnidrop.surfaces.common import error_route, keys, validation_message
+from omnidrop.surfaces.common import authenticate, error_route, validation_message
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
 from omnidrop.videos.service import FileSpec, GroupView, VideoUploadError, VideoUploads
@@ -58,7 +58,7 @@ async def app_key(request: Request) -> Principal:
     token = request.headers.get(HEADER)
     if not token:
         raise MissingCredentials(f"send your API key in the {HEADER} header")
-    who = await keys(request).authenticate(token.strip())
+    who = await authenticate(request, token.strip())
     if not who.scopes & {VIDEOS_ADMIN, VIDEOS_UPLOAD}:
         raise InsufficientScope(VIDEOS_UPLOAD)
     return who

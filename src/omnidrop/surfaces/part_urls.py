@@ -48,5 +48,5 @@ async def put_part(upload_id: str, number: int, request: Request) -> Response:
     services = request.app.state.services
     # Any other method fails the signature check inside, before the body is read.
     part = await receive_part(services.parts, services.signer, request, upload_id, number)
-    # Browsers only let Uppy read the ETag when it is exposed, as S3 CORS rules must do too.
-    return Response(status_code=200, headers={"ETag": part.etag, "Access-Control-Expose-Headers": "ETag"})
+    # Browsers only let Uppy read the ETag because the CORS middleware exposes it (surfaces/cors.py).
+    return Response(status_code=200, headers={"ETag": part.etag})
