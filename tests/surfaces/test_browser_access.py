@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 import httpx
 import pytest
@@ -138,3 +140,59 @@ def test_a_login_token_works_wherever_a_key_does(live):
     # The key holder of another owner sees none of it.
     theirs = httpx.get(f"{live.url}/api/v1/projects", headers=live.headers("projects:read")).json()["projects"]
     assert project.json()["name"] not in [p["name"] for p in theirs]
+
+
+def test_sign_request_mode_speaks_s3_xml_behind_signed_urls(live):
+    """Uppy 6's signRequest mode: POST /s3/sign per S3 request, then the S3 request itself (XML) to the URL."""
+    auth = live.headers()
+
+    def sign(**req) -> dict:
+        r = httpx.post(f"{live.url}/s3/sign", json=req, headers=auth)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    data = os.urandom(5 * MiB + 9)
+    created = sign(method="POST", key="uuid-site scan.e57")
+    key = created["key"]
+    assert key.startswith("companion/") and key.endswith("uuid-site_scan.e57")
+    init = httpx.post(created["url"], headers={"Content-Type": "application/octet-stream"})
+    assert init.status_code == 200 and init.headers["content-type"].startswith("application/xml")
+    upload_id = re.search(r"<UploadId>([^<]+)</UploadId>", init.text).group(1)
+    assert f"<Key>{key}</Key>" in init.text
+    # A signed URL does the one request it was signed for.
+    assert httpx.delete(created["url"]).status_code == 403
+    etags = []
+    for n, chunk in enumerate((data[:5 * MiB], data[5 * MiB:]), start=1):
+        put = httpx.put(sign(method="PUT", key=key, uploadId=upload_id, partNumber=n)["url"], content=chunk)
+        assert put.status_code == 200
+        etags.append(put.headers["etag"])
+    listed = httpx.get(sign(method="GET", key=key, uploadId=upload_id)["url"])
+    assert listed.status_code == 200
+    assert re.findall(r"<PartNumber>(\d+)</PartNumber><ETag>([^<]+)</ETag>", listed.text) == [
+        ("1", escape(etags[0])), ("2", escape(etags[1]))]
+    bad = httpx.post(sign(method="POST", key=key, uploadId=upload_id)["url"],
+                     content=b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>")
+    assert bad.status_code == 400 and "<Code>MalformedXML</Code>" in bad.text
+    xml = "<CompleteMultipartUpload>" + "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, start=1)
+    ) + "</CompleteMultipartUpload>"
+    done = httpx.post(sign(method="POST", key=key, uploadId=upload_id)["url"], content=xml,
+                      headers={"Content-Type": "application/xml"})
+    assert done.status_code == 200, done.text
+    assert f"<Key>{key}</Key>" in done.text and "<Location>" in done.text
+    assert hashlib.sha256(read_blob(live, key)).digest() == hashlib.sha256(data).digest()
+    # Another owner cannot sign requests on it; an unknown method is refused.
+    r = httpx.post(f"{live.url}/s3/sign", json={"method": "GET", "key": key, "uploadId": upload_id},
+                   headers=live.headers(owner="mallory"))
+    assert r.status_code == 404
+    r = httpx.post(f"{live.url}/s3/sign", json={"method": "DELETE", "key": key}, headers=auth)
+    assert r.status_code == 400
+    assert httpx.post(f"{live.url}/s3/sign", json={"method": "POST", "key": "x"}).json()["error"] == "missing_api_key"
+
+
+def test_sign_request_put_object_stores_a_small_file_whole(live):
+    signed = httpx.post(f"{live.url}/s3/sign", json={"method": "PUT", "key": "note.txt", "contentType": "text/plain"},
+                        headers=live.headers()).json()
+    put = httpx.put(signed["url"], content=b"hello", headers={"Content-Type": "text/plain"})
+    assert put.status_code == 200 and put.headers["etag"] == '"' + hashlib.md5(b"hello").hexdigest() + '"'
+    assert read_blob(live, signed["key"]) == b"hello"

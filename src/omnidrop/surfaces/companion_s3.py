@@ -8,6 +8,8 @@ The caller needs `projects:write`, as an API key or a login token, carried one o
 - `Authorization: Bearer <credential>` on `/s3/multipart…` (Uppy 5's `headers` option);
 - in the path, `/companion/<credential>/s3/multipart…`: Uppy 6's `companionEndpoint` mode sends no
   headers, so its endpoint is `<base>/companion/<credential>` (the plugin appends `/s3/multipart…`).
+`POST /s3/sign` serves Uppy 6's `signRequest` mode: one S3 request in, a signed URL out
+(protocols/s3_requests.py; the URLs are answered in surfaces/part_urls.py).
 Errors are Companion's `{"error": "<message>"}` with status 400 (404 for an unknown upload); a
 refused credential is `{"error": "<code>", "message": "…"}` (401 `missing_api_key` /
 `invalid_api_key`, 403 `insufficient_scope`).
@@ -28,6 +30,7 @@ from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import PROJECTS_WRITE
 from omnidrop.protocols.presigned_parts import part_url
+from omnidrop.protocols.s3_requests import UnsupportedRequest, action_url, request_url
 from omnidrop.surfaces.common import authenticate, bearer_principal, error_route
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload, PartsCore, Upload
@@ -104,6 +107,36 @@ class CompleteIn(BaseModel):
     parts: list[PartIn]
 
 
+class SignIn(BaseModel):
+    """Uppy 6's `PresignableRequest`, as its `signRequest` callback receives it."""
+
+    method: str
+    key: str = Field(min_length=1)
+    uploadId: str | None = None  # noqa: N815
+    partNumber: int | None = None  # noqa: N815
+    contentType: str | None = None  # noqa: N815
+    expiresIn: int | None = None  # noqa: N815
+
+
+async def sign_request(body: SignIn, request: Request, who: Who) -> dict:
+    """One S3 request → a URL that performs it (see protocols/s3_requests.py). Creating signs a new upload."""
+    services = request.app.state.services
+    expires = min(body.expiresIn or services.settings.part_url_expires_seconds, services.settings.part_url_expires_seconds)
+    base = str(request.base_url)
+    method = body.method.upper()
+    if body.uploadId is None:
+        action = {"POST": "create", "PUT": "object"}.get(method)
+        if action is None or body.partNumber is not None:
+            raise UnsupportedRequest(f"no S3 request {method} without an upload id")
+        key = f"companion/{secrets.token_hex(12)}/{safe_name(body.key.rsplit('/', 1)[-1])}"
+        upload = await parts_core(request).create(who.owner_id, key)
+        return {"url": action_url(services.signer, base, upload.id, action, expires), "key": key}
+    upload = await owned(request, who, body.uploadId, body.key)
+    if method == "PUT":
+        upload = await parts_core(request).open_upload(upload.id)
+    return {"url": request_url(services.parts, services.signer, upload, method, body.partNumber, base, expires)}
+
+
 async def create(body: CreateIn, request: Request, who: Who) -> dict:
     key = f"companion/{secrets.token_hex(12)}/{safe_name(body.filename)}"
     upload = await parts_core(request).create(who.owner_id, key)
@@ -155,3 +188,5 @@ for _prefix in ("/s3/multipart", "/companion/{credential}/s3/multipart"):
     router.add_api_route(_prefix + "/{upload_id}/{part_number}", sign_part, methods=["GET"], include_in_schema=_listed)
     router.add_api_route(_prefix + "/{upload_id}/complete", complete, methods=["POST"], include_in_schema=_listed)
     router.add_api_route(_prefix + "/{upload_id}", abort, methods=["DELETE"], include_in_schema=_listed)
+# Uppy 6's signRequest mode: its callback sends the key as it likes, so the header form is enough.
+router.add_api_route("/s3/sign", sign_request, methods=["POST"])
