@@ -81,9 +81,9 @@ def live(servers, page_origin):
     return servers.start(fsync=False, cors_allow_origins=[page_origin])
 
 
-def upload(live, page_url: str, page_dir: Path | None, key: str, source: Path, name: str) -> dict:
+def upload(live, page_url: str, page_dir: Path | None, key: str, source: Path, name: str, mode: str = "") -> dict:
     cfg = {"page": page_url, "pageDir": str(page_dir) if page_dir else None, "base": live.url, "key": key,
-           "file": str(source), "artifacts": str(ARTIFACTS), "name": name}
+           "file": str(source), "artifacts": str(ARTIFACTS), "name": name, "mode": mode}
     done = subprocess.run(["node", str(DRIVER), json.dumps(cfg)], capture_output=True, text=True, timeout=150,
                           check=False)
     lines = done.stdout.strip().splitlines()
@@ -128,5 +128,24 @@ def test_uppy_aws_s3_survives_offline_and_a_reload(live, pages, page_origin, tmp
     assert sum(1 for e in got["log"] if e["method"] == "POST" and e["path"].endswith("/s3/multipart")) == 1
     if major == 6:
         assert all("/companion/<credential>/s3/multipart" in e["path"] for e in got["log"] if "/s3/" in e["path"])
+    stored = read_blob(live, got["key"])
+    assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def test_uppy6_sign_request_mode_from_another_origin(live, page_origin, tmp_path):
+    """Uppy 6's signRequest mode: each S3 request signed by POST /s3/sign, then sent as S3 XML to the URL."""
+    source = tmp_path / "walk.insv"
+    source.write_bytes(os.urandom(12 * MiB + 3))
+    got = upload(live, f"{page_origin}/uppy6/index.html", None, live.key(), source, "uppy6-signRequest", "signRequest")
+    assert got["offlineSeen"] and got["before"]["network"][:2] == ["offline", "online"], got["before"]
+    calls = [(e["phase"], e["method"], re.sub(r"/_omnidrop/(s3|parts)/[^/]+/", r"/_omnidrop/\1/<id>/", e["path"]))
+             for e in got["log"] if e["path"] != "/s3/sign"]
+    assert calls[0] == ("first", "POST", "/_omnidrop/s3/<id>/create")
+    assert [c for c in calls if c[1] == "POST" and c[2].endswith("/create")] == [calls[0]]  # one upload
+    after = [c[1:] for c in calls if c[0] == "after-reload"]
+    # After the reload: the parts listed (S3 ListParts XML), only part 3 sent, then completed.
+    assert after == [("GET", "/_omnidrop/s3/<id>/parts"), ("PUT", "/_omnidrop/parts/<id>/3"),
+                     ("POST", "/_omnidrop/s3/<id>/complete")], after
+    assert got["retried"] and got["tries"]["2"] >= 2 and got["tries"]["3"] == 2
     stored = read_blob(live, got["key"])
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(source.read_bytes()).hexdigest()

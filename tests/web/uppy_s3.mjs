@@ -46,14 +46,16 @@ let held = null
 const tries = {}
 page.on('request', (r) => {
   const u = new URL(r.url())
-  if (u.pathname.includes('/s3/multipart') || u.pathname.startsWith('/_omnidrop/parts/')) {
+  if (/\/s3\/(multipart|sign)/.test(u.pathname) || u.pathname.startsWith('/_omnidrop/')) {
     log.push({ phase, method: r.method(), path: u.pathname.replace(/\/companion\/[^/]+/, '/companion/<credential>') })
   }
 })
 let createdKey = null
 page.on('response', async (r) => {
-  if (r.request().method() === 'POST' && /\/s3\/multipart$/.test(new URL(r.url()).pathname) && r.ok()) {
-    createdKey = (await r.json()).key
+  // Companion mode: the create answer names the key; signRequest mode: the signature of the create does.
+  if (r.request().method() === 'POST' && /\/s3\/(multipart|sign)$/.test(new URL(r.url()).pathname) && r.ok()) {
+    const key = (await r.json()).key
+    if (key) createdKey = key
   }
 })
 let offlineSeen = false
@@ -79,7 +81,7 @@ await context.route('**/_omnidrop/parts/**', async (route) => {
 async function open() {
   await page.goto(cfg.page)
   await page.waitForFunction(() => window.harness)
-  await page.evaluate((c) => window.harness.start(c), { base: cfg.base, key: cfg.key })
+  await page.evaluate((c) => window.harness.start(c), { base: cfg.base, key: cfg.key, mode: cfg.mode })
 }
 
 let code = 0
@@ -108,7 +110,7 @@ try {
   await page.reload()
   await held.abort().catch(() => undefined)
   await page.waitForFunction(() => window.harness)
-  await page.evaluate((c) => window.harness.start(c), { base: cfg.base, key: cfg.key })
+  await page.evaluate((c) => window.harness.start(c), { base: cfg.base, key: cfg.key, mode: cfg.mode })
   await page.waitForFunction(() => window.harnessState.restored)
   await page.setInputFiles('#file', cfg.file)
   // What the Dashboard's "Resume" button does: Golden Retriever restores the upload it recorded.
