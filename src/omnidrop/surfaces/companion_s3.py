@@ -121,7 +121,8 @@ class SignIn(BaseModel):
 async def sign_request(body: SignIn, request: Request, who: Who) -> dict:
     """One S3 request → a URL that performs it (see protocols/s3_requests.py). Creating signs a new upload."""
     services = request.app.state.services
-    expires = min(body.expiresIn or services.settings.part_url_expires_seconds, services.settings.part_url_expires_seconds)
+    longest = services.settings.part_url_expires_seconds
+    expires = max(1, min(body.expiresIn or longest, longest))
     base = str(request.base_url)
     method = body.method.upper()
     if body.uploadId is None:
@@ -130,6 +131,11 @@ async def sign_request(body: SignIn, request: Request, who: Who) -> dict:
             raise UnsupportedRequest(f"no S3 request {method} without an upload id")
         key = f"companion/{secrets.token_hex(12)}/{safe_name(body.key.rsplit('/', 1)[-1])}"
         upload = await parts_core(request).create(who.owner_id, key)
+        if action == "object" and services.parts.store_part_url(upload, 1, expires) is not None:
+            # The bytes of an S3 store's uploads go straight to the bucket, part by part.
+            await services.parts.abort(upload)
+            raise UnsupportedRequest("this server's store takes browser uploads as multipart only: "
+                                     "set shouldUseMultipart: true")
         return {"url": action_url(services.signer, base, upload.id, action, expires), "key": key}
     upload = await owned(request, who, body.uploadId, body.key)
     if method == "PUT":
