@@ -58,15 +58,20 @@ ensure_python() {
 }
 
 ensure_node_packages() {
-  # Real JavaScript tus clients for the tests (tests/js, pinned by its package-lock.json).
+  # Real JavaScript clients for the tests, each folder pinned by its package-lock.json: tus clients
+  # (tests/js) and Uppy 5 / Uppy 6 with @uppy/aws-s3 (tests/js/uppy5, tests/js/uppy6: their @uppy/core
+  # peers clash, so one folder each).
   command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
-  local dir="$ROOT/tests/js" stamp="$ROOT/tests/js/node_modules/.omnidrop-lock" want
-  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing test JavaScript packages (npm ci in tests/js)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$want" > "$stamp"
-  fi
+  local dir stamp want
+  for dir in "$ROOT/tests/js" "$ROOT/tests/js/uppy5" "$ROOT/tests/js/uppy6"; do
+    stamp="$dir/node_modules/.omnidrop-lock"
+    want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+      echo "setup: installing test JavaScript packages (npm ci in ${dir#"$ROOT"/})"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+      echo "$want" > "$stamp"
+    fi
+  done
 }
 
 ensure_postgres() {

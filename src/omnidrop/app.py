@@ -20,6 +20,7 @@ from omnidrop.surfaces import resumable as resumable_surface
 from omnidrop.surfaces import walkthrough
 from omnidrop.surfaces import captures, companion_s3, direct_video, part_urls
 from omnidrop.surfaces import signed_blobs, vehicles_360
+from omnidrop.surfaces.cors import Cors
 from omnidrop.telemetry.asgi import RequestTelemetry
 from omnidrop.telemetry.exposition import render
 from omnidrop.telemetry.logs import configure_logging
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vehicles_360.router)
     app.include_router(signed_blobs.router)
     app.include_router(web_static.router())
+
+    # Every browser-facing route (tus, S3 multipart, part URLs, the JSON APIs) gets its CORS here.
+    app.add_middleware(Cors, allow_origins=settings.cors_allow_origins)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -1,7 +1,7 @@
 """Users with passwords, and the expiring bearer tokens `POST /auth/login` hands out.
 
-A login token resolves to the same `Principal` an API key does (the user's owner, the default
-scopes), so every surface that takes a Bearer key takes a login token too.
+A login token resolves to the same `Principal` an API key does (the user's owner, `LOGIN_SCOPES`),
+and `authenticate` takes either, so every surface that takes a key takes a login token too.
 
 A password check costs 16 MiB and tens of milliseconds of scrypt, so logins are throttled per
 username and per client address (`LoginThrottle`), and a `HashGate` bounds how many checks run at
@@ -24,7 +24,7 @@ from omnidrop.auth.errors import AuthError, InvalidCredentials
 from omnidrop.auth.keys import KeyService, Principal, hash_token
 from omnidrop.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from omnidrop.auth.rate_limits import LoginThrottle, RateLimited
-from omnidrop.auth.scopes import DEFAULT_SCOPES
+from omnidrop.auth.scopes import LOGIN_SCOPES
 from omnidrop.db.engine import Database
 from omnidrop.db.models import LoginToken, User
 from omnidrop.db.types import utcnow
@@ -160,4 +160,4 @@ class LoginService:
         login, user = row
         if login.expires_at <= utcnow() or user.disabled_at is not None:
             raise InvalidCredentials()
-        return Principal(owner_id=user.owner_id, key_id=f"login:{login.id}", scopes=frozenset(DEFAULT_SCOPES))
+        return Principal(owner_id=user.owner_id, key_id=f"login:{login.id}", scopes=frozenset(LOGIN_SCOPES))

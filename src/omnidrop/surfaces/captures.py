@@ -27,7 +27,7 @@ from omnidrop.captures.service import CaptureNotFound, CaptureNotUploadable, Cap
 from omnidrop.db.models import Capture
 from omnidrop.protocols.presigned_parts import part_url
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import Int64, Refusal, error_route, keys, validation_errors
+from omnidrop.surfaces.common import Int64, Refusal, authenticate, error_route, validation_errors
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
 
@@ -65,7 +65,7 @@ async def captures_key(request: Request) -> Principal:
         token = header.split("=", 1)[1].strip()
     else:
         raise MissingCredentials("Not authenticated")
-    who = await keys(request).authenticate(token)
+    who = await authenticate(request, token)
     who.require(CAPTURES)
     return who
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
-from omnidrop.auth.keys import KeyService, Principal
+from omnidrop.auth.keys import Principal
 from omnidrop.storage.reserve import is_full
 from omnidrop.uploads.core import UploadCore
 from omnidrop.uploads.errors import UploadError
@@ -36,12 +36,13 @@ def core(request: Request) -> UploadCore:
     return request.app.state.services.uploads
 
 
-def keys(request: Request) -> KeyService:
-    return request.app.state.services.keys
+async def authenticate(request: Request, token: str) -> Principal:
+    """An API key or a login token (`POST /auth/login`): every surface accepts both."""
+    return await request.app.state.services.logins.authenticate(token)
 
 
 async def bearer_principal(request: Request) -> Principal:
-    return await keys(request).authenticate(bearer_token(request.headers.get("authorization")))
+    return await authenticate(request, bearer_token(request.headers.get("authorization")))
 
 
 def guard(route: str, scope: str) -> Any:

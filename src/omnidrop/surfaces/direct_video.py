@@ -24,7 +24,9 @@ from omnidrop.auth.errors import AuthError, InsufficientScope, MissingCredential
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import VIDEOS_ADMIN, VIDEOS_UPLOAD
 from omnidrop.protocols.presigned_parts import part_url
-from omnidrop.surfaces.common import Int64, Refusal, error_route, keys, validation_errors, validation_message
+from omnidrop.surfaces.common import (
+    Int64, Refusal, authenticate, error_route, validation_errors, validation_message,
+)
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
 from omnidrop.videos.service import FileSpec, GroupView, VideoUploadError, VideoUploads
@@ -59,7 +61,7 @@ async def app_key(request: Request) -> Principal:
     token = request.headers.get(HEADER)
     if not token:
         raise MissingCredentials(f"send your API key in the {HEADER} header")
-    who = await keys(request).authenticate(token.strip())
+    who = await authenticate(request, token.strip())
     if not who.scopes & {VIDEOS_ADMIN, VIDEOS_UPLOAD}:
         raise InsufficientScope(VIDEOS_UPLOAD)
     return who

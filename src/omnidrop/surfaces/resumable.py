@@ -1,4 +1,4 @@
-"""The resumable-upload endpoints (`/files/` by default): tus 1.0.0 and the IETF draft, with CORS.
+"""The resumable-upload endpoints (`/files/` by default): tus 1.0.0 and the IETF draft (CORS: surfaces/cors.py).
 
 The walkthrough spec's steps 3 and 4 run here. Requests carry `Authorization: Bearer` with an API
 key or a login token; an upload belongs to its creator's owner, and anyone else gets 404.
@@ -24,16 +24,6 @@ from omnidrop.settings import Settings
 from omnidrop.surfaces.common import StorageFull, is_storage_full
 
 METHODS = ["OPTIONS", "HEAD", "GET", "POST", "PATCH", "DELETE"]
-EXPOSED = (
-    "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Defer-Length, Upload-Concat, Upload-Expires, "
-    "Upload-Complete, Upload-Limit, Upload-Draft-Interop-Version, Tus-Resumable, Tus-Version, Tus-Extension, "
-    "Tus-Max-Size, Tus-Checksum-Algorithm"
-)
-ALLOWED_HEADERS = (
-    "Authorization, Content-Type, Content-Disposition, Tus-Resumable, Upload-Offset, Upload-Length, "
-    "Upload-Metadata, Upload-Defer-Length, Upload-Concat, Upload-Checksum, Upload-Complete, "
-    "Upload-Draft-Interop-Version, X-HTTP-Method-Override, X-Requested-With"
-)
 
 
 def router(settings: Settings) -> APIRouter:
@@ -57,9 +47,6 @@ async def _dispatch(request: Request, upload_id: str | None, base: str) -> Respo
     services = request.app.state.services
     settings: Settings = services.settings
     method = (request.headers.get("x-http-method-override") or request.method).upper()
-    origin = request.headers.get("origin")
-    if method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
-        return _cors(_preflight(), origin, settings)
 
     async def authenticate() -> str:
         if settings.tus_allow_anonymous and "authorization" not in request.headers:
@@ -97,22 +84,4 @@ async def _dispatch(request: Request, upload_id: str | None, base: str) -> Respo
         else:
             response = Response(json.dumps({"title": str(full), "status": full.status}), status_code=full.status,
                                 media_type="application/problem+json")
-    return _cors(response, origin, settings) if origin else response
-
-
-def _preflight() -> Response:
-    return Response(status_code=200, headers={
-        "Access-Control-Allow-Methods": ", ".join(METHODS),
-        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-        "Access-Control-Max-Age": "86400",
-    })
-
-
-def _cors(response: Response, origin: str, settings: Settings) -> Response:
-    allowed = settings.cors_allow_origins
-    if "*" in allowed or origin in allowed:
-        response.headers["Access-Control-Allow-Origin"] = origin if "*" not in allowed else "*"
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED
-        if "*" not in allowed:
-            response.headers["Vary"] = "Origin"
     return response

@@ -24,7 +24,7 @@ from omnidrop.auth.scopes import VEHICLES_READ, VEHICLES_WRITE
 from omnidrop.pipeline.masks.detector import Detection
 from omnidrop.protocols.multipart_form import FormError, FormStream
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import Refusal, error_route, reads_small_body, validation_message
+from omnidrop.surfaces.common import Refusal, authenticate, error_route, reads_small_body, validation_message
 from omnidrop.uploads.ids import new_id
 from omnidrop.vehicles.errors import FileTooLarge, MasksNotAvailable, MissingVideoFile, VehicleError
 from omnidrop.vehicles.intake import receive
@@ -73,7 +73,7 @@ def _key(request: Request) -> str:
 
 def caller(route: str, scope: str) -> Any:
     async def check(request: Request) -> Principal:
-        who = await request.app.state.services.keys.authenticate(_key(request))
+        who = await authenticate(request, _key(request))
         who.require(scope)
         await request.app.state.services.limiter.hit(route, who.key_id)
         return who
