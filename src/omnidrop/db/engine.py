@@ -97,7 +97,7 @@ def _is_busy(exc: OperationalError) -> bool:
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def _is_full(exc: DBAPIError) -> bool:
+def is_disk_full(exc: DBAPIError) -> bool:
     """SQLite's SQLITE_FULL (the database or its WAL could not grow) or PostgreSQL's disk_full."""
     code = getattr(exc.orig, "sqlite_errorcode", None)
     return (code is not None and code & 0xFF == sqlite3.SQLITE_FULL) or getattr(exc.orig, "sqlstate", None) == "53100"
@@ -153,7 +153,7 @@ class Database:
             async with self._write() as session, session.begin():
                 yield session
         except DBAPIError as exc:
-            if _is_full(exc) and self.on_disk_full is not None:
+            if is_disk_full(exc) and self.on_disk_full is not None:
                 self.on_disk_full()  # the body cannot run again here; the next transaction finds room
             raise
 
@@ -169,7 +169,7 @@ class Database:
         try:
             return await self._run_write(fn)
         except DBAPIError as exc:
-            if not (_is_full(exc) and self.on_disk_full is not None and self.on_disk_full()):
+            if not (is_disk_full(exc) and self.on_disk_full is not None and self.on_disk_full()):
                 raise
         return await self._run_write(fn)  # once more, with the room just freed
 

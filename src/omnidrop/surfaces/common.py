@@ -21,9 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
-from omnidrop.storage.reserve import is_full
 from omnidrop.uploads.core import UploadCore
 from omnidrop.uploads.errors import UploadError
+from omnidrop.uploads.storage_full import is_storage_full
 
 
 # Integers a request may carry into the database: a BIGINT column (and SQLite's INTEGER) holds 64
@@ -81,17 +81,6 @@ class StorageFull(Refusal):
 
     def __init__(self) -> None:
         super().__init__("the server has no space left to store this; what was stored before is kept")
-
-
-def is_storage_full(exc: BaseException) -> bool:
-    """ENOSPC or EDQUOT from a file write, SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100)."""
-    if isinstance(exc, OSError):
-        return is_full(exc)
-    if isinstance(exc, DBAPIError):
-        orig = exc.orig
-        return ((getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF == 13 or getattr(orig, "sqlstate", None) == "53100"
-                or "database or disk is full" in str(orig))
-    return False
 
 
 def reads_small_body(endpoint: Callable) -> Callable:

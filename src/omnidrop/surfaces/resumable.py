@@ -21,7 +21,8 @@ from omnidrop.protocols.ietf_resumable import IetfResumableProtocol, interop_ver
 from omnidrop.protocols.tus import TUS_VERSION, TusProtocol
 from omnidrop.serving.informational import send_informational
 from omnidrop.settings import Settings
-from omnidrop.surfaces.common import StorageFull, is_storage_full
+from omnidrop.surfaces.common import StorageFull
+from omnidrop.uploads.storage_full import is_storage_full
 
 METHODS = ["OPTIONS", "HEAD", "GET", "POST", "PATCH", "DELETE"]
 
