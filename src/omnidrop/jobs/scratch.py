@@ -9,6 +9,7 @@ same machine sees that the named process is gone and removes its folder.
 from __future__ import annotations
 
 import logging
+import multiprocessing.util
 import os
 import shutil
 import socket
@@ -46,6 +47,10 @@ def use_own_scratch(root: Path) -> Path:
     pid = os.getpid()
     path = root / f"{_host()}_{pid}_{_started(pid) or 0}"
     path.mkdir(parents=True, exist_ok=True)
+    # multiprocessing keeps its sockets (the forkserver's) in a temp folder it makes on first use and
+    # then reuses; a Unix socket path must fit in 107 bytes, which a scratch folder deep in a data dir
+    # need not. So that folder is made now, in the system's own short temp dir, before ours takes over.
+    multiprocessing.util.get_temp_dir()
     tempfile.tempdir = str(path)
     return path
 
