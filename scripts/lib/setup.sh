@@ -78,7 +78,7 @@ ensure_web_assets() {
   # /app. Rebuilt only when the lock file or a source file changes (stamp = hash of both).
   command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
   local dir="$ROOT/web" stamp="$ROOT/src/omnidrop/web/dist/.omnidrop-build" want
-  want="$(cd "$dir" && find package.json package-lock.json index.html vite.config.js tsconfig.json src -type f \
+  want="$(cd "$dir" && find package.json package-lock.json index.html docs.html vite.config.js tsconfig.json src -type f \
           -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
   echo "setup: building the web app (npm ci + vite build in web/)"

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from omnidrop import __version__
+from omnidrop import openapi
 from omnidrop.services import Services
 from omnidrop.settings import Settings, get_settings
 from omnidrop.surfaces import file_upload
@@ -19,6 +20,7 @@ from omnidrop.surfaces import resumable as resumable_surface
 from omnidrop.surfaces import walkthrough
 from omnidrop.surfaces import captures, companion_s3, direct_video, part_urls
 from omnidrop.surfaces import signed_blobs, vehicles_360
+from omnidrop.web import docs as web_docs
 from omnidrop.web import static as web_static
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await services.close()
 
-    app = FastAPI(title="omnidrop", version=__version__, lifespan=lifespan)
+    # /docs is omnidrop's own bundled page (no CDN); FastAPI's /docs and /redoc would load from one.
+    app = FastAPI(title="omnidrop", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    openapi.install(app, settings.tus_path)
     app.include_router(file_upload.router)
     app.include_router(resumable_surface.router(settings))
     app.include_router(walkthrough.router)
@@ -47,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vehicles_360.router)
     app.include_router(signed_blobs.router)
     app.include_router(web_static.router())
+    app.include_router(web_docs.router())
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
