@@ -90,6 +90,19 @@ ensure_web_assets() {
   echo "$want" > "$stamp"
 }
 
+ensure_codegen_tool() {
+  # openapi-python-client for the generated-client test, in a virtualenv of its own: it pins typer below
+  # the version omnidrop's CLI uses. Pinned by tests/openapi/codegen-requirements.txt.
+  local venv="$ROOT/.venv-codegen" pins="$ROOT/tests/openapi/codegen-requirements.txt"
+  local stamp="$ROOT/.venv-codegen/.omnidrop-deps" want
+  want="$(sha256sum "$pins" | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  echo "setup: installing openapi-python-client into .venv-codegen"
+  [ -x "$venv/bin/python" ] || "$VENV/bin/python" -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$pins"
+  echo "$want" > "$stamp"
+}
+
 ensure_browser() {
   # Debian's chromium, driven headless by playwright-core in the web app's tests (no browser download).
   ensure_debian_packages chromium

@@ -67,6 +67,7 @@ def build(app: FastAPI, tus_path: str) -> dict[str, Any]:
                       description=DESCRIPTION, routes=app.routes)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     _add_models(schemas, _models())
+    _unique_titles(schemas)
     for path, item in doc["paths"].items():
         for method, op in item.items():
             found = find(method.upper(), path)
@@ -101,6 +102,7 @@ def _models() -> list[type[BaseModel]]:
     for surface in SURFACES.values():
         candidates = [surface.error_model, *surface.extra_models]
         candidates += [o.ok for o in surface.operations.values()]
+        candidates += [m for o in surface.operations.values() for m in o.error_alternatives.values()]
         found += [m for m in candidates if isinstance(m, type) and issubclass(m, BaseModel) and m not in found]
     return found
 
@@ -111,6 +113,15 @@ def _add_models(schemas: dict[str, Any], models: list[type[BaseModel]]) -> None:
         if name in schemas and schemas[name] != schema:
             raise ValueError(f"two different schemas named {name}: rename one of the models")
         schemas[name] = schema
+
+
+def _unique_titles(schemas: dict[str, Any]) -> None:
+    """FastAPI keys same-named request models by module (`omnidrop__surfaces__direct_video__PartIn`) but
+    leaves both titled `PartIn`, and client generators name classes by title: `DirectVideoPartIn`."""
+    for key, schema in schemas.items():
+        if "__" in key:
+            *modules, name = key.split("__")
+            schema["title"] = "".join(w.capitalize() for w in modules[-1].split("_")) + name
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -137,11 +148,15 @@ def _complete(op: dict[str, Any], surface: Surface, doc: Operation) -> None:
     # FastAPI documents a 422 for every route with parameters; only surfaces that answer one keep it.
     responses.pop("422", None)
     for status, codes in sorted(doc.errors.items()):
-        responses[str(status)] = {"description": codes, "content": _error_content(surface)}
-    known = {(p["name"].lower(), p["in"]) for p in op.get("parameters", [])}
-    extra = [p for p in doc.parameters if (p["name"].lower(), p["in"]) not in known]
-    if extra:
-        op["parameters"] = [*op.get("parameters", []), *extra]
+        content = _error_content(surface)
+        if (other := doc.error_alternatives.get(status)) is not None:
+            content = {"application/json": {"schema": {"anyOf": [content["application/json"]["schema"], _ref(other)]}}}
+        responses[str(status)] = {"description": codes, "content": content}
+    # The table's parameters are added, or replace FastAPI's of the same name (to say more about them).
+    ours = {(p["name"].lower(), p["in"]) for p in doc.parameters}
+    kept = [p for p in op.get("parameters", []) if (p["name"].lower(), p["in"]) not in ours]
+    if doc.parameters:
+        op["parameters"] = [*kept, *doc.parameters]
     if doc.body is not None:
         op["requestBody"] = {"required": doc.body.required, "description": doc.body.description,
                              "content": {media: {"schema": schema} for media, schema in doc.body.media.items()}}

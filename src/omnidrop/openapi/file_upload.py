@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from omnidrop.openapi import security
-from omnidrop.openapi.operation import BINARY, Body, Operation, Surface, header
+from omnidrop.openapi.operation import BINARY, Body, Operation, Surface, header, path
 
 W, R = "projects:write", "projects:read"
 
@@ -102,9 +102,19 @@ class Project(BaseModel):
     files: list[ProjectFile] | None = None
 
 
+class RouteNotFound(BaseModel):
+    """The framework's `{"detail": "Not Found"}`: a path no route matches, such as a filename with a line break."""
+
+    detail: str
+
+
 AUTH = {401: "missing_api_key, invalid_api_key", 403: "insufficient_scope", 429: "rate_limited (with Retry-After)"}
 BAD_REQUEST = {400: "invalid_request (malformed parameters or body)"}
 DOWNLOAD = {"*/*": BINARY}  # the type follows the file name
+# `{filename:path}` takes slashes but no line breaks: a name with one reaches no route (RouteNotFound)
+FILENAME = path("filename", "the file's name; slashes and unsafe characters are flattened",
+                schema={"type": "string", "pattern": "^[^\\r\\n]+$"})
+NO_ROUTE = {404: RouteNotFound}
 RANGE = header("Range", "bytes=START-END to read part of the file (206 Partial Content)")
 
 SURFACE = Surface(
@@ -116,10 +126,11 @@ SURFACE = Surface(
             ok=UploadSessionCreated,
             errors={**AUTH, 402: "storage_quota_exceeded (with limit, used)", 403: "insufficient_scope, tariff_forbids_upload"}),
         ("PUT", "/api/v1/uploads/{upload_id}/{filename}"): Operation(
-            ok=FileProgress,
+            ok=FileProgress, error_alternatives=NO_ROUTE,
             body=Body({"application/octet-stream": BINARY}, description=(
                 "The file's bytes: all of it, or one chunk with Content-Range. Resend from `received` after a 409.")),
             parameters=[
+                FILENAME,
                 header("Content-Range", "`bytes START-END/TOTAL` for a chunk; leave out to send the whole file. "
                        "START must equal the bytes received so far."),
                 header("Content-Length", "required for a whole-file PUT (411 without it)",
@@ -132,7 +143,7 @@ SURFACE = Surface(
                     411: "length_required", 413: "file_too_large, session_too_large (with limit)",
                     415: "extension_not_allowed (with extension, allowed)"}),
         ("GET", "/api/v1/uploads/{upload_id}/{filename}"): Operation(
-            ok=FileProgress, errors={**AUTH, 400: "invalid_upload_id, invalid_filename",
+            ok=FileProgress, parameters=[FILENAME], error_alternatives=NO_ROUTE, errors={**AUTH, 400: "invalid_upload_id, invalid_filename",
                                      404: "upload_session_not_found, file_not_found"}),
         ("GET", "/api/v1/uploads/{upload_id}"): Operation(
             ok=UploadSession, errors={**AUTH, 400: "invalid_upload_id", 404: "upload_session_not_found"}),
@@ -154,11 +165,11 @@ SURFACE = Surface(
         ("GET", "/api/v1/projects/{name}"): Operation(
             ok=Project, security=security.bearer(R), errors={**AUTH, 404: "project_not_found"}),
         ("GET", "/api/v1/projects/{name}/files/{filename}"): Operation(
-            ok_media=DOWNLOAD, security=security.bearer(R), parameters=[RANGE],
+            ok_media=DOWNLOAD, security=security.bearer(R), parameters=[FILENAME, RANGE], error_alternatives=NO_ROUTE,
             extra_ok={206: "the requested range"},
             errors={**AUTH, 404: "project_not_found (or not ready), file_not_found", 416: "range not satisfiable"}),
         ("GET", "/api/v1/projects/{name}/assets/{role}/{filename}"): Operation(
-            ok_media=DOWNLOAD, security=security.bearer(R), parameters=[RANGE],
+            ok_media=DOWNLOAD, security=security.bearer(R), parameters=[FILENAME, RANGE], error_alternatives=NO_ROUTE,
             extra_ok={206: "the requested range"},
             errors={**AUTH, 404: "project_not_found (or not ready), file_not_found", 416: "range not satisfiable"}),
     },

@@ -34,6 +34,8 @@ class Operation:
     parameters: list[dict[str, Any]] = field(default_factory=list)  # headers / query FastAPI cannot see
     body: Body | None = None
     extra_ok: dict[int, str] = field(default_factory=dict)  # other success statuses (206 Partial Content…)
+    # a second body an error status may carry (e.g. the framework's 404 for a path no route matches)
+    error_alternatives: dict[int, type[BaseModel]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,8 @@ def query(name: str, description: str, *, required: bool = False, schema: dict |
 
 
 BINARY = {"type": "string", "format": "binary"}
+
+
+def path(name: str, description: str, *, schema: dict | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema or {"type": "string"}}

@@ -48,7 +48,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         460: "checksum mismatch: the chunk is discarded, Upload-Offset does not move",
         503: "the pre-create hook could not be reached",
     }
-    return {str(c): {"description": words[c], "content": ERROR_CONTENT} for c in codes}
+    # 412 comes before anything else is read, as a bare status with Tus-Version (no body type).
+    return {str(c): {"description": words[c], **({} if c == 412 else {"content": ERROR_CONTENT})} for c in codes}
 
 
 AUTH = security.bearer_or_login("projects:write")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
@@ -61,6 +62,13 @@ def error_route(render: ErrorRenderer, *domain_errors: type[Exception]) -> type[
                     return await handler(request)
                 except handled as exc:
                     return render(exc)
+                except HTTPException as exc:
+                    if exc.status_code != 400:
+                        raise
+                    # FastAPI's "There was an error parsing the body" (e.g. bytes that are not UTF-8):
+                    # invalid input like any other, so it comes out in the surface's own error shape.
+                    problem = {"loc": ("body",), "msg": str(exc.detail), "type": "body_unreadable"}
+                    return render(RequestValidationError([problem]))
 
             return handle
 
