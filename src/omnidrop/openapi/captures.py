@@ -77,6 +77,9 @@ NOT_FOUND = {404: "Capture not found"}
 SURFACE = Surface(
     tag="captures",
     error_model=CapturesError,
+    error_example=lambda status, code: (
+        {"detail": [{"loc": ["body", "bytesize"], "msg": "Input should be greater than 0", "type": "greater_than"}]}
+        if status == 422 else {"detail": "Capture not found" if status == 404 else "Not authenticated"}),
     security=security.captures(),
     operations={
         ("GET", "/api/v1/captures"): Operation(errors={**AUTH, **INVALID}),

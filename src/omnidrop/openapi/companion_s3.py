@@ -55,6 +55,7 @@ ERRORS = {**AUTH, 400: "invalid input, or a part list S3 would refuse", 404: "no
 SURFACE = Surface(
     tag="companion s3",
     error_model=CompanionError,
+    error_example=lambda status, code: {"error": "what went wrong, in words"},
     security=security.bearer("projects:write"),
     operations={
         ("POST", "/s3/multipart"): Operation(ok=MultipartCreated, errors={**AUTH, 400: "invalid input"}),

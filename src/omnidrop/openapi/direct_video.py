@@ -91,6 +91,7 @@ PART_LIST = ("invalid_part, invalid_part_order, entity_too_small, size_mismatch,
 SURFACE = Surface(
     tag="direct video upload",
     error_model=DirectVideoError,
+    error_example=lambda status, code: {"error": {"code": code, "message": "what went wrong, in words"}},
     security=security.spatialgen(),
     operations={
         ("POST", "/api/videos/uploads"): Operation(

@@ -151,6 +151,9 @@ def _complete(op: dict[str, Any], surface: Surface, doc: Operation) -> None:
         content = _error_content(surface)
         if (other := doc.error_alternatives.get(status)) is not None:
             content = {"application/json": {"schema": {"anyOf": [content["application/json"]["schema"], _ref(other)]}}}
+        if surface.error_example is not None and "application/json" in content:
+            code = re.split(r"[ ,(:]", codes, maxsplit=1)[0]
+            content["application/json"]["example"] = surface.error_example(status, code)
         responses[str(status)] = {"description": codes, "content": content}
     # The table's parameters are added, or replace FastAPI's of the same name (to say more about them).
     ours = {(p["name"].lower(), p["in"]) for p in doc.parameters}
@@ -164,5 +167,5 @@ def _complete(op: dict[str, Any], surface: Surface, doc: Operation) -> None:
 
 def _error_content(surface: Surface) -> dict[str, Any]:
     if surface.error_model is not None:
-        return {"application/json": {"schema": _ref(surface.error_model)}}
+        return {"application/json": {"schema": _ref(surface.error_model)}}  # a new dict per response
     return {media: {"schema": schema} for media, schema in (surface.error_media or {}).items()}

@@ -120,6 +120,7 @@ RANGE = header("Range", "bytes=START-END to read part of the file (206 Partial C
 SURFACE = Surface(
     tag="file upload",
     error_model=FileUploadError,
+    error_example=lambda status, code: {"error": code, **({"received": 1048576} if status == 409 else {})},
     security=security.bearer(W),
     operations={
         ("POST", "/api/v1/uploads"): Operation(

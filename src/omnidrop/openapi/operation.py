@@ -8,6 +8,7 @@ None of this changes what a route answers: it is documentation only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,8 @@ class Surface:
     operations: dict[tuple[str, str], Operation]
     error_media: dict[str, dict[str, Any]] | None = None  # non-JSON error bodies: media type -> schema
     extra_models: tuple[type[BaseModel], ...] = ()  # models referenced by hand-written schemas
+    # (status, first code named for it) -> an example error body, shown in the docs beside the schema
+    error_example: Callable[[int, str], dict[str, Any]] | None = None
 
 
 def header(name: str, description: str, *, required: bool = False, schema: dict | None = None) -> dict[str, Any]:

@@ -137,6 +137,7 @@ CLEANUP = Operation(
 SURFACE = Surface(
     tag="vehicles 360 video",
     error_model=VehicleError,
+    error_example=lambda status, code: {"error": {"code": code, "message": "what went wrong, in words"}},
     security=security.vehicles(W),
     operations={
         ("POST", "/360/upload"): Operation(

@@ -119,6 +119,7 @@ CREATE_FIELDS = {"application/x-www-form-urlencoded": {"type": "object", "proper
 SURFACE = Surface(
     tag="360 walkthrough",
     error_model=WalkthroughError,
+    error_example=lambda status, code: {"error": code, "message": "what went wrong, in words"},
     security=security.bearer_or_login(W),
     operations={
         ("POST", "/auth/login"): Operation(
