@@ -70,6 +70,16 @@ class CaptureMetadata(BaseModel):
     frames: list[ShareFrame] = Field(description="added by omnidrop: empty until processing finished")
 
 
+def naive_times(schemas: dict[str, Any]) -> None:
+    """CaptureOutput's times are naive UTC unless `time_zone=true` (as the hosted API answers), which
+    RFC 3339's `date-time` format does not allow: say so instead of claiming that format."""
+    for field in ("created", "uploaded"):
+        prop = schemas["CaptureOutput"]["properties"][field]
+        for schema in [prop, *prop.get("anyOf", [])]:
+            if schema.pop("format", None) == "date-time":
+                schema["description"] = "ISO 8601, UTC: naive unless time_zone=true, then with +00:00"
+
+
 AUTH = {401: "Not authenticated / invalid key", 403: "the key lacks the captures scope"}
 INVALID = {422: "invalid input, or a part list S3 would refuse"}
 NOT_FOUND = {404: "Capture not found"}
@@ -77,6 +87,7 @@ NOT_FOUND = {404: "Capture not found"}
 SURFACE = Surface(
     tag="captures",
     error_model=CapturesError,
+    adjust_schemas=naive_times,
     error_example=lambda status, code: (
         {"detail": [{"loc": ["body", "bytesize"], "msg": "Input should be greater than 0", "type": "greater_than"}]}
         if status == 422 else {"detail": "Capture not found" if status == 404 else "Not authenticated"}),

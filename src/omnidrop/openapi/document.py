@@ -68,6 +68,9 @@ def build(app: FastAPI, tus_path: str) -> dict[str, Any]:
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     _add_models(schemas, _models())
     _unique_titles(schemas)
+    for surface in SURFACES.values():
+        if surface.adjust_schemas is not None:
+            surface.adjust_schemas(schemas)
     for path, item in doc["paths"].items():
         for method, op in item.items():
             found = find(method.upper(), path)

@@ -51,6 +51,8 @@ class Surface:
     extra_models: tuple[type[BaseModel], ...] = ()  # models referenced by hand-written schemas
     # (status, first code named for it) -> an example error body, shown in the docs beside the schema
     error_example: Callable[[int, str], dict[str, Any]] | None = None
+    # corrects schemas FastAPI made from the surface's own response models (components/schemas, in place)
+    adjust_schemas: Callable[[dict[str, Any]], None] | None = None
 
 
 def header(name: str, description: str, *, required: bool = False, schema: dict | None = None) -> dict[str, Any]:
