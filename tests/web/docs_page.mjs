@@ -1,5 +1,5 @@
 // /docs in headless chromium with every request to another origin blocked and recorded, driven by
-// tests/web/test_docs_page.py:  node tests/web/docs_page.mjs '<json config>'
+// tests/openapi/test_docs_page.py:  node tests/web/docs_page.mjs '<json config>'
 // Prints one JSON line: the operations and groups Swagger UI rendered, the security schemes its
 // Authorize dialog offers, external requests attempted, page errors. Screenshots go to config.artifacts.
 import { createRequire } from 'node:module'

@@ -14,21 +14,16 @@ import pytest
 from omnidrop.web.static import DEFAULT_DIST
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVER = Path(__file__).with_name("docs_page.mjs")
+DRIVER = ROOT / "tests" / "web" / "docs_page.mjs"  # beside the web app's own browser driver
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/test installs it)")
 
 
-@pytest.fixture(scope="module")
-def live(servers):
+def test_docs_render_every_operation_offline(live):
     assert (DEFAULT_DIST / "docs.html").is_file(), "web app not built: scripts/test runs ensure_web_assets"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return servers.start(fsync=False)
-
-
-def test_docs_render_every_operation_offline(live):
     doc = httpx.get(f"{live.url}/openapi.json").json()
     done = subprocess.run(["node", str(DRIVER), json.dumps({"base": live.url, "artifacts": str(ARTIFACTS)})],
                           capture_output=True, text=True, timeout=120, check=False)
