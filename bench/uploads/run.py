@@ -554,7 +554,7 @@ class Omnidrop(Server):
                 "OMNIDROP_RATE_LIMITS_ENABLED": "false", **self.extra_env}
 
     def prepare(self) -> None:
-        cmd = [str(self.args.omnidrop_bin), "keys", "create", "--name", "bench",
+        cmd = [str(self.args.omnidrop_bin), "keys", "create", "--init-db", "--name", "bench",
                "--scope", "projects:write", "--scope", "projects:read"]
         with open(self.logfile, "ab") as lf:
             lf.write(("$ " + shlex.join(cmd) + "\n").encode())

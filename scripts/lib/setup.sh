@@ -6,6 +6,29 @@ VENV="$ROOT/.venv"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# apt-get that waits while another apt/dpkg process (unattended upgrades on a fresh machine, another
+# installer) holds the dpkg or lists lock: apt's own DPkg::Lock::Timeout, and a retry loop around it for
+# the locks and apt versions that option does not cover. Other failures fail at once.
+apt_get() {
+  local timeout="${OMNIDROP_APT_LOCK_TIMEOUT:-600}" pause="${OMNIDROP_APT_RETRY_SECONDS:-5}"
+  local start=$SECONDS err rc
+  err="$(mktemp)"
+  while true; do
+    rc=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$timeout" "$@" 2>"$err" || rc=$?
+    if [ "$rc" = 0 ]; then rm -f "$err"; return 0; fi
+    if grep -qE "Could not get lock|Unable to acquire the dpkg|Unable to lock" "$err" \
+        && (( SECONDS - start < timeout )); then
+      echo "setup: another apt/dpkg process holds the lock; waiting (up to ${timeout}s in all)" >&2
+      sleep "$pause"
+      continue
+    fi
+    cat "$err" >&2
+    rm -f "$err"
+    return "$rc"
+  done
+}
+
 apt_updated=""
 ensure_debian_packages() {
   local missing=()
@@ -14,8 +37,8 @@ ensure_debian_packages() {
   done
   ((${#missing[@]})) || return 0
   echo "setup: installing Debian packages: ${missing[*]}"
-  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -z "$apt_updated" ]; then apt_get update -qq; apt_updated=1; fi
+  apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 ensure_python() {
@@ -35,15 +58,20 @@ ensure_python() {
 }
 
 ensure_node_packages() {
-  # Real JavaScript tus clients for the tests (tests/js, pinned by its package-lock.json).
+  # Real JavaScript clients for the tests, each folder pinned by its package-lock.json: tus clients
+  # (tests/js) and Uppy 5 / Uppy 6 with @uppy/aws-s3 (tests/js/uppy5, tests/js/uppy6: their @uppy/core
+  # peers clash, so one folder each).
   command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
-  local dir="$ROOT/tests/js" stamp="$ROOT/tests/js/node_modules/.omnidrop-lock" want
-  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing test JavaScript packages (npm ci in tests/js)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$want" > "$stamp"
-  fi
+  local dir stamp want
+  for dir in "$ROOT/tests/js" "$ROOT/tests/js/uppy5" "$ROOT/tests/js/uppy6"; do
+    stamp="$dir/node_modules/.omnidrop-lock"
+    want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+      echo "setup: installing test JavaScript packages (npm ci in ${dir#"$ROOT"/})"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+      echo "$want" > "$stamp"
+    fi
+  done
 }
 
 ensure_postgres() {
@@ -79,7 +107,7 @@ ensure_web_assets() {
   command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
   local dir="$ROOT/web" stamp="$ROOT/src/omnidrop/web/dist/.omnidrop-build" want
   want="$(cd "$dir" && find package.json package-lock.json index.html docs.html vite.config.js tsconfig.json src -type f \
-          -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+          -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
   echo "setup: building the web app (npm ci + vite build in web/)"
   if [ "$(cat "$dir/node_modules/.omnidrop-lock" 2>/dev/null)" != "$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)" ]; then

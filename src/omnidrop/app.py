@@ -9,10 +9,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from omnidrop import __version__
 from omnidrop import openapi
+from omnidrop.jobs.depth import jobs_waiting_and_running
 from omnidrop.services import Services
 from omnidrop.settings import Settings, get_settings
 from omnidrop.surfaces import file_upload
@@ -20,6 +21,11 @@ from omnidrop.surfaces import resumable as resumable_surface
 from omnidrop.surfaces import walkthrough
 from omnidrop.surfaces import captures, companion_s3, direct_video, part_urls
 from omnidrop.surfaces import signed_blobs, vehicles_360
+from omnidrop.surfaces.cors import Cors
+from omnidrop.telemetry.asgi import RequestTelemetry
+from omnidrop.telemetry.exposition import render
+from omnidrop.telemetry.logs import configure_logging
+from omnidrop.telemetry.scrape import jobs_family
 from omnidrop.web import docs as web_docs
 from omnidrop.web import static as web_static
 
@@ -28,6 +34,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_format, text_default=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,8 +60,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_static.router())
     app.include_router(web_docs.router())
 
+    # Every browser-facing route (tus, S3 multipart, part URLs, the JSON APIs) gets its CORS here.
+    app.add_middleware(Cors, allow_origins=settings.cors_allow_origins)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
         return {"ok": True, "version": __version__}
+
+    if settings.metrics_enabled:
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics(request: Request) -> Response:
+            waiting = await jobs_waiting_and_running(request.app.state.services.db)
+            body, content_type = render([jobs_family(waiting)])
+            return Response(body, media_type=content_type)
+
+    # Outermost of the app's own middleware, so its latency includes theirs.
+    app.add_middleware(RequestTelemetry)
 
     return app

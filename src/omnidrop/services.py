@@ -1,22 +1,30 @@
-"""The long-lived objects one process needs, built from settings: database, blob store, core, keys."""
+"""The long-lived objects one process needs, built from settings: database, blob store, core, keys.
+
+The domain services get the job dispatcher handed in here, so they never reach into the queue.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from omnidrop.auth.keys import KeyService
 from omnidrop.auth.quotas import Quotas
-from omnidrop.auth.rate_limits import RateLimiter, open_limiter
-from omnidrop.auth.logins import LoginService
+from omnidrop.auth.rate_limits import LoginThrottle, RateLimiter, open_limiter
+from omnidrop.auth.logins import HashGate, LoginService
 from omnidrop.db.engine import Database
+from omnidrop.jobs.dispatch import Dispatch, dispatch
 from omnidrop.projects.service import ProjectService
 from omnidrop.settings import Settings
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.factory import open_store
+from omnidrop.storage.reserve import DiskReserve
 from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.events import EventBus
+from omnidrop.uploads.outbox import Outbox, Sink
 from omnidrop.uploads.resumable import ResumableUploads
+from omnidrop.uploads.stale_multipart import abort_stale_multipart
 from omnidrop.uploads.webhooks import WebhookSender
 from omnidrop.walkthrough.service import WalkthroughService
 from omnidrop.walkthrough.tus_links import TusLinkTracker
@@ -40,6 +48,10 @@ def upload_limits(settings: Settings) -> UploadLimits:
     )
 
 
+TUS_LINKS_SINK, WEBHOOK_SINK = "tus_links", "webhook"
+OUTBOX_CHORE = "outbox"
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -47,14 +59,17 @@ class Services:
     store: BlobStore
     uploads: UploadCore
     keys: KeyService
+    dispatch: Dispatch  # sends "run job X" once a service has committed the job's row
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
+    def open(cls, settings: Settings, dispatch: Dispatch = dispatch) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
-        store = open_store(settings)
+        reserve = DiskReserve(settings.data_dir / "disk-reserve", settings.disk_reserve_bytes)
+        reserve.take()  # where the disk is already full, the first write finds it out
+        db = Database(settings.resolved_database_url, on_disk_full=reserve.release)
+        store = open_store(settings, reserve)
         core = UploadCore(db, store, upload_limits(settings), Quotas(settings.default_storage_quota_bytes))
-        return cls(settings, db, store, core, KeyService(db))
+        return cls(settings, db, store, core, KeyService(db), dispatch)
 
     @cached_property
     def limiter(self) -> RateLimiter:
@@ -63,7 +78,7 @@ class Services:
 
     @cached_property
     def projects(self) -> ProjectService:
-        return ProjectService(self.db, self.uploads.quotas, self.settings.job_max_attempts)
+        return ProjectService(self.db, self.uploads.quotas, self.settings.job_max_attempts, dispatch=self.dispatch)
 
     # Built on first use, so commands that never touch them pay nothing.
     @cached_property
@@ -71,9 +86,24 @@ class Services:
         """Upload lifecycle events; the HTTP hooks subscribe when configured."""
         bus = EventBus()
         if self.webhooks is not None:
-            self.webhooks.attach(bus)
-        TusLinkTracker(self.db).attach(bus)  # walkthrough upload objects' tus_links
+            self.webhooks.attach(bus)  # the blocking pre-create hook
         return bus
+
+    @cached_property
+    def outbox_sinks(self) -> list[Sink]:
+        """Where upload events go, durably: the HTTP hook and walkthrough upload objects' tus_links."""
+        s = self.settings
+        sinks = [Sink(TUS_LINKS_SINK, TusLinkTracker.wants, TusLinkTracker(self.db).on_event, attempts=10)]
+        if self.webhooks is not None:
+            sinks.append(Sink(WEBHOOK_SINK, self.webhooks.wants, self.webhooks.notify,
+                              attempts=s.hooks_retries + 1, backoff=s.hooks_backoff_seconds))
+        return sinks
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from omnidrop.jobs.dispatch import dispatch_chore
+
+        return Outbox(self.outbox_sinks, on_recorded=lambda: dispatch_chore(OUTBOX_CHORE))
 
     @cached_property
     def webhooks(self) -> WebhookSender | None:
@@ -85,16 +115,21 @@ class Services:
 
     @cached_property
     def resumable(self) -> ResumableUploads:
-        return ResumableUploads(self.uploads, self.events, tombstone_days=self.settings.resumable_tombstone_days)
+        return ResumableUploads(self.uploads, self.events, tombstone_days=self.settings.resumable_tombstone_days,
+                                outbox=self.outbox)
 
     @cached_property
     def logins(self) -> LoginService:
-        return LoginService(self.db, self.keys, self.settings.login_token_ttl_seconds)
+        s = self.settings
+        throttle = LoginThrottle(self.limiter.storage, s.login_limit_per_user, s.login_limit_per_address)
+        return LoginService(self.db, self.keys, s.login_token_ttl_seconds, throttle,
+                            HashGate(s.login_hash_concurrency, s.login_hash_queue))
 
     @cached_property
     def walkthroughs(self) -> WalkthroughService:
         anonymous = self.logins.anonymous_owner if self.settings.tus_allow_anonymous else None
-        return WalkthroughService(self.db, self.store, self.resumable, anonymous, self.settings.job_max_attempts)
+        return WalkthroughService(self.db, self.store, self.resumable, anonymous, self.settings.job_max_attempts,
+                                  dispatch=self.dispatch)
 
     @cached_property
     def signer(self) -> UrlSigner:
@@ -107,15 +142,28 @@ class Services:
 
     @cached_property
     def captures(self) -> CaptureService:
-        return CaptureService(self.db, self.store, self.parts, self.settings.job_max_attempts)
+        return CaptureService(self.db, self.store, self.parts, self.settings.job_max_attempts, dispatch=self.dispatch)
 
     @cached_property
     def videos(self) -> VideoUploads:
-        return VideoUploads(self.db, self.store, self.parts, self.settings.job_max_attempts)
+        return VideoUploads(self.db, self.store, self.parts, self.settings.job_max_attempts, dispatch=self.dispatch)
 
     @cached_property
     def vehicles(self) -> VehicleService:
-        return VehicleService(self.db, self.store, self.settings.job_max_attempts)
+        return VehicleService(self.db, self.store, self.settings.job_max_attempts, dispatch=self.dispatch)
+
+    async def reap_expired(self) -> int:
+        """Housekeeping (run by the worker's schedule): expired uploads and what hangs off them."""
+        reaped = await self.uploads.reap_expired()
+        await self.resumable.reap()  # tombstones for the tus/IETF uploads just reaped (410)
+        await self.videos.reap_expired()  # direct video groups past their 5 days
+        # Multipart uploads of killed writers (derived-output puts, composes) that nothing refers to.
+        await abort_stale_multipart(self.db, self.store,
+                                    timedelta(seconds=self.settings.reap_multipart_after_seconds))
+        purge = getattr(self.limiter.storage, "purge_expired", None)
+        if purge is not None:
+            await purge()
+        return reaped
 
     async def close(self) -> None:
         if "events" in self.__dict__:

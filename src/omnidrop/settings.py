@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -95,11 +96,54 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     job_sweep_seconds: float = 30.0
 
+    # Cluster chores (docs/cluster.md). Every worker keeps the schedule: each tick, a round lease in the
+    # database picks the one worker that runs the sweep, the reaper and outbox delivery this round.
+    housekeeping_seconds: float = 15.0
+    # The reaper (expired uploads, stale multipart uploads) runs at most this often across the cluster.
+    reap_seconds: float = 60.0
+    # Jobs' scratch files: one folder per worker process, removed by the next worker on the machine if
+    # the process was killed. Default: <data_dir>/scratch.
+    scratch_dir: Path | None = None
+    # S3 multipart uploads no live upload refers to are aborted once they are this old (killed writers).
+    reap_multipart_after_seconds: float = 86_400.0
+
+    # Heavy media steps (frame extraction, panoramas) run in a short-lived child process, so a worker's
+    # memory returns to its baseline after each job (pipeline/child.py). Off: in the worker's own threads.
+    media_child_process: bool = True
+
     # Rate limits: the spec's table per API key and endpoint; counters in Redis when redis_url is set,
     # else in the database (shared by every server process).
     redis_url: str | None = None
     rate_limits_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=dict)  # overrides, e.g. {"POST /uploads": "100/hour"}
+
+    # -- Hardening (issue 17): login throttling ---------------------------------------------------
+    # POST /auth/login attempts per username and per client address (limits syntax; empty: not
+    # counted), counted whether or not rate_limits_enabled; and how many password checks (16 MiB of
+    # scrypt each) run at once per server process, with how many more may wait (the rest get 429).
+    login_limit_per_user: str = "10/minute"
+    login_limit_per_address: str = "60/minute"
+    login_hash_concurrency: int = 4
+    login_hash_queue: int = 64
+
+    # -- Hardening (issue 17): slow and oversized clients, bounded in omnidrop's uvicorn protocol ---
+    # A request head (request line and headers) larger than this gets 431; one not complete this long
+    # after its first byte (or after the connection opened) gets 408; a body that stops arriving for
+    # this long ends the request as a dropped client would (what arrived stays stored).
+    max_header_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 30.0
+    body_idle_timeout_seconds: float = 60.0
+
+    # -- Hardening (issue 17): a full disk --------------------------------------------------------
+    # Space kept back in the data dir (the file `disk-reserve`), released when the disk fills so that
+    # deletions can still commit; uploads to the local store wait until it can be taken again. 0: none.
+    disk_reserve_bytes: int = 32 * 1024 * 1024
+
+    # -- Hardening (issue 17): bodies parsed whole -------------------------------------------------
+    # The most a JSON (or small form) request body may hold, on every route that parses one whole
+    # (413 past it); and the most POST /api/v1/projects keeps of unknown fields under `options`.
+    max_json_body_bytes: int = 2 * 1024 * 1024
+    max_project_options_bytes: int = 64 * 1024
 
     # Quotas: per-owner bytes (None = unlimited) unless set per owner with `omnidrop owners set`.
     default_storage_quota_bytes: int | None = None
@@ -143,6 +187,11 @@ class Settings(BaseSettings):
     # Direct video: how far (seconds) the left and right eyes of a Separate group may differ in length.
     video_eye_duration_tolerance_seconds: float = 0.1
 
+    # Operability (docs/metrics.md): Prometheus text at /metrics, and log lines as "text" or "json" (one
+    # object per line, with the request id that follows an upload into its jobs).
+    metrics_enabled: bool = True
+    log_format: Literal["text", "json"] = "text"
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'omnidrop.db'}"
@@ -150,6 +199,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or f"file://{self.data_dir.resolve() / 'blobs'}"
+
+    @property
+    def resolved_scratch_dir(self) -> Path:
+        return (self.scratch_dir or self.data_dir / "scratch").resolve()
 
     @property
     def resolved_queue_url(self) -> str:

@@ -62,3 +62,75 @@ async def test_expired_and_unknown_tokens_are_refused(db):
 async def test_api_keys_still_authenticate(logins):
     token, _ = await logins.keys.create("k", ["projects:read"], owner=f"o-{os.urandom(3).hex()}")
     assert (await logins.authenticate(token)).scopes == frozenset({"projects:read"})
+
+
+# -- throttling and the hash gate ---------------------------------------------------------------------
+
+
+async def test_logins_are_throttled_per_username_and_per_address(db):
+    from omnidrop.auth.rate_limits import LoginThrottle, RateLimited, SqlStorage
+
+    throttle = LoginThrottle(SqlStorage(db), per_user="3/hour", per_address="5/hour")
+    logins = LoginService(db, KeyService(db), 3600, throttle)
+    name, other = username(), username()
+    await logins.create_user(name, "pw")
+    address = f"192.0.2.{os.urandom(1)[0]}-{os.urandom(4).hex()}"  # a fresh counter per run
+    for _ in range(3):
+        with pytest.raises(WrongPassword):
+            await logins.login(name, "guess", address)
+    with pytest.raises(RateLimited) as refused:  # the right password too, once the user's limit is used up
+        await logins.login(f"  {name.upper()} ", "pw", address)
+    assert 1 <= refused.value.retry_after <= 3600 and refused.value.status == 429
+    # Another user from the same address has its own count, until the address's limit: 5 attempts,
+    # of which the first user made 3 (the refused fourth stopped at the user's limit).
+    for _ in range(2):
+        with pytest.raises(WrongPassword):
+            await logins.login(other, "x", address)
+    with pytest.raises(RateLimited):
+        await logins.login(other, "x", address)
+    # From another address a third user gets an answer; the first one stays throttled.
+    with pytest.raises(WrongPassword):
+        await logins.login(username(), "x", address + "-b")
+    with pytest.raises(RateLimited):
+        await logins.login(name, "pw", address + "-b")
+
+
+async def test_the_hash_gate_bounds_concurrent_password_checks_and_refuses_past_its_queue(db, monkeypatch):
+    import asyncio
+    import threading
+
+    from omnidrop.auth import logins as logins_module
+    from omnidrop.auth.logins import HashGate, LoginBusy
+
+    release, inside = threading.Event(), threading.Semaphore(0)
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow_verify(password: str, stored: str) -> bool:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        inside.release()
+        release.wait(30)
+        with lock:
+            running[0] -= 1
+        return False
+
+    monkeypatch.setattr(logins_module, "verify_password", slow_verify)
+    logins = LoginService(db, KeyService(db), 3600, gate=HashGate(concurrency=1, queue=1))
+    first = asyncio.create_task(logins.login("a@example.com", "x"))
+    await asyncio.to_thread(inside.acquire, True, 30)  # the first check is running
+    second = asyncio.create_task(logins.login("b@example.com", "x"))
+    for _ in range(100_000):  # until the second waits for the one slot
+        if logins.gate.waiting or second.done():
+            break
+        await asyncio.sleep(0.001 if _ > 1000 else 0)
+    assert logins.gate.waiting == 1
+    with pytest.raises(LoginBusy) as busy:  # the queue is full: refused at once
+        await logins.login("c@example.com", "x")
+    assert busy.value.status == 429 and busy.value.retry_after == 1
+    release.set()
+    for task in (first, second):
+        with pytest.raises(WrongPassword):
+            await task
+    assert most[0] == 1

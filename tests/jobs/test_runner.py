@@ -1,9 +1,11 @@
-"""The job runner with real handlers registered for the test, on both databases."""
+"""The job runner with real handlers registered for the test, on both databases, and nothing of the app:
+the mechanism runs whatever its composition registers."""
 
 import asyncio
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 
 import pytest
 
@@ -11,8 +13,30 @@ from omnidrop.jobs import registry, runner
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.registry import Handler
 from omnidrop.jobs.runner import run_job
+from omnidrop.db.engine import Database
 from omnidrop.jobs.store import DONE, FAILED, QUEUED, JobStore, add_job
 from omnidrop.settings import Settings
+
+
+@dataclass
+class BareServices:
+    """All the runner itself needs of an app's services."""
+
+    settings: Settings
+    db: Database
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def bare_composition(monkeypatch):
+    monkeypatch.setattr(registry, "_services", [lambda s: BareServices(s, Database(s.resolved_database_url))])
+    saved = dict(registry.HOUSEKEEPING)
+    registry.HOUSEKEEPING.clear()
+    yield
+    registry.HOUSEKEEPING.clear()
+    registry.HOUSEKEEPING.update(saved)
 
 
 @pytest.fixture
@@ -118,3 +142,24 @@ async def test_work_on_a_thread_reports_its_progress_onto_the_jobs_range(db, set
         await running
     assert seen == [("run", 1), "rendered"]
     assert (await JobStore(db, 30).get(job_id)).state == DONE
+
+
+async def test_a_kind_nobody_registered_is_named_in_the_error(db, settings, kind):
+    job_id = await submit(db, kind)
+    with pytest.raises(registry.NotComposed, match=kind):
+        await run_job(job_id, settings)
+
+
+async def test_housekeeping_runs_every_registered_task_even_after_one_fails(settings):
+    ran = []
+
+    async def broken(services):
+        raise RuntimeError("store unreachable")
+
+    async def counters(services):
+        ran.append(type(services).__name__)
+
+    registry.add_housekeeping("broken", broken)
+    registry.add_housekeeping("counters", counters)
+    await runner.reap(settings)
+    assert ran == ["BareServices"]

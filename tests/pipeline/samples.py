@@ -103,7 +103,7 @@ def write_rar4(path: Path, entries: list[tuple[str, bytes, int | None]], solid: 
     return path
 
 
-def write_zip_bomb(path: Path, mib: int) -> Path:
+def write_zip_bomb(path: Path, mib: int, name: bytes = b"zeros.bin") -> Path:
     """A valid zip of one file of `mib` MiB of zeros (~1 KiB per MiB), built without deflating it all.
 
     After a full flush the compressor's state is reset, so every further MiB of zeros
@@ -116,7 +116,7 @@ def write_zip_bomb(path: Path, mib: int) -> Path:
     for _ in range(mib):
         crc = zlib.crc32(zeros, crc)
     data = chunk * mib + compressor.flush()
-    path.write_bytes(_zip_single(b"zeros.bin", data, crc, mib << 20))
+    path.write_bytes(_zip_single(name, data, crc, mib << 20))
     return path
 
 

@@ -128,8 +128,9 @@ def test_undecodable_names_are_kept_readable(tmp_path):
 
 def test_flatten_name_strips_unsafe_characters():
     assert flatten_name(["floor1", "img 01.jpg"]) == "floor1_img 01.jpg"
-    assert flatten_name([".hidden", "a<b>:c|d?.jpg "]) == "hidden_a_b__c_d_.jpg"
-    assert flatten_name(["tab\there", "nl\nname.png"]) == "tab_here_nl_name.png"
+    # The one naming rule (uploads/names.py): unsafe characters are removed, as in an upload's name.
+    assert flatten_name([".hidden", "a<b>:c|d?.jpg "]) == "hidden_abcd.jpg"
+    assert flatten_name(["tab\there", "nl\nname.png"]) == "tabhere_nlname.png"
     assert flatten_name(["..."]) == "file"
     long = flatten_name(["é" * 300 + ".jpeg"])
     assert long.endswith(".jpeg") and len(long.encode()) <= 200
@@ -418,3 +419,145 @@ def test_solid_rar_without_a_tool_is_unsupported(tmp_path, monkeypatch):
     err = _refused(write_rar4(tmp_path / "solid.rar", entries, solid=True), tmp_path)
     assert err.code == "unsupported"
     assert "unar" in err.reason
+
+
+@pytest.mark.parametrize("magic", [b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00"], ids=["rar4", "rar5"])
+def test_rar_magic_with_random_bytes_is_corrupt_not_empty(tmp_path, magic):
+    # libarchive refuses it; the rarfile fallback must not read it as an archive without entries.
+    archive = tmp_path / "noise.rar"
+    archive.write_bytes(magic + random.Random(7).randbytes(4000))
+    err = _refused(archive, tmp_path)
+    assert err.code == "corrupt", err.reason
+
+
+def test_rar_cut_after_its_first_entry_is_corrupt_not_shorter(tmp_path):
+    entries = [("a.bin", random.Random(1).randbytes(3000), None), ("b.bin", random.Random(2).randbytes(3000), None)]
+    full = write_rar4(tmp_path / "full.rar", entries).read_bytes()
+    archive = tmp_path / "cut.rar"
+    archive.write_bytes(full[: len(full) - 1500])  # inside b.bin's data
+    (tmp_path / "full.rar").unlink()
+    assert _refused(archive, tmp_path).code == "corrupt"
+
+
+# --- many entries with one name ----------------------------------------------------------------
+
+
+def _duplicates_zip(path: Path, count: int) -> Path:
+    import warnings
+    import zipfile
+
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        warnings.simplefilter("ignore")  # "Duplicate name": the point of this archive
+        for i in range(count):
+            zf.writestr("dup/same.jpg", b"%d" % i)
+    return path
+
+
+def _lines_run_unpacking(archive: Path, dest: Path) -> tuple[int, list]:
+    """Python lines executed in the unpacking and naming code: a count of operations, not a timing."""
+    import sys
+
+    from omnidrop.uploads import names as names_module
+
+    watched = {archive_module.__file__, names_module.__file__}
+    count = 0
+
+    def local(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return local
+
+    def tracer(frame, event, arg):
+        return local if frame.f_code.co_filename in watched else None
+
+    sys.settrace(tracer)
+    try:
+        files = unpack(archive, dest)
+    finally:
+        sys.settrace(None)
+    return count, files
+
+
+def test_duplicate_entry_names_cost_linear_work(tmp_path):
+    small = _duplicates_zip(tmp_path / "small.zip", 600)
+    large = _duplicates_zip(tmp_path / "large.zip", 1200)
+    n_small, files_small = _lines_run_unpacking(small, tmp_path / "a")
+    n_large, files_large = _lines_run_unpacking(large, tmp_path / "b")
+    assert len(files_small) == 600 and len(files_large) == 1200
+    assert [f.name for f in files_large[:3]] == ["dup_same.jpg", "dup_same_2.jpg", "dup_same_3.jpg"]
+    assert len({f.name.casefold() for f in files_large}) == 1200
+    # Twice the entries, twice the work (give or take per-archive overhead); quadratic naming is ~4x.
+    assert n_large < 2.3 * n_small, (n_small, n_large)
+
+
+# --- the owner's quota -------------------------------------------------------------------------
+
+
+def test_a_quota_meter_stops_unpacking_before_the_block_that_would_pass_it(tmp_path):
+    from omnidrop.auth.quotas import QuotaExceeded, QuotaMeter
+
+    archive = write_zip(tmp_path / "blank.zip", {f"mask{i}.png": bytes(600_000) for i in range(4)})
+    meter = QuotaMeter(limit=1_500_000, used=100_000)
+    before = _files_under(tmp_path)
+    with pytest.raises(QuotaExceeded) as info:
+        unpack(archive, tmp_path / "dest", meter=meter)
+    assert info.value.limit == 1_500_000 and info.value.used == 100_000
+    assert list((tmp_path / "dest").iterdir()) == [] and _files_under(tmp_path) == before
+    assert meter.charged == 0  # what was removed was given back
+
+
+def test_a_quota_meter_is_charged_what_stays_and_refunded_nested_archives(tmp_path):
+    from omnidrop.auth.quotas import QuotaMeter
+
+    archive = nested_zip(tmp_path / "n.zip", 2, {"x.jpg": b"x" * 1000})
+    meter = QuotaMeter(limit=None, used=0)
+    files = unpack(archive, tmp_path / "dest", meter=meter)
+    assert meter.charged == sum(f.size for f in files) == 1000
+
+
+# --- names and the allow-list ------------------------------------------------------------------
+
+
+def test_bidi_and_invisible_characters_leave_entry_names(tmp_path):
+    archive = write_zip(tmp_path / "a.zip", {
+        "photos/inv\u202eoice\u202c_gpj.exe.jpg": b"a",  # right-to-left override: shows as "...exe.jpg" reversed
+        "zero\u200bwidth\u2066iso\u2069.jpg": b"b",
+        "c1\u0085control\u2028.jpg": b"c",
+    })
+    files = unpack(archive, tmp_path / "dest")
+    assert [f.name for f in files] == ["photos_invoice_gpj.exe.jpg", "zerowidthiso.jpg", "c1control.jpg"]
+
+
+def test_entries_outside_the_allow_list_are_refused_and_reported(tmp_path):
+    from omnidrop.pipeline.archive import RefusedEntry
+
+    archive = write_zip(tmp_path / "mixed.zip", {
+        "a.jpg": b"a", "tools/run.exe": b"MZ", "notes.txt": b"n", "scan.tar.gz": b"not really", "README": b"r",
+    })
+    refused: list[RefusedEntry] = []
+    limits = UnpackLimits(allowed_extensions=("jpg", "tar.gz"))
+    files = unpack(archive, tmp_path / "dest", limits, refused=refused)
+    assert [f.source for f in files] == ["a.jpg", "scan.tar.gz"]
+    assert {p.name for p in (tmp_path / "dest").iterdir()} == {"a.jpg", "scan.tar.gz"}
+    assert [(r.source, r.code) for r in refused] == [
+        ("tools/run.exe", "extension_not_allowed"), ("notes.txt", "extension_not_allowed"),
+        ("README", "extension_not_allowed")]
+    assert "'exe'" in refused[0].reason
+
+
+def test_the_allow_list_applies_inside_nested_archives(tmp_path):
+    inner = _zip_bytes_of({"in.jpg": b"i", "in.exe": b"MZ"})
+    archive = write_zip(tmp_path / "outer.zip", {"inner.zip": inner, "out.jpg": b"o"})
+    refused = []
+    files = unpack(archive, tmp_path / "dest", UnpackLimits(allowed_extensions=("jpg", "zip")), refused=refused)
+    assert sorted(f.source for f in files) == ["inner.zip/in.jpg", "out.jpg"]
+    assert [r.source for r in refused] == ["inner.zip/in.exe"]
+
+
+def _zip_bytes_of(entries: dict[str, bytes]) -> bytes:
+    path = Path(write_zip(Path(__import__("tempfile").mkdtemp()) / "x.zip", entries))
+    try:
+        return path.read_bytes()
+    finally:
+        shutil.rmtree(path.parent)

@@ -125,3 +125,58 @@ def test_filenames():
     assert filename_of("http://h/", "attachment; filename*=UTF-8''pano%20set.zip") == "pano set.zip"
     assert filename_of("http://h/", 'attachment; filename="..\\..\\evil.zip"') == "evil.zip"
     assert filename_of("http://h/", None) == "download"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["::ffff:10.0.0.1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",  # IPv4-mapped
+     "::10.0.0.1", "::127.0.0.1", "::a9fe:a9fe",  # IPv4-compatible (deprecated, still routed by some stacks)
+     "64:ff9b::a00:1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::c0a8:10a",  # NAT64 well-known prefix
+     "64:ff9b:1::a00:1",  # NAT64 local-use prefix (RFC 8215): never public
+     "2002:a00:1::1", "2002:7f00:1::", "2002:a9fe:a9fe::1", "2002:c0a8:10a::"],  # 6to4
+)
+def test_ipv6_forms_of_private_ipv4_addresses_are_not_public(address):
+    import ipaddress
+
+    assert not policy().allows("example.org", ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["::ffff:93.184.216.34", "64:ff9b::5db8:d822", "2002:5db8:d822::1",
+                                     "2606:2800:220:1::1", "93.184.216.34"])
+def test_public_addresses_and_ipv6_forms_of_public_ipv4_pass(address):
+    import ipaddress
+
+    assert policy().allows("example.org", ipaddress.ip_address(address))
+
+
+def test_allow_list_covers_the_ipv4_address_inside_an_ipv6_form():
+    import ipaddress
+
+    assert policy("10.0.0.0/8").allows("example.org", ipaddress.ip_address("64:ff9b::a00:1"))
+    assert not policy("10.0.0.0/8").allows("example.org", ipaddress.ip_address("64:ff9b::c0a8:10a"))
+
+
+async def test_a_literal_nat64_url_is_refused_before_connecting():
+    with pytest.raises(LinkRefused, match="non-public address"):
+        await run("http://[64:ff9b::7f00:1]:9/x", policy())
+
+
+@pytest.mark.parametrize(
+    ("disposition", "name"),
+    [
+        ('attachment; filename=".."', "x.zip"),  # nothing usable: the URL's name
+        ("attachment; filename*=UTF-8''..", "x.zip"),
+        ("attachment; filename*=UTF-8''a%00b.jpg", "ab.jpg"),
+        ("attachment; filename*=UTF-8''inv%E2%80%AEgpj.exe", "invgpj.exe"),  # U+202E
+        ('attachment; filename="\u2066scan\u2069.e57"', "scan.e57"),
+        ('attachment; filename="..\\..\\"', "x.zip"),  # nothing usable: the URL's name
+    ],
+)
+def test_hostile_download_names_follow_the_naming_rule(disposition, name):
+    assert filename_of("http://h/x.zip", disposition) == name
+
+
+def test_a_5000_byte_download_name_is_cut_keeping_its_extension():
+    name = filename_of("http://h/", f'attachment; filename="{"n" * 5000}.e57"')
+    assert name.endswith(".e57") and len(name.encode()) <= 200
+    assert filename_of("http://h/" + "%E2%80%AE" * 3 + "..", None) == "download"

@@ -25,7 +25,12 @@ async def finished_session(core: UploadCore, owner: str) -> str:
 async def test_name_is_the_upload_id_unless_taken(db, tmp_path):
     owner = await KeyService(db).ensure_owner(f"slug-{os.urandom(4).hex()}")
     core = UploadCore(db, LocalBlobStore(tmp_path), UploadLimits(allowed_extensions=["e57"]))
-    service = ProjectService(db, Quotas(None), max_attempts=3)
+    sent: list[str] = []
+
+    async def dispatch(job_id: str) -> None:
+        sent.append(job_id)
+
+    service = ProjectService(db, Quotas(None), max_attempts=3, dispatch=dispatch)
     first_sid = await finished_session(core, owner)
     first = await service.create(owner, NewProject(upload_id=first_sid))
     assert first.name == first_sid and first.title == "scan"
@@ -36,6 +41,7 @@ async def test_name_is_the_upload_id_unless_taken(db, tmp_path):
     second = await service.create(owner, NewProject(upload_id=second_sid, title="Again"))
     assert second.name.startswith(f"{second_sid}-") and second.name != second_sid
     assert (await service.get(owner, second.name)).project.title == "Again"
+    assert len(set(sent)) == 2  # each new project's processing job was handed to the dispatcher
 
 
 @pytest.mark.parametrize("link", ["file:///etc/passwd", "gopher://x/1", "http://", "https://user:pw@host/x.zip", "x.zip"])

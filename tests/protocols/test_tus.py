@@ -183,6 +183,8 @@ def test_missing_credentials_are_401(live):
     r = httpx.post(f"{live.url}/files/", headers={**TUS, "Upload-Length": "3"})
     assert r.status_code == 401
     assert r.headers["tus-resumable"] == "1.0.0"
+    # The walkthrough clients that use these endpoints log in: the answer names both kinds of credential.
+    assert r.text.startswith("missing_api_key") and "API key" in r.text and "login token" in r.text
 
 
 def test_method_override_turns_post_into_patch_and_delete(live, tus):

@@ -148,3 +148,45 @@ def test_no_mover_when_no_pipe_deep_enough_can_be_had(pair, fd, monkeypatch):
 def test_pieces_already_read_are_written_in_order(fd):
     assert write_pieces(fd, [b"ab", memoryview(b"cd"), b"", b"e"], 3) == 5
     assert content(fd) == b"\0\0\0abcde"
+
+
+async def test_bytes_the_file_refused_count_as_taken_off_the_socket(pair, fd, monkeypatch):
+    """A full disk mid-body: what left the socket is counted as taken (the server drops only the rest,
+    not the start of the next request), and only what landed was reported."""
+    client, server = pair
+    body = os.urandom(3 * 100_000)
+    rounds = []
+    real_drain = mover._PipeToFile.drain
+
+    def drain(self, n: int, offset: int) -> None:
+        rounds.append(n)
+        if len(rounds) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_drain(self, n, offset)
+
+    monkeypatch.setattr(mover._PipeToFile, "drain", drain)
+    reports = Reports()
+    sending = asyncio.create_task(send_slowly(client, body, piece=100_000))
+    moving = SocketToFile.open(server.fileno(), fd)
+    try:
+        with pytest.raises(OSError) as full:
+            await moving.move(len(body), 0, reports)
+        assert full.value.errno == errno.ENOSPC
+        assert moving.taken == rounds[0] + rounds[1]  # both rounds left the socket
+        assert reports.sizes == [rounds[0]] and content(fd) == body[:rounds[0]]
+    finally:
+        moving.close()
+    await sending
+
+
+async def test_a_peer_that_goes_quiet_raises_body_idle_after_what_arrived_is_reported(pair, fd):
+    client, server = pair
+    client.sendall(b"abc")
+    reports = Reports()
+    with pytest.raises(mover.BodyIdle):
+        mover_ = SocketToFile.open(server.fileno(), fd)
+        try:
+            await mover_.move(1000, 0, reports, idle_timeout=0.2)
+        finally:
+            mover_.close()
+    assert reports.sizes == [3] and content(fd) == b"abc"

@@ -19,7 +19,12 @@ import uvicorn
 from omnidrop.serving import socket_to_file
 from omnidrop.serving.body_into_file import body_into_file
 from omnidrop.serving.informational import INFORMATIONAL
-from omnidrop.serving.uvicorn_http import BodyPieces, InformationalH11Protocol, InformationalHttpToolsProtocol
+from omnidrop.serving.uvicorn_http import (
+    BodyPieces,
+    InformationalH11Protocol,
+    InformationalHttpToolsProtocol,
+    ServerLimits,
+)
 from tests.support.raw_http import RawConnection
 from tests.support.server import free_port
 
@@ -27,7 +32,9 @@ from tests.support.server import free_port
 async def app(scope, receive, send):
     """/offered tells whether the extension is in the scope; /interim?X sends a 104 with Location X;
     /late, /status-N and /bad-header try what the extension refuses and answer with the error;
-    /digest answers with the sha256 of the request body (/digest?slow reads it slowly, so pieces pile up)."""
+    /digest answers with the sha256 of the request body (/digest?slow reads it slowly, so pieces pile up);
+    /nap?S sleeps S seconds before it does the same; /count counts the body's bytes, and records how many
+    came in RECEIVED when the client goes away first."""
     assert scope["type"] == "http"
     path, query = scope["path"], scope["query_string"].decode()
     answer = b""
@@ -36,10 +43,23 @@ async def app(scope, receive, send):
             answer = await into_file(scope, query)
             if answer is None:
                 return  # the client is gone
-        if path == "/digest" or answer.startswith(b"iterated"):
+        if path == "/count":
+            total = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    RECEIVED.append(total)
+                    return
+                total += len(message["body"])
+                if not message.get("more_body", False):
+                    break
+            answer = b"%d" % total
+        if path == "/nap":
+            await asyncio.sleep(float(query))
+        if path in ("/digest", "/nap") or answer.startswith(b"iterated"):
             digest, more = hashlib.sha256(), True
             while more:
-                if query == "slow":
+                if query == "slow" and path == "/digest":
                     await asyncio.sleep(0.005)
                 message = await receive()
                 assert message["type"] == "http.request" and isinstance(message["body"], bytes)
@@ -69,6 +89,7 @@ async def app(scope, receive, send):
 
 
 CUT: list[int] = []  # what /into-file had stored when its client went away
+RECEIVED: list[int] = []  # what /count had received when its client went away
 
 
 async def into_file(scope, query: str) -> bytes | None:
@@ -317,3 +338,108 @@ def test_after_a_failed_write_the_rest_of_the_body_is_dropped_and_the_connection
         assert conn.read_body(conn.read_head()) == b"refused: stop here"
         get(conn, "/offered")
         assert conn.read_body(conn.read_head()) == b"yes"
+
+
+# -- bounds on heads and idle bodies (httptools) ------------------------------------------------------
+
+
+class Limited(InformationalHttpToolsProtocol):
+    """Small bounds, so that the tests wait fractions of a second, not the defaults' minutes."""
+
+    limits = ServerLimits(max_head_bytes=4096, head_timeout=0.5, body_idle_timeout=1.0)
+
+
+@pytest.fixture(scope="module")
+def limited_port() -> Iterator[int]:
+    with serving(Limited) as port:
+        yield port
+
+
+def _wait_for(found: list, what: str) -> None:
+    deadline = time.monotonic() + 20
+    while not found:
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def _closed(conn: RawConnection) -> bool:
+    try:
+        return conn.sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_the_defaults_come_from_settings():
+    assert ServerLimits.from_settings() == ServerLimits(64 * 1024, 30.0, 60.0)
+
+
+def test_a_head_over_the_bound_gets_431_whether_it_came_whole_or_is_still_coming(limited_port):
+    with RawConnection(limited_port) as conn:
+        conn.send_head("GET", "/offered", {"X-Filler": "a" * 5000})
+        head = conn.read_head()
+        assert head.status == 431 and head.headers["connection"] == "close"
+    with RawConnection(limited_port) as conn:  # never finished: refused once past the bound
+        conn.send(b"GET /offered HTTP/1.1\r\nX-Filler: ")
+        with contextlib.suppress(ConnectionError):
+            for _ in range(64):
+                conn.send(b"a" * 1024)
+        assert conn.read_head().status == 431
+        conn.buffer = b""
+        assert _closed(conn)
+    with RawConnection(limited_port) as conn:  # just under the bound is fine
+        conn.send_head("GET", "/offered", {"X-Filler": "a" * 3800})
+        assert conn.read_body(conn.read_head()) == b"yes"
+
+
+def test_a_head_that_does_not_end_in_time_gets_408(limited_port):
+    with RawConnection(limited_port) as conn:
+        conn.send(b"GET /offered HTTP/1.1\r\nHost: x\r\n")  # no blank line, ever
+        head = conn.read_head()
+        assert head.status == 408
+        conn.read_body(head)
+        assert _closed(conn)
+    with RawConnection(limited_port) as conn:  # a connection that sends nothing at all
+        assert conn.read_head().status == 408
+
+
+def test_a_connection_between_requests_gets_the_head_bound_anew(limited_port):
+    with RawConnection(limited_port) as conn:
+        for _ in range(3):  # each head may be almost the bound; they do not add up
+            conn.send_head("GET", "/offered", {"X-Filler": "a" * 3800})
+            assert conn.read_body(conn.read_head()) == b"yes"
+
+
+def test_a_body_that_stops_arriving_ends_the_request_with_what_came(limited_port):
+    RECEIVED.clear()
+    with RawConnection(limited_port) as conn:
+        conn.send_head("POST", "/count", {"Content-Length": str(4 * 1024 * 1024)})
+        conn.send(b"abc")
+        _wait_for(RECEIVED, "the app never heard that the body stopped")
+        assert _closed(conn)
+    assert RECEIVED == [3]
+
+
+def test_a_spliced_body_that_stops_arriving_keeps_what_was_stored(limited_port):
+    CUT.clear()
+    with RawConnection(limited_port) as conn:
+        conn.send_head("POST", "/into-file", {"Content-Length": str(4 * 1024 * 1024)})
+        time.sleep(0.05)  # the app takes the body before any of it comes
+        conn.send(b"z" * 300_000)
+        _wait_for(CUT, "the app never heard that the body stopped")
+        assert _closed(conn)
+    assert CUT == [300_000]
+
+
+def test_a_body_that_keeps_coming_slowly_or_waits_on_the_app_is_not_cut(limited_port):
+    body = os.urandom(40_000)
+    with RawConnection(limited_port) as conn:  # 20 pieces a tenth of the idle bound apart: 2 s in all
+        conn.send_head("POST", "/digest", {"Content-Length": str(len(body))})
+        for i in range(0, len(body), 2000):
+            conn.send(body[i:i + 2000])
+            time.sleep(0.1)
+        assert conn.read_body(conn.read_head()) == hashlib.sha256(body).hexdigest().encode()
+    body = os.urandom(8 * 1024 * 1024)
+    with RawConnection(limited_port) as conn:  # the app reads nothing for twice the idle bound
+        conn.send(b"POST /nap?2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+        conn.send(body)
+        assert conn.read_body(conn.read_head()) == hashlib.sha256(body).hexdigest().encode()

@@ -117,6 +117,9 @@ class ServerFactory:
             env["OMNIDROP_DATABASE_URL"] = database_url
         # The suite makes far more sessions per key than the spec's 30/hour: tests of the limits turn them on.
         settings.setdefault("rate_limits_enabled", False)
+        # Likewise the suite logs in from one address far more often than a person would.
+        settings.setdefault("login_limit_per_user", "")
+        settings.setdefault("login_limit_per_address", "")
         for name, value in settings.items():
             env[f"OMNIDROP_{name.upper()}"] = _env_value(value)
         live = LiveServer(data_dir=data_dir, env=env, port=port or free_port(), server=server, workers=workers)

@@ -89,3 +89,17 @@ def tiny_damage_model(path: Path, classes=("dent", "scratch")) -> Path:
     onnx.save(model, str(path))
     path.with_suffix(".json").write_text(json.dumps({"classes": list(classes)}))
     return path
+
+
+def rotten(src: Path, dest: Path, fraction: float = 0.1, seed: int = 7) -> Path:
+    """A copy of an MP4 with a patch of random bytes in the middle of its media data (bit-rot); the
+    container's index (moov, after the data) stays intact, so it still opens and demuxes."""
+    import random
+
+    data = bytearray(src.read_bytes())
+    start, end = data.index(b"mdat") + 4, data.index(b"moov")
+    middle, rng = (start + end) // 2, random.Random(seed)
+    for i in range(middle, middle + int((end - start) * fraction)):
+        data[i] = rng.randrange(256)
+    dest.write_bytes(bytes(data))
+    return dest

@@ -98,13 +98,18 @@ def hostile(tmp_path, kind):
         return samples.write_tar(tmp_path / "hard.tar", [
             (samples.tar_member("a.jpg"), b"x"), (samples.tar_member("b.jpg", tarfile.LNKTYPE, "/etc/passwd"), None)])
     if kind == "bomb":
-        return samples.write_zip_bomb(tmp_path / "bomb.zip", 1024)
+        # An allowed extension: an entry the allow-list keeps out is never decompressed at all.
+        return samples.write_zip_bomb(tmp_path / "bomb.zip", 1024, name=b"cloud.xyz")
     if kind == "deep":
         return samples.nested_zip(tmp_path / "deep.zip", 6, {"x.jpg": b"x"})
     if kind == "corrupt":
         good = samples.write_zip(tmp_path / "c.zip", {f"f{i}.jpg": os.urandom(5000) for i in range(4)}).read_bytes()
         path = tmp_path / "corrupt.zip"
         path.write_bytes(good[: len(good) // 2] + b"\0" * 100 + good[len(good) // 2 + 100 :])
+        return path
+    if kind == "rar_noise":  # a RAR signature, then random bytes
+        path = tmp_path / "noise.rar"
+        path.write_bytes(b"Rar!\x1a\x07\x01\x00" + os.urandom(4000))
         return path
     raise AssertionError(kind)
 
@@ -113,7 +118,7 @@ def hostile(tmp_path, kind):
     ("kind", "code"),
     [("zip_slip", "archive_unsafe_path"), ("absolute", "archive_unsafe_path"), ("symlink", "archive_link"),
      ("hardlink", "archive_link"), ("bomb", "archive_ratio_exceeded"), ("deep", "archive_too_deep"),
-     ("corrupt", "archive_corrupt")],
+     ("corrupt", "archive_corrupt"), ("rar_noise", "archive_corrupt")],
 )
 def test_hostile_archives_fail_the_project_with_a_reason_and_write_nothing_outside(api, server, tmp_path, kind, code):
     base, headers = api
@@ -122,7 +127,10 @@ def test_hostile_archives_fail_the_project_with_a_reason_and_write_nothing_outsi
     sid = projects.upload(base, headers, {name: path})
     assert projects.create(base, headers, upload_id=sid).status_code == 201
     record = projects.wait(base, headers, sid)
-    assert record["state"] == "failed" and record["status"] < 100
+    assert record["state"] == "failed" and record["status"] == 100  # a spec client's poll loop ends
+    assert record["files"] == [] and record["ready_at"] is None and record["source"] == {"upload_id": sid}
+    r = httpx.get(f"{base}/projects/{sid}/files/{name}", headers=headers)
+    assert r.status_code == 404  # nothing of a failed project is served
     assert record["error"] == code, record
     assert record["message"]
     assert not (server.data_dir.parent / "evil.jpg").exists()
@@ -212,6 +220,24 @@ class Origin(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.path.startswith("/zeros/"):  # /zeros/<bytes>/<name>
+            size = int(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            for _ in range(size // 65536):
+                self.wfile.write(bytes(65536))
+            self.wfile.write(bytes(size % 65536))
+            return
+        if self.path.startswith("/named?"):  # the body, under the Content-Disposition given in `cd`
+            from urllib.parse import parse_qs, urlsplit
+
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.body)))
+            self.send_header("Content-Disposition", parse_qs(urlsplit(self.path).query)["cd"][0])
+            self.end_headers()
+            self.wfile.write(self.body)
+            return
         if self.path.startswith("/to/"):
             self.send_response(302)
             self.send_header("Location", "http://" + self.path.removeprefix("/to/"))
@@ -258,3 +284,91 @@ def test_download_link_to_private_addresses_fails_the_project(server, origin, ta
     record = projects.wait(base, headers, r.json()["name"])
     assert record["state"] == "failed" and record["error"] == "download_failed"
     assert "non-public address" in record["message"]
+
+
+def _used_bytes(server, owner: str) -> int:
+    done = run_cli(["owners", "set", owner], server.env)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.rsplit("using ", 1)[1].split()[0])
+
+
+def test_unpacked_bytes_count_against_the_quota_and_nothing_stays_half_stored(server, tmp_path):
+    owner = f"unpack-quota-{os.urandom(3).hex()}"
+    headers = server.headers(owner=owner)
+    tag = os.urandom(3).hex()
+    # ~30 KB of zip unpacking to 6 MB of zeros, under a 2 MB quota.
+    archive = samples.write_zip(tmp_path / "blank.zip", {f"q{tag}/mask{i}.png": bytes(1_000_000) for i in range(6)})
+    assert run_cli(["owners", "set", owner, "--quota", "2000000"], server.env).returncode == 0
+    sid = projects.upload(server.api, headers, {"blank.zip": archive})
+    assert projects.create(server.api, headers, upload_id=sid).status_code == 201
+    record = projects.wait(server.api, headers, sid)
+    assert record["state"] == "failed" and record["error"] == "storage_quota_exceeded", record
+    assert "2000000" in record["message"]
+    assert _used_bytes(server, owner) == archive.stat().st_size  # only the upload itself
+    blobs = server.data_dir / "blobs" / "projects"
+    assert not any(tag in p.name for p in blobs.rglob("*")) if blobs.exists() else True
+
+
+def test_downloaded_bytes_count_against_the_quota(servers, db_url, origin):
+    live = servers.start(database_url=db_url, download_allow=["127.0.0.1/32"])
+    owner = f"download-quota-{os.urandom(3).hex()}"
+    headers = live.headers(owner=owner)
+    assert run_cli(["owners", "set", owner, "--quota", "1000000"], live.env).returncode == 0
+    r = projects.create(live.api, headers, download_link=f"{origin}/zeros/5000000/scan.e57")
+    assert r.status_code == 201
+    record = projects.wait(live.api, headers, r.json()["name"])
+    assert record["state"] == "failed" and record["error"] == "storage_quota_exceeded", record
+    assert _used_bytes(live, owner) == 0
+    assert not [p for p in (live.data_dir / "blobs" / "projects").rglob("*") if p.is_file()]
+    # Under the quota, the same kind of download is stored.
+    r = projects.create(live.api, headers, download_link=f"{origin}/zeros/600000/small.e57")
+    record = projects.wait(live.api, headers, r.json()["name"])
+    assert record["status"] == 100, record
+    assert _used_bytes(live, owner) == 600_000
+    live.stop()
+
+
+def test_archive_entries_follow_the_naming_rule_and_the_allow_list(api, tmp_path):
+    base, headers = api
+    archive = samples.write_zip(tmp_path / "mixed.zip", {
+        "photos/inv\u202eoice\u202c_gpj.exe.jpg": jpeg(1), "tools/run.exe": b"MZ", "notes.txt": b"hello",
+        "ok.jpg": jpeg(2),
+    })
+    sid = projects.upload(base, headers, {"mixed.zip": archive})
+    assert projects.create(base, headers, upload_id=sid).status_code == 201
+    record = projects.wait(base, headers, sid)
+    assert record["status"] == 100, record
+    assert sorted(f["name"] for f in record["files"]) == ["mixed.zip", "ok.jpg", "photos_invoice_gpj.exe.jpg"]
+    assert [(r["entry"], r["error"]) for r in record["refused_entries"]] == [
+        ("mixed.zip:tools/run.exe", "extension_not_allowed"), ("mixed.zip:notes.txt", "extension_not_allowed")]
+    for f in record["files"]:
+        assert httpx.get(f["url"], headers=headers).status_code == 200, f["name"]
+
+
+def test_upload_names_lose_bidi_controls(api):
+    base, headers = api
+    sid = projects.upload(base, headers, {"inv%E2%80%AEgpj.exe.jpg": jpeg(3)})
+    files = httpx.get(f"{base}/uploads/{sid}", headers=headers).json()
+    assert "invgpj.exe.jpg" in str(files) and "\u202e" not in str(files), files
+
+
+@pytest.mark.parametrize(("disposition", "name"), [
+    ('attachment; filename=".."', "named"),  # nothing usable: the URL's name
+    ("attachment; filename*=UTF-8''a%00b.zip", "ab.zip"),
+    ("attachment; filename*=UTF-8''inv%E2%80%AEpiz.zip", "invpiz.zip"),
+    ('attachment; filename="' + "n" * 5000 + '.zip"', "n" * 196 + ".zip"),
+])
+def test_download_names_follow_the_naming_rule_and_their_urls_work(servers, db_url, origin, disposition, name):
+    from urllib.parse import quote
+
+    live = servers.start(database_url=db_url, download_allow=["127.0.0.1/32"])
+    headers = live.headers()
+    r = projects.create(live.api, headers, download_link=f"{origin}/named?cd={quote(disposition)}")
+    assert r.status_code == 201, r.text
+    record = projects.wait(live.api, headers, r.json()["name"])
+    assert record["status"] == 100, record
+    files = by_name(record)
+    assert name in files, sorted(files)
+    got = httpx.get(files[name]["url"], headers=headers)
+    assert got.status_code == 200 and got.content == Origin.body
+    live.stop()

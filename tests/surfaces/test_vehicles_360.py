@@ -119,6 +119,41 @@ def test_missing_video_file(live, headers):
     assert error(r) == (400, "MISSING_VIDEO_FILE")
 
 
+def test_upload_without_vehicle_uuid_creates_the_vehicle(live, headers, mp4):
+    # The document's form has only the video and the side: the vehicle is made and its UUID returned.
+    r = v.upload(live.url, headers, mp4, side="INSIDE")
+    assert r.status_code == 201, r.text
+    vehicle_uuid = str(uuid.UUID(r.json()["vehicle_uuid"]))
+    assert v.wait_frames(live.url, headers, r.json()["job_id"], "INSIDE").status_code == 200
+    record = httpx.get(f"{live.url}/360/vehicles/{vehicle_uuid}", headers=headers).json()
+    assert [x["job_id"] for x in record["sides"]["INSIDE"]] == [r.json()["job_id"]]
+    r = v.upload(live.url, headers, mp4, side="OPEN", vehicle_uuid="")  # an empty field is the same
+    assert r.status_code == 201 and r.json()["vehicle_uuid"] not in ("", vehicle_uuid)
+
+
+def test_missing_video_file_in_a_form_that_is_not_multipart(live, headers):
+    for body in ({"data": {"side": "OUTSIDE"}}, {"json": {"side": "OUTSIDE"}}, {}):
+        r = httpx.post(f"{live.url}/360/upload", headers=headers, **body)
+        assert error(r) == (400, "MISSING_VIDEO_FILE"), (body, r.text)
+    r = httpx.post(f"{live.url}/360/upload", headers={**headers, "Content-Type": "multipart/form-data"},
+                   content=b"x")  # multipart without a boundary is malformed, not missing
+    assert error(r) == (400, "INVALID_REQUEST")
+
+
+def test_bit_rot_mid_video_still_gives_every_frame_and_says_what_was_skipped(live, headers, tmp_path):
+    video = v.rotten(v.clip(tmp_path / "long.mp4", seconds=4), tmp_path / "rotten.mp4")
+    vehicle_uuid = str(uuid.uuid4())
+    r = v.upload(live.url, headers, video, vehicle_uuid=vehicle_uuid)
+    assert r.status_code == 201, r.text
+    frames = v.wait_frames(live.url, headers, r.json()["job_id"])
+    assert frames.status_code == 200, frames.text
+    assert frames.json()["total"] == 20  # 4 s at 5 fps, as the ffmpeg CLI gives for this file
+    record = httpx.get(f"{live.url}/360/vehicles/{vehicle_uuid}", headers=headers).json()
+    (entry,) = record["sides"]["OUTSIDE"]
+    assert entry["state"] == "ready" and entry["decode_skipped"]
+    assert all(0 < s["start"] <= s["end"] < 4 and s["packets"] >= 1 for s in entry["decode_skipped"])
+
+
 def test_invalid_file_type_by_name_and_by_content(live, headers, mp4):
     before = uploaded_blobs(live)
     r = v.upload(live.url, headers, mp4, vehicle_uuid=str(uuid.uuid4()), filename="walkaround.gif")

@@ -193,7 +193,9 @@ def test_expired_token_is_refused_and_api_keys_work_too(live, site):
     r = httpx.get(f"{live.url}/360/projects", headers=auth)
     assert (r.status_code, r.json()["error"]) == (401, "invalid_api_key")
     assert httpx.get(f"{live.url}/360/projects", headers=live.headers()).status_code == 200
-    assert httpx.get(f"{live.url}/360/projects").status_code == 401
+    r = httpx.get(f"{live.url}/360/projects")
+    assert (r.status_code, r.json()["error"]) == (401, "missing_api_key")
+    assert "API key" in r.json()["message"] and "login token" in r.json()["message"]
 
 
 def test_users_create_refuses_a_duplicate(live, site):
@@ -229,6 +231,41 @@ def test_project_and_drawing_refusals(live, site):
                   headers={**auth, "Content-Type": "text/plain"})
     assert r.status_code == 400
     assert httpx.get(f"{live.url}/360/projects", headers=live.headers(owner="stranger")).json()["projects"] == []
+
+
+def test_project_ids_belong_to_their_owner(live, site):
+    """Another owner neither learns that an id exists nor is kept from using it."""
+    other = live.headers(owner=f"other-{os.urandom(3).hex()}")
+    # Invisible: the same answers as for an id nobody has.
+    for path in (f"/360/projects/{site['project']}/drawings", f"/360/projects/{site['project']}/uploads"):
+        r = httpx.get(f"{live.url}{path}", headers=other)
+        assert (r.status_code, r.json()["error"]) == (404, "project_not_found"), path
+    r = httpx.post(f"{live.url}/360/{site['project']}/upload", headers=other, params={
+        "date": "20-01-2026", "name": "x", "drawing_id": str(site["drawing"]), "uploaded_by": "x@example.com"})
+    assert (r.status_code, r.json()["error"]) == (404, "project_not_found")
+    # Creatable independently, with its own drawings and upload objects.
+    r = httpx.post(f"{live.url}/360/projects", json={"id": site["project"], "name": "Theirs"}, headers=other)
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == site["project"]
+    r = httpx.post(f"{live.url}/360/projects/{site['project']}/drawings", headers=other,
+                   json={"name": "Their level", "bounds": {"north": 1, "south": 0, "east": 1, "west": 0}})
+    assert r.status_code == 201 and r.json()["project_id"] == site["project"]
+    theirs = r.json()["id"]
+    r = httpx.post(f"{live.url}/360/{site['project']}/upload", headers=other, params={
+        "date": "20-01-2026", "name": "Theirs", "drawing_id": str(theirs), "uploaded_by": "x@example.com"})
+    assert r.status_code == 201 and r.json()["project_id"] == site["project"]
+    assert [p["name"] for p in httpx.get(f"{live.url}/360/projects", headers=other).json()["projects"]] == ["Theirs"]
+    # The first owner's project is untouched: its name, its drawing only, and not the other's drawing.
+    mine = httpx.get(f"{live.url}/360/projects", headers=site["auth"]).json()["projects"]
+    assert [(p["id"], p["name"]) for p in mine] == [(site["project"], "Evercam HQ")]
+    drawings = httpx.get(f"{live.url}/360/projects/{site['project']}/drawings", headers=site["auth"]).json()["drawings"]
+    assert [d["id"] for d in drawings] == [site["drawing"]]
+    r = httpx.post(f"{live.url}/360/{site['project']}/upload", headers=site["auth"], params={
+        "date": "20-01-2026", "name": "x", "drawing_id": str(theirs), "uploaded_by": site["user"]})
+    assert (r.status_code, r.json()["error"]) == (404, "drawing_not_found")
+    # Each owner's second try at its own id is still a conflict.
+    r = httpx.post(f"{live.url}/360/projects", json={"id": site["project"]}, headers=other)
+    assert (r.status_code, r.json()["error"]) == (409, "project_exists")
 
 
 # -- step 2 and step 5 refusals --------------------------------------------------------------------

@@ -86,7 +86,7 @@ async def test_gap_is_refused_with_the_current_offset(core, owner):
     assert info.value.details["received"] == 100
 
 
-async def test_overlapping_resend_overwrites_in_place_and_is_idempotent(core, owner):
+async def test_an_overlapping_resend_is_idempotent(core, owner):
     data = os.urandom(3000)
     sid = (await core.create_session(owner)).id
     await put(core, owner, sid, "a.jpg", data[:2000], 0, 3000)

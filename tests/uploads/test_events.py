@@ -91,28 +91,6 @@ async def test_resumable_uploads_emit_created_finished_terminated(db, tmp_path):
 # -- HTTP hooks ------------------------------------------------------------------------------------
 
 
-async def test_notifications_are_retried_until_delivered():
-    failures = iter([500, 503])
-    with HookReceiver(lambda e: (next(failures, 200), b"")) as receiver:
-        sender = WebhookSender(receiver.url, events=[FINISHED], retries=3, backoff=0)
-        try:
-            await sender.notify(event(FINISHED))
-        finally:
-            await sender.close()
-    assert receiver.attempts == 3
-    assert [e["type"] for e in receiver.events] == [FINISHED]
-
-
-async def test_notifications_give_up_after_the_retries():
-    with HookReceiver(lambda e: (500, b"")) as receiver:
-        sender = WebhookSender(receiver.url, events=[FINISHED], retries=2, backoff=0)
-        try:
-            await sender.notify(event(FINISHED))  # logged and dropped, never raised into the request
-        finally:
-            await sender.close()
-    assert receiver.attempts == 3 and receiver.events == []
-
-
 async def test_an_unreachable_pre_create_hook_refuses_with_503():
     sender = WebhookSender("http://127.0.0.1:9/hooks", events=[PRE_CREATE], retries=1, backoff=0)
     try:

@@ -40,3 +40,65 @@ def test_disallowed_extension_names_itself_and_the_allowed_list(name, ext):
     with pytest.raises(ExtensionNotAllowed) as info:
         check_extension(name, ALLOWED)
     assert info.value.details == {"extension": ext, "allowed": sorted(ALLOWED)}
+
+
+def test_unique_names_count_on_per_name_so_many_copies_cost_linear_probes():
+    from omnidrop.uploads.names import UniqueNames
+
+    names = UniqueNames()
+    given = [names.claim("Same.jpg") for _ in range(8000)]
+    assert given[:3] == ["Same.jpg", "Same_2.jpg", "Same_3.jpg"] and given[-1] == "Same_8000.jpg"
+    assert names.probes == 7999  # one candidate per copy, not 1 + 2 + … + 7999
+    assert names.claim("same.JPG") == "same_8001.JPG"  # casefolded: one name on any file system
+
+
+def test_unique_names_step_over_literal_suffixes_once():
+    from omnidrop.uploads.names import UniqueNames
+
+    names = UniqueNames(first=1, fold=lambda n: n)
+    literal = [names.claim(f"a_{i}.jpg") for i in range(1, 1001)]
+    copies = [names.claim("a.jpg") for _ in range(1001)]
+    assert literal[0] == "a_1.jpg" and copies[:2] == ["a.jpg", "a_1001.jpg"]
+    assert len(set(literal + copies)) == 2001
+    assert names.probes == 1000 + 1000  # each literal name stepped over once, plus one per copy after the first
+    assert names.claim("A.jpg") == "A.jpg"  # identity fold: case matters
+
+
+def test_unique_names_roll_back_to_a_mark():
+    from omnidrop.uploads.names import UniqueNames
+
+    names = UniqueNames()
+    names.claim("a.jpg")
+    mark = names.mark()
+    assert [names.claim("a.jpg"), names.claim("b.jpg"), names.claim("a.jpg")] == ["a_2.jpg", "b.jpg", "a_3.jpg"]
+    names.rollback(mark)
+    assert "b.jpg" not in names and "a_2.jpg" not in names and "a.jpg" in names
+    assert [names.claim("a.jpg"), names.claim("b.jpg")] == ["a_2.jpg", "b.jpg"]  # as if never claimed
+
+
+
+@pytest.mark.parametrize(
+    ("raw", "flat"),
+    [
+        ("invoice\u202egpj.exe", "invoicegpj.exe"),  # RIGHT-TO-LEFT OVERRIDE: displays as "invoiceexe.jpg"
+        ("a\u202ab\u202bc\u202cd\u202de.jpg", "abcde.jpg"),  # embeddings and pop
+        ("\u2066iso\u2067late\u2068d\u2069.jpg", "isolated.jpg"),  # isolates
+        ("lrm\u200erlm\u200falm\u061c.jpg", "lrmrlmalm.jpg"),  # marks
+        ("zero\u200bwidth\ufeff.jpg", "zerowidth.jpg"),
+        ("c1\u0085\u009b.jpg", "c1.jpg"),  # C1 controls
+        ("line\u2028para\u2029.jpg", "linepara.jpg"),
+    ],
+)
+def test_bidi_controls_and_invisible_characters_are_removed(raw, flat):
+    assert flatten_filename(raw) == flat
+
+
+def test_made_up_names_follow_the_same_rule_but_are_never_refused():
+    from omnidrop.uploads.names import safe_filename
+
+    assert safe_filename("..", fallback="download") == "download"
+    assert safe_filename("a\x00b.jpg") == "ab.jpg"
+    assert safe_filename(["floor1", "..", "img\u202e 01.jpg"]) == "floor1_img 01.jpg"
+    long = safe_filename("x" * 5000 + ".e57")
+    assert long.endswith(".e57") and len(long.encode()) == 200
+    assert safe_filename("\u202e") == "file"

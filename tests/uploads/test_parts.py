@@ -8,11 +8,14 @@ import pytest
 import requests
 
 from omnidrop.auth.keys import KeyService
+from omnidrop.storage.base import BlobMismatch
 from omnidrop.storage.local_parts import LocalMultipart
 from omnidrop.storage.multipart import MiB, multipart_etag
 from omnidrop.storage.s3 import S3BlobStore
+from omnidrop.uploads.errors import BodyInterrupted
 from omnidrop.uploads.parts import (
     EntityTooSmall,
+    IncompleteBody,
     InvalidPart,
     InvalidPartNumber,
     InvalidPartOrder,
@@ -129,3 +132,35 @@ async def test_abort_removes_everything(parts, owner):
                                                       UploadId=upload.store_upload_id)
     with pytest.raises(NoSuchUpload):
         await parts.get(upload.id, owner_id="someone-else")
+
+
+async def test_an_object_that_does_not_match_its_parts_is_never_recorded_complete(parts, owner, monkeypatch):
+    upload = await parts.create(owner, "t/short.bin")
+    p1, p2 = os.urandom(5 * MiB), os.urandom(100)
+    etags = [await put_part(parts, upload, n, p) for n, p in ((1, p1), (2, p2))]
+    real = parts.store.complete_multipart
+
+    async def loses_the_last_part(key, upload_id, chosen):  # a store that assembles the wrong object
+        await real(key, upload_id, chosen[:-1])
+
+    monkeypatch.setattr(parts.store, "complete_multipart", loses_the_last_part)
+    with pytest.raises(BlobMismatch):
+        await parts.complete(upload, [(1, etags[0]), (2, etags[1])])
+    assert (await parts.get(upload.id)).state == "open"
+
+
+async def test_a_dropped_part_body_is_an_incomplete_body_and_keeps_the_part_before(parts, owner):
+    upload = await parts.create(owner, "t/dropped.bin")
+    if parts.store_part_url(upload, 1, 600) is not None:
+        return  # on S3 the client PUTs to the store itself; a drop there never reaches omnidrop
+    earlier = await put_part(parts, upload, 1, b"first try")
+
+    async def dropped():
+        yield b"half of the"
+        raise BodyInterrupted()
+
+    with pytest.raises(IncompleteBody):
+        await parts.receive_part(upload.id, 1, dropped())
+    assert [p.etag for p in await parts.list_parts(upload)] == [earlier]  # the whole earlier part, nothing of the cut one
+    folder = parts.store.root
+    assert not [p for p in folder.rglob("*.tmp")]

@@ -19,7 +19,11 @@ from omnidrop.videos.service import FileSpec, GroupExpired, VideoUploads
 
 def video_uploads(db: Database, root) -> VideoUploads:
     store = LocalBlobStore(root, fsync=False)
-    return VideoUploads(db, store, PartsCore(db, LocalMultipart(store.root, fsync=False)))
+    return VideoUploads(db, store, PartsCore(db, LocalMultipart(store.root, fsync=False)), dispatch=no_jobs)
+
+
+async def no_jobs(job_id: str) -> None:
+    raise AssertionError(f"expiring groups sent job {job_id}")
 
 
 @pytest.fixture

@@ -77,11 +77,36 @@ const scenarios = {
     await page.fill('#password', cfg.password)
     await page.click('form[aria-labelledby=login-title] button[type=submit]')
     await page.locator('#list-walkthroughs li', { hasText: cfg.expect_walkthrough }).waitFor()
-    await page.locator('#list-captures li', { hasText: 'Not available with this sign-in' }).waitFor()
+    // A login token works on every surface: all five lists load (none says "Not available").
+    await page.locator(`#list-projects li[data-name="${cfg.expect_project}"]`).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('.dashboard ul.list[aria-busy=false]').length === 5)
+    const loginLists = await page.locator('.dashboard ul.list').allTextContents()
     const who = await page.locator('.who').textContent()
     await page.setViewportSize({ width: 390, height: 844 })
     await shot('login-phone')
-    return { who, keyLists }
+    return { who, keyLists, loginLists }
+  },
+
+  async loginProject() {
+    // A password user makes a project: sign in, "New project" upload, the project link appears.
+    await page.addInitScript((s) => localStorage.setItem('omnidrop.upload-settings', JSON.stringify(s)), { multipartFromMiB: cfg.multipart_from_mib, tusChunkMiB: 50 })
+    await page.goto(`${cfg.base}/app/`)
+    await page.waitForURL(/#\/signin/)
+    await page.fill('#username', cfg.username)
+    await page.fill('#password', cfg.password)
+    await page.click('form[aria-labelledby=login-title] button[type=submit]')
+    await page.locator('#list-projects').waitFor()
+    await page.goto(`${cfg.base}/app/#/upload?target=project`)
+    await page.locator('.uppy-Dashboard').waitFor()
+    await addFiles(cfg.files)
+    await startUpload()
+    const name = await projectLink()
+    const log = await page.locator('#upload-log').textContent()
+    await shot('done')
+    await page.goto(`${cfg.base}/app/#/`)
+    await page.locator(`#list-projects li[data-name="${name}"]`).waitFor()
+    await shot('library')
+    return { name, log, who: await page.locator('.who').textContent() }
   },
 
   async tus() {

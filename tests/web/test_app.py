@@ -153,6 +153,26 @@ def test_sign_in_with_a_key_then_with_username_and_password(live, key, auth, wal
                  username="ana", password="s3cret-pass")
     assert got["who"] == "ana"
     assert "Not available" not in got["keyLists"]  # a key with vehicle scopes lists vehicles
+    assert len(got["loginLists"]) == 5 and not [t for t in got["loginLists"] if "Not available" in t or "Could not" in t]
+
+
+def test_a_password_user_creates_a_project_in_the_browser(live, tmp_path):
+    """Sign in with a username (a login token, no API key anywhere), upload over S3 multipart and tus."""
+    done = run_cli(["users", "create", "--username", "cleo", "--password", "cleo-pass-1"], live.env)
+    assert done.returncode == 0, done.stderr
+    big = random_file(tmp_path / "site.e57", 12 * MiB + 11)
+    small = random_file(tmp_path / "notes.las", 1 * MiB + 3)
+    got = browse(live, "", "loginProject", username="cleo", password="cleo-pass-1", multipart_from_mib=5,
+                 files=[str(big), str(small)])
+    assert got["who"] == "cleo"
+    assert "site.e57: sending over S3 multipart" in got["log"] and "notes.las: sending over tus" in got["log"]
+    assert "invalid_api_key" not in got["log"]
+    token = httpx.post(f"{live.url}/auth/login", json={"username": "cleo", "password": "cleo-pass-1"}).json()["token"]
+    project = ready_project(live, {"Authorization": f"Bearer {token}"}, got["name"])
+    stored = {f["name"]: (f["size"], f["sha256"]) for f in project["files"]}
+    assert stored == {src.name: (src.stat().st_size, hashlib.sha256(src.read_bytes()).hexdigest()) for src in (big, small)}
+    # It is cleo's own (a new owner): the default owner's key does not see it.
+    assert httpx.get(f"{live.api}/projects/{got['name']}", headers={"Authorization": f"Bearer {live.key('projects:read')}"}).status_code == 404
 
 
 def test_upload_through_uppy_over_tus(live, key, auth, tmp_path):

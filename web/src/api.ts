@@ -1,8 +1,9 @@
 // Talking to omnidrop from the browser: the signed-in credential and one fetch helper per API shape.
 //
 // An API key (`sk_…`) works on every surface the key's scopes allow. A username/password sign-in
-// gives a login token, which the walkthrough API and tus accept; the other surfaces answer 401 and
-// the app says so in that list instead of pretending it is empty.
+// gives a login token (`lt_…`), which every surface accepts like a key with the user's scopes, so one
+// sign-in lists, uploads and creates projects. Where a key lacks a scope, the surface answers 401/403
+// and the app says so in that list instead of pretending it is empty.
 
 export type Credential = { kind: 'key' | 'token'; secret: string; label: string; expiresAt?: string }
 

@@ -6,6 +6,7 @@ process shares them (the library's memory storage would count per process).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from omnidrop.auth.errors import AuthError
 from omnidrop.db.engine import Database
 from omnidrop.db.models import RateLimitCounter
+from omnidrop.telemetry.metrics import RATE_LIMIT_REFUSALS
 
 # The File Upload API document's table, word for word.
 FILE_UPLOAD_LIMITS = {
@@ -114,13 +116,37 @@ class RateLimiter:
             return
         if await self._limiter.hit(item, key_id, route):
             return
+        RATE_LIMIT_REFUSALS.labels(route).inc()
         stats = await self._limiter.get_window_stats(item, key_id, route)
         raise RateLimited(str(item), max(1, math.ceil(stats.reset_time - time.time())))
 
 
-def open_limiter(db: Database, redis_url: str | None, overrides: dict[str, str], enabled: bool) -> RateLimiter:
+class LoginThrottle:
+    """Login attempts counted per username and per client address, each against its own limit (limits
+    syntax, e.g. "10/minute"; None or empty: not counted). Every attempt counts, before its password
+    is checked, so guessing costs the guesser the window and the server no hashing past the limit."""
+
+    def __init__(self, storage: Storage, per_user: str | None, per_address: str | None) -> None:
+        self._limiter = FixedWindowRateLimiter(storage)
+        self.per_user = parse(per_user) if per_user else None
+        self.per_address = parse(per_address) if per_address else None
+
+    async def hit(self, username: str, address: str | None) -> None:
+        # Hashed: a username is whatever a client sends, and the counter key is stored.
+        user = hashlib.sha256(username.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        for item, scope, key in ((self.per_user, "login:user", user), (self.per_address, "login:address", address)):
+            if item is None or not key:
+                continue
+            if not await self._limiter.hit(item, scope, key):
+                stats = await self._limiter.get_window_stats(item, scope, key)
+                raise RateLimited(str(item), max(1, math.ceil(stats.reset_time - time.time())))
+
+
+def open_storage(db: Database, redis_url: str | None) -> Storage:
     if redis_url:
-        storage: Storage = RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix="omnidrop")
-    else:
-        storage = SqlStorage(db)
-    return RateLimiter(storage, overrides, enabled)
+        return RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix="omnidrop")
+    return SqlStorage(db)
+
+
+def open_limiter(db: Database, redis_url: str | None, overrides: dict[str, str], enabled: bool) -> RateLimiter:
+    return RateLimiter(open_storage(db, redis_url), overrides, enabled)

@@ -16,3 +16,6 @@ VEHICLES_READ = "vehicles:read"
 
 ALL_SCOPES = (PROJECTS_WRITE, PROJECTS_READ, CAPTURES, VIDEOS_ADMIN, VIDEOS_UPLOAD, VEHICLES_WRITE, VEHICLES_READ)
 DEFAULT_SCOPES = (PROJECTS_WRITE, PROJECTS_READ)
+# What a signed-in user (a login token) may do with their own owner's data: everything but the
+# Direct Video API's admin role, so one sign-in works on every surface the web app uses.
+LOGIN_SCOPES = (PROJECTS_WRITE, PROJECTS_READ, CAPTURES, VIDEOS_UPLOAD, VEHICLES_WRITE, VEHICLES_READ)

@@ -66,7 +66,10 @@ class UrlSigner:
             signature = query[SIGNATURE]
         except (KeyError, ValueError):
             raise SignatureInvalid("the URL is not signed") from None
-        if not hmac.compare_digest(signature, self._mac(method, path, expires)):
+        # As bytes: compare_digest refuses str with non-ASCII characters (TypeError), and any such
+        # signature is simply wrong.
+        given = signature.encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self._mac(method, path, expires).encode()):
             raise SignatureInvalid("the signature does not match the method, path and expiry")
         if expires < (now or time.time()):
             raise SignatureExpired("the URL has expired")

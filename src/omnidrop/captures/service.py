@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Capture, Job
 from omnidrop.db.types import utcnow
-from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.multipart import MAX_PARTS, MiB
@@ -66,11 +66,13 @@ class NewCapture:
 
 
 class CaptureService:
-    def __init__(self, db: Database, store: BlobStore, parts: PartsCore, max_attempts: int = 3) -> None:
+    def __init__(self, db: Database, store: BlobStore, parts: PartsCore, max_attempts: int = 3, *,
+                 dispatch: Dispatch) -> None:
         self.db = db
         self.store = store
         self.parts = parts
         self.max_attempts = max_attempts
+        self.dispatch = dispatch
 
     @staticmethod
     def input_key(eid: str, input_data_format: str) -> str:
@@ -152,7 +154,7 @@ class CaptureService:
         capture = await self.get(owner_id, eid)  # as completed, before a worker can move it on
         if job_id is not None:
             # If this message is lost (a crash right here), the sweep re-sends the queued job.
-            await dispatch(job_id)
+            await self.dispatch(job_id)
             log.info("capture %s uploaded (%d bytes), queued for processing", eid, capture.bytesize)
         return capture
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import typer
 from omnidrop.auth.scopes import ALL_SCOPES, DEFAULT_SCOPES
-from omnidrop.cli.runtime import apply_data_dir, migrate, with_services
+from omnidrop.cli.runtime import apply_data_dir, database_label, existing_database, migrate, with_services
 
 app = typer.Typer(help="Manage API keys.", no_args_is_help=True, pretty_exceptions_enable=False)
 DataDir = typer.Option(None, envvar="OMNIDROP_DATA_DIR", help="Where the SQLite file and blobs live.")
+InitDb = typer.Option(False, "--init-db", help="Create the database when it does not exist yet (otherwise refused: "
+                                               "a key in a new database is unknown to a server using another).")
 
 
 @app.command()
@@ -19,17 +21,18 @@ def create(
     scope: list[str] = typer.Option(list(DEFAULT_SCOPES), help=f"Scopes: {', '.join(ALL_SCOPES)}. Repeatable."),
     owner: str = typer.Option("default", help="Owner of the key; created if new."),
     data_dir: Path | None = DataDir,
+    init_db: bool = InitDb,
 ) -> None:
     """Create a key and print it once: it is stored only as a hash."""
     from omnidrop.auth.keys import UnknownScope
 
-    settings = apply_data_dir(data_dir)
-    migrate(settings)
+    settings = existing_database(data_dir, init_db, "key")
     try:
         token, record = with_services(settings, lambda s: s.keys.create(name, scope, owner))
     except UnknownScope as exc:
         raise typer.BadParameter(f"unknown scope: {exc}", param_hint="--scope") from None
-    typer.echo(f"created key {record.id} ({record.prefix}…) for {owner} with {' '.join(record.scopes)}", err=True)
+    typer.echo(f"created key {record.id} ({record.prefix}…) for {owner} with {' '.join(record.scopes)} "
+               f"in {database_label(settings)}", err=True)
     typer.echo(token)
 
 

@@ -1,11 +1,11 @@
-"""The `omnidrop` command: serve, worker, keys, owners, db; and the client: login, upload, status, vehicle,
+"""The `omnidrop` command: serve, worker, keys, owners, db, storage; and the client: login, upload, status, vehicle,
 walkthrough, capture, video."""
 
 from __future__ import annotations
 
 import typer
 
-from omnidrop.cli import db_cmd, keys_cmd, owners_cmd, serve_cmd, users_cmd, worker_cmd
+from omnidrop.cli import db_cmd, keys_cmd, owners_cmd, serve_cmd, storage_cmd, users_cmd, worker_cmd
 from omnidrop.cli import capture_cmd, login_cmd, upload_cmd, vehicle_cmd, walkthrough_cmd
 
 app = typer.Typer(help="omnidrop: ingest and processing server for 360° and immersive captures.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -15,6 +15,7 @@ app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(owners_cmd.app, name="owners")
 app.add_typer(users_cmd.app, name="users")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(storage_cmd.app, name="storage")
 # The client commands: they talk to a server over HTTP and import only omnidrop.client.
 app.command("login")(login_cmd.login)
 app.command("upload")(upload_cmd.upload)

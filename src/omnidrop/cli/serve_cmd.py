@@ -43,7 +43,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, help="HTTP server worker processes."),
-    server: ServerKind = typer.Option(ServerKind.uvicorn, help="HTTP server implementation (uvicorn measured leaner; see README benchmarks)."),
+    server: ServerKind = typer.Option(ServerKind.uvicorn, help="HTTP server implementation (uvicorn measured leaner; see the Benchmarks page of the docs)."),
     data_dir: Path | None = typer.Option(None, envvar="OMNIDROP_DATA_DIR", help="Where the SQLite file and blobs live."),
 ) -> None:
     """Run the server. With no configuration: SQLite and blobs under ./omnidrop-data, jobs in a child worker."""
@@ -52,12 +52,23 @@ def serve(
     if subprocess.run([*OMNIDROP, "db", "upgrade"], stdout=subprocess.DEVNULL, check=False).returncode != 0:
         raise typer.Exit(1)
     worker = [*OMNIDROP, "worker"] if settings.embedded_worker else None
+    share_metrics(settings.data_dir)
     typer.echo(f"omnidrop on http://{host}:{port} (data in {settings.data_dir.resolve()}, {server.value})", err=True)
     command = server_command(server, host, port, workers)
     if worker is None:  # a supervisor of one process would only add its own ~38 MiB
         sys.stderr.flush()
         os.execv(command[0], command)
     raise typer.Exit(Supervisor(command, worker).run())
+
+
+def share_metrics(data_dir: Path) -> None:
+    """Every process of this tree (HTTP workers, the job worker) writes its metrics into one folder that
+    /metrics adds up (prometheus-client's multiprocess mode; the children inherit the variable). It is
+    emptied first: a previous run's counters would otherwise be added to this one's."""
+    folder = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(data_dir.resolve() / "metrics")))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
 
 
 class Supervisor:

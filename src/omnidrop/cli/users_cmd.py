@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from omnidrop.cli.runtime import apply_data_dir, migrate, with_services
+from omnidrop.cli.runtime import database_label, existing_database, with_services
 
 app = typer.Typer(help="Manage users who log in with a password.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -21,12 +21,13 @@ def create(
     owner: str | None = typer.Option(None, help="Owner the user acts for (default: a new owner named after the "
                                                 "user). Uploads and projects belong to the owner."),
     data_dir: Path | None = DataDir,
+    init_db: bool = typer.Option(False, "--init-db", help="Create the database when it does not exist yet "
+                                                           "(otherwise refused)."),
 ) -> None:
     """Create a user; the password is stored as a salted scrypt hash."""
     from omnidrop.auth.logins import UserExists
 
-    settings = apply_data_dir(data_dir)
-    migrate(settings)
+    settings = existing_database(data_dir, init_db, "user")
     try:
         record = with_services(settings, lambda s: s.logins.create_user(username, password, owner))
     except UserExists:
@@ -34,4 +35,4 @@ def create(
         raise typer.Exit(1) from None
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    typer.echo(f"created user {record.username} ({record.id})")
+    typer.echo(f"created user {record.username} ({record.id}) in {database_label(settings)}")

@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,6 +97,12 @@ def _is_busy(exc: OperationalError) -> bool:
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+def is_disk_full(exc: DBAPIError) -> bool:
+    """SQLite's SQLITE_FULL (the database or its WAL could not grow) or PostgreSQL's disk_full."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == sqlite3.SQLITE_FULL) or getattr(exc.orig, "sqlstate", None) == "53100"
+
+
 def _transaction(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
     with factory() as session, session.begin():
         return fn(session)
@@ -105,8 +111,11 @@ def _transaction(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> 
 class Database:
     """Two session factories: `write()` for any transaction that changes rows, `read()` for the rest."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, on_disk_full: Callable[[], bool] | None = None) -> None:
+        """`on_disk_full()` frees space when a write meets a full disk (True when it freed some): the
+        failed transaction then runs once more where it can (`run_write`), and is refused otherwise."""
         self.url = normalise_url(url)
+        self.on_disk_full = on_disk_full
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self.write_engine = _make_sqlite_engine(self.url, immediate=True)
@@ -140,8 +149,13 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: commits on success, rolls back on error."""
-        async with self._write() as session, session.begin():
-            yield session
+        try:
+            async with self._write() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            if is_disk_full(exc) and self.on_disk_full is not None:
+                self.on_disk_full()  # the body cannot run again here; the next transaction finds room
+            raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -152,8 +166,16 @@ class Database:
         """`fn(session)` as one write transaction of synchronous ORM code: commits on return, rolls back
         on error. Objects it returns are detached (expire_on_commit is off) and safe to read. On SQLite
         `fn` may run twice: when the lock was taken, its first run ends at its first statement."""
+        try:
+            return await self._run_write(fn)
+        except DBAPIError as exc:
+            if not (is_disk_full(exc) and self.on_disk_full is not None and self.on_disk_full()):
+                raise
+        return await self._run_write(fn)  # once more, with the room just freed
+
+    async def _run_write(self, fn: Callable[[Session], T]) -> T:
         if self._sync_write is None:
-            async with self.write() as s:
+            async with self._write() as s, s.begin():
                 return await s.run_sync(fn)
         try:
             result = _transaction(self._loop_write, fn)

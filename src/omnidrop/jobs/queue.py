@@ -6,12 +6,14 @@ OMNIDROP_QUEUE_URL=redis://… and `omnidrop worker` processes on any machine.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-from huey import RedisHuey, SqliteHuey, crontab
+from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
 
 from omnidrop.jobs import runner
+from omnidrop.jobs.registry import chore_for
 from omnidrop.settings import Settings, get_settings
 
 
@@ -30,17 +32,13 @@ huey = make_huey(get_settings())
 
 
 @huey.task(name="omnidrop.run_job")
-def run_job(job_id: str) -> None:
-    runner.run_job_sync(job_id)
+def run_job(job_id: str, request_id: str | None = None) -> None:
+    runner.run_job_sync(job_id, request_id)
 
 
-@huey.periodic_task(crontab(minute="*"), name="omnidrop.sweep")
-def sweep() -> None:
-    """Re-send jobs whose worker died (lease lapsed) or whose message was lost."""
-    runner.sweep_sync()
-
-
-@huey.periodic_task(crontab(minute="*"), name="omnidrop.reap")
-def reap() -> None:
-    """Delete expired upload sessions and stale rate-limit counters."""
-    runner.reap_sync()
+@huey.task(name="omnidrop.chore")
+def run_chore(name: str) -> None:
+    """A chore now rather than at the next housekeeping tick (e.g. outbox delivery after a commit).
+    The schedule itself is kept by every worker (jobs/housekeeping.py), not by Huey's periodic tasks,
+    which would run on whichever single consumer had them enabled."""
+    asyncio.run(chore_for(name)(get_settings()))

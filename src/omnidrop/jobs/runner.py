@@ -10,14 +10,15 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from omnidrop.jobs.dispatch import dispatch
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.registry import handler_for
+from omnidrop.jobs.registry import HOUSEKEEPING, JobServices, handler_for, open_services
 from omnidrop.jobs.store import ClaimedJob, JobStore
-from omnidrop.services import Services
 from omnidrop.settings import Settings, get_settings
+from omnidrop.telemetry.context import JOB_ID, REQUEST_ID
+from omnidrop.telemetry.metrics import JOB_DURATION, LEASE_TAKEOVERS
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_SECONDS = (5, 30, 120)
@@ -30,11 +31,11 @@ class LeaseLost(Exception):
 
 
 class JobContext:
-    """What a handler gets: the job, the services, and a way to report progress."""
+    """What a handler gets: the job, the app's services, and a way to report progress."""
 
-    def __init__(self, job: ClaimedJob, services: Services, store: JobStore, worker: str) -> None:
+    def __init__(self, job: ClaimedJob, services: JobServices, store: JobStore, worker: str) -> None:
         self.job = job
-        self.services = services
+        self.services: Any = services  # the app's own object (the composition root opened it)
         self.settings = services.settings
         self._store = store
         self._worker = worker
@@ -80,21 +81,31 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{threading.get_ident()}"  # fits the 64-char column
 
 
-async def run_job(job_id: str, settings: Settings | None = None) -> None:
+async def run_job(job_id: str, settings: Settings | None = None, request_id: str | None = None) -> None:
+    """`request_id`: of the request that started the job, for its log lines (and any job it sends)."""
     settings = settings or get_settings()
-    services = Services.open(settings)
+    request_token, job_token = REQUEST_ID.set(request_id), JOB_ID.set(job_id)
+    services = open_services(settings)
     try:
         store = JobStore(services.db, settings.job_lease_seconds)
         worker = worker_id()
         job = await store.claim(job_id, worker)
         if job is None:  # done already, or another worker holds a live lease
             return
-        await _run_claimed(job, services, store, worker)
+        log.info("job %s (%s) attempt %d started", job.id, job.kind, job.attempts)
+        started = time.monotonic()
+        outcome = await _run_claimed(job, services, store, worker)
+        took = time.monotonic() - started
+        JOB_DURATION.labels(job.kind, outcome).observe(took)
+        log.info("job %s (%s) attempt %d %s after %.2f s", job.id, job.kind, job.attempts, outcome, took)
     finally:
         await services.close()
+        JOB_ID.reset(job_token)
+        REQUEST_ID.reset(request_token)
 
 
-async def _run_claimed(job: ClaimedJob, services: Services, store: JobStore, worker: str) -> None:
+async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, worker: str) -> str:
+    """Run the handler and record how it ended; returns the outcome (done, failed, retried, lease_lost)."""
     ctx = JobContext(job, services, store, worker)
     handler = handler_for(job.kind)
     beat = asyncio.create_task(ctx.heartbeat_forever())
@@ -102,31 +113,33 @@ async def _run_claimed(job: ClaimedJob, services: Services, store: JobStore, wor
         await handler.run(ctx)
         ctx.check()
     except LeaseLost:
+        LEASE_TAKEOVERS.labels("job").inc()
         log.warning("job %s was taken over by another worker", job.id)
-        return
+        return "lease_lost"
     except JobFailed as exc:
         await store.fail(job.id, worker, f"{exc.code}: {exc.message}")
         await handler.failed(ctx, exc.code, exc.message)
-        return
+        return "failed"
     except Exception as exc:
         log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
         message = f"{type(exc).__name__}: {exc}"
         if job.attempts >= job.max_attempts:
             await store.fail(job.id, worker, message)
             await handler.failed(ctx, "processing_failed", message)
-        else:
-            await store.retry(job.id, worker, message)
-            delay = RETRY_BACKOFF_SECONDS[min(job.attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)]
-            await dispatch(job.id, delay)
-        return
+            return "failed"
+        await store.retry(job.id, worker, message)
+        delay = RETRY_BACKOFF_SECONDS[min(job.attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)]
+        await dispatch(job.id, delay)  # carries the request id on (telemetry.context)
+        return "retried"
     finally:
         beat.cancel()
     await store.finish(job.id, worker)
+    return "done"
 
 
 async def sweep(settings: Settings | None = None) -> int:
     settings = settings or get_settings()
-    services = Services.open(settings)
+    services = open_services(settings)
     try:
         store = JobStore(services.db, settings.job_lease_seconds)
         ids = await store.lapsed(timedelta(seconds=settings.job_sweep_seconds))
@@ -139,22 +152,21 @@ async def sweep(settings: Settings | None = None) -> int:
         await services.close()
 
 
-async def reap(settings: Settings | None = None) -> int:
-    services = Services.open(settings or get_settings())
+async def reap(settings: Settings | None = None) -> None:
+    """The housekeeping the app registered (expired uploads, stale counters), each task on its own."""
+    services = open_services(settings or get_settings())
     try:
-        reaped = await services.uploads.reap_expired()
-        await services.resumable.reap()  # tombstones for the tus/IETF uploads just reaped (410)
-        await services.videos.reap_expired()  # direct video groups past their 5 days
-        purge = getattr(services.limiter.storage, "purge_expired", None)
-        if purge is not None:
-            await purge()
-        return reaped
+        for name, task in HOUSEKEEPING.items():
+            try:
+                await task(services)
+            except Exception:  # one failing task must not starve the others; the next run tries again
+                log.exception("housekeeping %s failed", name)
     finally:
         await services.close()
 
 
-def run_job_sync(job_id: str) -> None:
-    asyncio.run(run_job(job_id))
+def run_job_sync(job_id: str, request_id: str | None = None) -> None:
+    asyncio.run(run_job(job_id, request_id=request_id))
 
 
 def sweep_sync() -> None:

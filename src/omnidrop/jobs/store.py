@@ -2,6 +2,7 @@
 
 Each state change is one short transaction with a conditional UPDATE, so two workers that receive
 the same message cannot both run the job, and a worker that died simply lets its lease lapse.
+Leases and their expiry are measured on the database's clock (db_now), never a worker's own.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omnidrop.db.clock import db_now
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Job
-from omnidrop.db.types import utcnow
 from omnidrop.uploads.ids import new_id
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -31,7 +32,7 @@ class ClaimedJob:
 
 async def add_job(s: AsyncSession, kind: str, subject_id: str, max_attempts: int) -> str:
     """Insert a queued job inside the caller's transaction (so it commits with its subject)."""
-    now = utcnow()
+    now = await db_now(s)  # the sweep compares updated_at with the database's clock
     job = Job(id=new_id(16), kind=kind, subject_id=subject_id, state=QUEUED, attempts=0, max_attempts=max_attempts,
               progress=0.0, created_at=now, updated_at=now)
     s.add(job)
@@ -44,8 +45,8 @@ class JobStore:
         self.lease = timedelta(seconds=lease_seconds)
 
     async def claim(self, job_id: str, worker: str) -> ClaimedJob | None:
-        now = utcnow()
         async with self.db.write() as s:
+            now = await db_now(s)
             result = await s.execute(
                 update(Job)
                 .where(
@@ -60,11 +61,11 @@ class JobStore:
         return ClaimedJob(*row) if row else None
 
     async def heartbeat(self, job_id: str, worker: str, progress: float | None = None) -> bool:
-        now = utcnow()
-        values: dict = {"lease_expires": now + self.lease, "updated_at": now}
-        if progress is not None:
-            values["progress"] = progress
         async with self.db.write() as s:
+            now = await db_now(s)
+            values: dict = {"lease_expires": now + self.lease, "updated_at": now}
+            if progress is not None:
+                values["progress"] = progress
             result = await s.execute(
                 update(Job).where(Job.id == job_id, Job.lease_owner == worker, Job.state == RUNNING).values(**values)
             )
@@ -77,26 +78,26 @@ class JobStore:
         await self._end(job_id, worker, FAILED, error)
 
     async def retry(self, job_id: str, worker: str, error: str) -> None:
-        now = utcnow()
         async with self.db.write() as s:
+            now = await db_now(s)
             await s.execute(
                 update(Job).where(Job.id == job_id, Job.lease_owner == worker)
                 .values(state=QUEUED, lease_owner=None, lease_expires=None, error=error, updated_at=now)
             )
 
     async def _end(self, job_id: str, worker: str, state: str, error: str | None, progress: float | None = None) -> None:
-        now = utcnow()
-        values: dict = {"state": state, "lease_owner": None, "lease_expires": None, "error": error,
-                        "updated_at": now, "finished_at": now}
-        if progress is not None:
-            values["progress"] = progress
         async with self.db.write() as s:
+            now = await db_now(s)
+            values: dict = {"state": state, "lease_owner": None, "lease_expires": None, "error": error,
+                            "updated_at": now, "finished_at": now}
+            if progress is not None:
+                values["progress"] = progress
             await s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values))
 
     async def lapsed(self, stale_queued_after: timedelta) -> list[str]:
         """Running jobs whose lease ran out, and queued jobs nobody picked up for a while (lost message)."""
-        now = utcnow()
         async with self.db.read() as s:
+            now = await db_now(s)
             rows = await s.scalars(
                 select(Job.id).where(
                     ((Job.state == RUNNING) & (Job.lease_expires < now))

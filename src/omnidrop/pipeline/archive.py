@@ -19,21 +19,24 @@ RAR archives that libarchive cannot read (solid RAR4, multi-volume) are retried 
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import posixpath
 import re
 import stat
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import libarchive.ffi as laffi
 from libarchive.exception import ArchiveError
 from libarchive.read import ArchiveRead
 
 from omnidrop.pipeline.rejected import Rejected
+from omnidrop.uploads.errors import ExtensionNotAllowed
+from omnidrop.uploads.names import UniqueNames, check_extension, safe_filename
 
 try:  # optional: only needed for RAR archives libarchive cannot read
     import rarfile
@@ -62,8 +65,6 @@ _ARCHIVE_SUFFIXES = frozenset(
 )
 # Operating-system clutter (macOS resource forks, Finder and Explorer caches): checked, not kept.
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
-_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_MAX_NAME_BYTES = 200  # below the usual 255-byte limit, leaving room for a collision suffix
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,24 @@ class UnpackLimits:
     ratio_grace_bytes: int = 64 * MiB
     # Levels of archives inside the archive that are unpacked; one level deeper is refused.
     max_depth: int = 2
+    # Extensions an entry may have (as for uploads); None: any. Other entries are not written, and
+    # are reported in `refused` (an archive inside is checked as an entry before it is opened).
+    allowed_extensions: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RefusedEntry:
+    source: str  # entry path in the archive, as UnpackedFile.source
+    code: str  # extension_not_allowed
+    reason: str
+
+
+class ByteMeter(Protocol):
+    """Counts bytes against a budget (auth.quotas.QuotaMeter): charge raises to stop."""
+
+    def charge(self, nbytes: int) -> None: ...
+
+    def refund(self, nbytes: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -137,24 +156,8 @@ def _is_compressed_tar(path: Path) -> bool:
 
 
 def flatten_name(parts: Iterable[str]) -> str:
-    """Join path components into one safe file name: unsafe characters become '_'."""
-    cleaned = []
-    for part in parts:
-        part = _UNSAFE_CHARS.sub("_", unicodedata.normalize("NFC", part)).strip(" .")
-        if part:
-            cleaned.append(part)
-    name = "_".join(cleaned) or "file"
-    return _truncate(name)
-
-
-def _truncate(name: str) -> str:
-    if len(name.encode()) <= _MAX_NAME_BYTES:
-        return name
-    stem, ext = os.path.splitext(name)
-    if len(ext.encode()) > 20:
-        stem, ext = name, ""
-    budget = _MAX_NAME_BYTES - len(ext.encode())
-    return stem.encode()[:budget].decode(errors="ignore").rstrip(" .") + ext
+    """Join path components into one safe file name, by the one naming rule (uploads/names.py)."""
+    return safe_filename(parts, fallback="file")
 
 
 def entry_parts(name: str) -> list[str]:
@@ -256,7 +259,9 @@ def _message(exc: ArchiveError) -> str:
 
 def _rarfile_entries(path: Path) -> Iterator[_Entry]:
     try:
-        rf = rarfile.RarFile(str(path))
+        # "strict": a bad header is an error. The default ("stop") quietly ends the listing there,
+        # so a RAR signature followed by noise would read as an archive with no entries.
+        rf = rarfile.RarFile(str(path), errors="strict")
         infos = rf.infolist()
     except rarfile.Error as exc:
         raise _ReadError(str(exc)) from None
@@ -297,11 +302,14 @@ def _is_rar(path: Path) -> bool:
 # --- unpacking -----------------------------------------------------------------------------
 
 
-def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = None) -> list[UnpackedFile]:
+def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = None,
+           meter: ByteMeter | None = None, refused: list[RefusedEntry] | None = None) -> list[UnpackedFile]:
     """Unpack archive_path into the empty (or missing) dest_dir as flat, safe file names.
 
     Raises ArchiveRejected, after removing everything written, when the archive breaks a rule
-    or a limit, or cannot be read.
+    or a limit, or cannot be read. `meter` (an owner's storage quota) is charged every block
+    before it is written and refunded what is removed again; whatever it raises stops unpacking,
+    after the same clean-up. Entries the limits' allow-list refuses are appended to `refused`.
     """
     limits = limits or UnpackLimits()
     archive_path = Path(archive_path)
@@ -312,7 +320,7 @@ def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = Non
     if any(dest_dir.iterdir()):
         raise ValueError(f"destination {dest_dir} is not empty")
     dest_fd = os.open(dest_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    unpacker = _Unpacker(dest_fd, os.path.realpath(dest_dir), limits, archive_path.stat().st_size)
+    unpacker = _Unpacker(dest_fd, os.path.realpath(dest_dir), limits, archive_path.stat().st_size, meter)
     try:
         unpacker.unpack_archive(archive_path, [], "", depth=0)
     except ArchiveRejected as exc:
@@ -324,12 +332,16 @@ def unpack(archive_path: Path, dest_dir: Path, limits: UnpackLimits | None = Non
         raise
     finally:
         os.close(dest_fd)
+    if refused is not None:
+        refused.extend(unpacker.refused)
     return unpacker.results
 
 
 class _Unpacker:
-    def __init__(self, dest_fd: int, dest_real: str, limits: UnpackLimits, archive_size: int):
+    def __init__(self, dest_fd: int, dest_real: str, limits: UnpackLimits, archive_size: int,
+                 meter: ByteMeter | None = None):
         self.dest_fd = dest_fd
+        self.meter = meter
         self.dest = dest_real
         self.limits = limits
         ratio_budget = max(limits.ratio_grace_bytes, int(archive_size * limits.max_ratio))
@@ -337,17 +349,26 @@ class _Unpacker:
         self.ratio_binds = ratio_budget < limits.max_total_bytes
         self.archive_size = archive_size
         self.results: list[UnpackedFile] = []
-        self.created: list[str] = []  # every name now in dest, for cleanup
-        self.taken: set[str] = set()  # casefolded names, so names stay unique on any file system
+        self.refused: list[RefusedEntry] = []
+        # Every name now in dest, for cleanup, with the count of files created before it (insertion
+        # order, O(1) removal: a nested archive's file goes once unpacked).
+        self.created: dict[str, int] = {}
+        self.created_count = 0
+        self.names = UniqueNames()  # casefolded, so names stay unique on any file system
         self.entries = 0
         self.total = 0  # bytes now held in dest
         self.bytes_written = 0  # bytes ever written, nested archives included
 
     def unpack_archive(self, path: Path, prefix: list[str], source_prefix: str, depth: int) -> None:
-        checkpoint = (len(self.results), len(self.created), set(self.taken), self.entries, self.total)
+        # A few counters, not copies: a checkpoint per nested archive must not cost O(files so far).
+        checkpoint = (len(self.results), len(self.refused), self.created_count, self.names.mark(), self.entries,
+                      self.total)
         try:
-            self._consume(_libarchive_entries(path), prefix, source_prefix, depth)
-            return
+            if self._consume(_libarchive_entries(path), prefix, source_prefix, depth) or not _is_rar(path):
+                return
+            # libarchive's RAR readers end quietly at some unreadable headers: a RAR signature followed
+            # by noise lists no entries. rarfile's strict parse below tells an empty RAR from a corrupt one.
+            error = _ReadError("no entries could be read")
         except _ReadError as exc:
             error = exc
         if not (_is_rar(path) and rarfile is not None):
@@ -370,9 +391,12 @@ class _Unpacker:
             return ArchiveRejected(f"{what} cannot be read by this server: {message}", "unsupported")
         return ArchiveRejected(f"{what} is corrupt or truncated: {message}", "corrupt")
 
-    def _consume(self, entries: Iterator[_Entry], prefix: list[str], source_prefix: str, depth: int) -> None:
+    def _consume(self, entries: Iterator[_Entry], prefix: list[str], source_prefix: str, depth: int) -> int:
+        """Unpack every entry; returns how many entries the archive listed."""
+        listed = 0
         with closing(entries):
             for entry in entries:
+                listed += 1
                 self.entries += 1
                 source = source_prefix + entry.path
                 if self.entries > self.limits.max_entries:
@@ -386,12 +410,20 @@ class _Unpacker:
                     raise ArchiveRejected(f"entry {source!r} is a device, FIFO or socket", "special_file", entry=source)
                 if entry.kind == "dir" or _is_junk(parts):
                     continue
-                name = self._claim(flatten_name(prefix + parts))
+                flat = flatten_name(prefix + parts)
+                if self.limits.allowed_extensions is not None:
+                    try:
+                        check_extension(flat, list(self.limits.allowed_extensions))
+                    except ExtensionNotAllowed as exc:
+                        self.refused.append(RefusedEntry(source, exc.code, str(exc)))
+                        continue
+                name = self.names.claim(flat)
                 size = self._write(name, entry.blocks(), source)
                 if self._is_nested_archive(name):
                     self._unpack_nested(name, size, prefix + parts[:-1] + [_archive_stem(parts[-1])], source, depth)
                 else:
                     self.results.append(UnpackedFile(name, Path(self.dest, name), source, size))
+        return listed
 
     def _is_nested_archive(self, name: str) -> bool:
         if os.path.splitext(name)[1].lower() in CONTAINER_SUFFIXES:
@@ -408,17 +440,10 @@ class _Unpacker:
         self.unpack_archive(Path(self.dest, name), prefix, source + "/", depth + 1)
         # The inner archive has become its files: drop it and give its bytes back.
         os.unlink(name, dir_fd=self.dest_fd)
-        self.created.remove(name)
+        del self.created[name]
         self.total -= size
-
-    def _claim(self, base: str) -> str:
-        stem, ext = os.path.splitext(base)
-        name, n = base, 1
-        while name.casefold() in self.taken:
-            n += 1
-            name = f"{stem}_{n}{ext}"
-        self.taken.add(name.casefold())
-        return name
+        if self.meter is not None:
+            self.meter.refund(size)
 
     def _write(self, name: str, blocks: Iterator[bytes | memoryview], source: str) -> int:
         if os.path.dirname(os.path.realpath(os.path.join(self.dest, name))) != self.dest:
@@ -427,7 +452,8 @@ class _Unpacker:
             )
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(name, flags, 0o644, dir_fd=self.dest_fd)
-        self.created.append(name)
+        self.created[name] = self.created_count
+        self.created_count += 1
         size = 0
         try:
             with closing(blocks):
@@ -462,19 +488,29 @@ class _Unpacker:
                 "total_too_large",
                 entry=source,
             )
+        if self.meter is not None:
+            self.meter.charge(n)
         self.total += n
 
     def _rollback(self, checkpoint: tuple) -> None:
-        n_results, n_created, taken, entries, total = checkpoint
-        for name in self.created[n_created:]:
+        n_results, n_refused, n_created, names_mark, entries, total = checkpoint
+        del self.refused[n_refused:]
+        later = list(itertools.takewhile(lambda item: item[1] >= n_created, reversed(self.created.items())))
+        for name, _ in later:
             _unlink_quietly(name, self.dest_fd)
-        del self.created[n_created:]
+            del self.created[name]
         del self.results[n_results:]
-        self.taken, self.entries, self.total = taken, entries, total
+        self.names.rollback(names_mark)
+        if self.meter is not None:
+            self.meter.refund(self.total - total)
+        self.entries, self.total = entries, total
 
     def remove_all(self) -> None:
         for name in self.created:
             _unlink_quietly(name, self.dest_fd)
+        if self.meter is not None:
+            self.meter.refund(self.total)
+        self.total = 0
         self.created.clear()
         self.results.clear()
 

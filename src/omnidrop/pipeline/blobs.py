@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from omnidrop.storage.base import BlobStore
+from omnidrop.telemetry.metrics import storage_errors
 
 BLOCK = 1024 * 1024
 
@@ -38,14 +39,13 @@ async def file_blocks(path: Path) -> AsyncIterator[bytes]:
 
 
 async def put_file(store: BlobStore, key: str, path: Path) -> int:
-    size = await store.write(key, 0, file_blocks(path))
-    await store.finalize(key, size)
-    return size
+    with storage_errors("job_output"):
+        return await store.put(key, file_blocks(path))
 
 
 async def put_bytes(store: BlobStore, key: str, data: bytes) -> None:
     async def one() -> AsyncIterator[bytes]:
         yield data
 
-    await store.write(key, 0, one())
-    await store.finalize(key, len(data))
+    with storage_errors("job_output"):
+        await store.put(key, one())

@@ -35,6 +35,7 @@ from omnidrop.pipeline.blobs import local_copy, put_bytes, put_file
 from omnidrop.pipeline.image_frames import frames_from_files
 from omnidrop.pipeline.previews import PreviewError, make_gif, make_preview
 from omnidrop.pipeline.thumbnails import ThumbnailError, make_thumbnail
+from omnidrop.pipeline.child import run_step
 from omnidrop.pipeline.video_frames import extract_video_frames
 
 FRAMES, STORE = 0.60, 0.90  # where each phase ends on the progress scale
@@ -109,7 +110,7 @@ async def _video(ctx: JobContext, capture: Capture, path: Path, dest: Path):
     from omnidrop.pipeline.media.probe import VideoRejected, probe
 
     try:
-        info = await asyncio.to_thread(probe, path)
+        info = await asyncio.to_thread(run_step, ctx.settings, probe, path)  # decodes a frame: in a child too
     except VideoRejected as exc:
         raise JobFailed(exc.code, f"the video capture's file is not a usable video: {exc.reason}") from None
     # More frames than the video has would only repeat frames.
@@ -119,7 +120,8 @@ async def _video(ctx: JobContext, capture: Capture, path: Path, dest: Path):
     frames = [(name, result.width, result.height, None) for name in result.names]
     video = {k: v for k, v in dataclasses.asdict(info).items() if k not in ("color", "coded_width", "coded_height")}
     return frames, {"format": "video", "video": video, "num_frames": count,
-                    "fps": None if count else ctx.settings.capture_frames_fps}
+                    "fps": None if count else ctx.settings.capture_frames_fps,
+                    **({"decode_skipped": [span.as_dict() for span in result.corrupt]} if result.corrupt else {})}
 
 
 async def _images(ctx: JobContext, path: Path, workdir: Path, dest: Path):

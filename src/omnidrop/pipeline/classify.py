@@ -22,6 +22,7 @@ from av.sidedata.sidedata import Type as SideDataType
 from PIL import Image, UnidentifiedImageError
 
 from omnidrop.pipeline.archive import CONTAINER_SUFFIXES, is_archive
+from omnidrop.pipeline.media import heif
 
 HEAD_BYTES = 64 * 1024  # enough for PLY/PCD headers, STEP headers and image XMP
 
@@ -229,8 +230,9 @@ def _is_sog(path: Path) -> bool:
 
 # Photo formats only: Pillow's other plugins include EPS (runs Ghostscript) and weakly-sniffed
 # formats (TGA, PCD) that would claim arbitrary bytes.
-IMAGE_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "AVIF", "GIF", "BMP")
+IMAGE_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "AVIF", "GIF", "BMP", heif.FORMAT)
 _MIME_OF_FORMAT = {"MPO": "image/jpeg"}  # camera JPEGs with a multi-picture extension
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis"}  # HEVC-coded HEIF: image/heic rather than image/heif
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _GPANO = re.compile(rb"GPano:ProjectionType\s*(?:=\s*[\"']|>)\s*([A-Za-z_]+)")
 _IMAGE_MAGIC = (
@@ -244,7 +246,12 @@ _IMAGE_MAGIC = (
 def _sniff_image(s: _Sample) -> Classification | None:
     try:
         with Image.open(s.path, formats=pillow_formats()) as im:
-            return _image(im)
+            found = _image(im)
+            if im.format == heif.FORMAT:  # named as the phone does: HEVC-coded HEIF is "heic"
+                heic = s.head[8:12] in _HEIC_BRANDS
+                found.details["format"] = "heic" if heic else "heif"
+                return Classification(Kind.IMAGE, "image/heic" if heic else "image/heif", found.details)
+            return found
     except Image.DecompressionBombError:
         # Beyond Pillow's pixel limit: still an image, but nothing here will decode it.
         mime = next((m for magic, m in _IMAGE_MAGIC if s.head.startswith(magic)), "application/octet-stream")
@@ -252,14 +259,16 @@ def _sniff_image(s: _Sample) -> Classification | None:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         pass
     if s.head[4:8] == b"ftyp" and s.head[8:12] in _HEIF_BRANDS:
-        # HEIC needs a HEIF plugin Pillow does not ship; the brand is enough to know the kind.
+        # Not decodable here (pillow-heif missing, or a damaged file); the brand is enough to know the kind.
         return Classification(Kind.IMAGE, "image/heic", {"format": "heic", "decodable": False})
     return None
 
 
 def pillow_formats() -> tuple[str, ...]:
-    """IMAGE_FORMATS this Pillow build has (Image.open raises KeyError on an unknown one)."""
+    """IMAGE_FORMATS this Pillow build has (Image.open raises KeyError on an unknown one), HEIF included
+    when pillow-heif is installed."""
     Image.init()
+    heif.register()
     return tuple(f for f in IMAGE_FORMATS if f in Image.OPEN)
 
 

@@ -19,6 +19,8 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from omnidrop.uploads.names import safe_filename
+
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?["']?([^"';]+)""", re.IGNORECASE)
@@ -40,15 +42,42 @@ class FetchPolicy:
     allow: tuple[str, ...] = ()  # CIDRs or host names reachable despite being private
 
     def allows(self, host: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        """Public, or listed in `allow`. An IPv6 form of an IPv4 address (mapped, compatible, NAT64,
+        6to4) is judged by the IPv4 address inside it: that is where the packets end up."""
+        inner = embedded_ipv4(ip)
+        candidates = (ip,) if inner is None else (ip, inner)
         for entry in self.allow:
             if entry.lower() == host.lower():
                 return True
             try:
-                if ip in ipaddress.ip_network(entry, strict=False):
-                    return True
+                network = ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 continue
-        return ip.is_global and not ip.is_multicast
+            if any(c.version == network.version and c in network for c in candidates):
+                return True
+        if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL:
+            return False
+        return all(c.is_global and not c.is_multicast for c in candidates)
+
+
+# IPv6 prefixes that carry an IPv4 address in their low or high bits.
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated by RFC 4291, still routed by some stacks
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: the last 32 bits
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local-use: never public
+_6TO4 = ipaddress.ip_network("2002::/16")  # RFC 3056: bits 16..47
+
+
+def embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, compatible, NAT64 or 6to4), else None."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 async def resolve(host: str, port: int, policy: FetchPolicy) -> str:
@@ -78,11 +107,16 @@ def _pinned(url: str, ip: str) -> tuple[str, str, str]:
 
 
 def filename_of(url: str, disposition: str | None) -> str:
-    if disposition:
-        m = _FILENAME.search(disposition)
-        if m:
-            return PurePosixPath(unquote(m.group(1)).replace("\\", "/")).name or "download"
-    return PurePosixPath(unquote(urlsplit(url).path)).name or "download"
+    """The download's file name (Content-Disposition, else the URL's last path segment), by the
+    naming rule every stored name follows (uploads/names.py); `download` when nothing usable is left."""
+    if disposition and (m := _FILENAME.search(disposition)):
+        if name := _last_segment(m.group(1), fallback=""):
+            return name
+    return _last_segment(urlsplit(url).path, fallback="download")
+
+
+def _last_segment(quoted: str, fallback: str) -> str:
+    return safe_filename(PurePosixPath(unquote(quoted).replace("\\", "/")).name, fallback=fallback)
 
 
 @dataclass(frozen=True)

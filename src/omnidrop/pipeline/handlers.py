@@ -1,9 +1,10 @@
-"""Every built-in job kind, registered with the job runner."""
+"""Every built-in job kind and its handler. The composition root (omnidrop.worker) registers them
+with the job runner; nothing here registers itself."""
 
 from __future__ import annotations
 
 from omnidrop.captures.service import PROCESS_KIND as CAPTURE_KIND
-from omnidrop.jobs.registry import Handler, register
+from omnidrop.jobs.registry import Handler
 from omnidrop.pipeline import project_frames  # noqa: F401  (registers the VIDEO_360 file step)
 from omnidrop.pipeline import capture_processing, projects, vehicle_frames, video_verification, walkthrough_points
 from omnidrop.projects.service import PROCESS_KIND
@@ -11,8 +12,10 @@ from omnidrop.vehicles.service import FRAMES_KIND
 from omnidrop.videos.service import VERIFY_KIND
 from omnidrop.walkthrough.service import PROCESS_KIND as WALKTHROUGH_KIND
 
-register(PROCESS_KIND, Handler(run=projects.run, failed=projects.failed))
-register(FRAMES_KIND, Handler(run=vehicle_frames.run, failed=vehicle_frames.failed))
-register(CAPTURE_KIND, Handler(run=capture_processing.run, failed=capture_processing.failed))
-register(VERIFY_KIND, Handler(run=video_verification.run, failed=video_verification.failed))
-register(WALKTHROUGH_KIND, Handler(run=walkthrough_points.run, failed=walkthrough_points.failed))
+BUILTIN_KINDS: dict[str, Handler] = {
+    PROCESS_KIND: Handler(run=projects.run, failed=projects.failed),
+    FRAMES_KIND: Handler(run=vehicle_frames.run, failed=vehicle_frames.failed),
+    CAPTURE_KIND: Handler(run=capture_processing.run, failed=capture_processing.failed),
+    VERIFY_KIND: Handler(run=video_verification.run, failed=video_verification.failed),
+    WALKTHROUGH_KIND: Handler(run=walkthrough_points.run, failed=walkthrough_points.failed),
+}

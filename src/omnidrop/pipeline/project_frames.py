@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from omnidrop.pipeline.blobs import put_file
 from omnidrop.pipeline.classify import Classification, Kind
 from omnidrop.pipeline.file_steps import step
-from omnidrop.pipeline.media.frames import FrameExtractionError, extract_frames
+from omnidrop.pipeline.child import run_step
+from omnidrop.pipeline.media.frames import FrameExtractionError
+from omnidrop.pipeline.media.to_files import frames_into
 from omnidrop.pipeline.media.probe import VideoRejected
 
 if TYPE_CHECKING:
@@ -27,8 +29,8 @@ async def frames(ctx: JobContext, project_id: str, name: str, path: Path, kind: 
     out = Path(tempfile.mkdtemp(prefix="omnidrop-frames-"))
     try:
         try:
-            result = await asyncio.to_thread(
-                extract_frames, path, lambda n, data: (out / n).write_bytes(data),
+            result = await asyncio.to_thread(  # in a child process: its decoder memory goes with it
+                run_step, ctx.settings, frames_into, path, out,
                 fps=ctx.settings.vehicle_frames_fps, quality=ctx.settings.vehicle_frame_quality,
             )
         except (VideoRejected, FrameExtractionError):

@@ -14,19 +14,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
+from omnidrop.auth.quotas import QuotaExceeded, QuotaMeter, Quotas
 from omnidrop.db.models import Project, ProjectFile, UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
-from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
+from omnidrop.pipeline.archive import ArchiveRejected, RefusedEntry, UnpackLimits, is_archive, unpack
 from omnidrop.pipeline.blobs import local_copy, put_file
 from omnidrop.pipeline.classify import classify
 from omnidrop.pipeline.fetch import FetchPolicy, LinkRefused, fetch
 from omnidrop.pipeline.file_steps import run_file_steps
 from omnidrop.pipeline.hashing import sha256_file
 from omnidrop.projects.service import FAILED, PROCESSING, READY
+from omnidrop.uploads.names import UniqueNames
 
 
 @dataclass(frozen=True)
@@ -69,27 +71,47 @@ async def run(ctx: JobContext) -> None:
     if project is None or project.state in (READY, FAILED):
         return
     await set_status(ctx, project_id, max(1, project.status), state=PROCESSING)
+    # Downloaded and unpacked bytes count against the owner's quota as they are written.
+    async with ctx.services.db.read() as s:
+        meter = await _quotas(ctx).meter(s, project.owner_id, project_id=project_id)
     workdir = Path(tempfile.mkdtemp(prefix=f"omnidrop-{project_id}-"))
     try:
         if project.download_link:
-            inputs = [await _download(ctx, project)]
+            inputs = [await _download(ctx, project, meter)]
             progress = Progress(ctx, project_id, inputs[0].size, start=0.5, span=0.5)
         else:
             inputs = await _session_inputs(ctx, project.upload_session_id)
             progress = Progress(ctx, project_id, sum(i.size for i in inputs))
-        taken: set[str] = set()
+        taken = project_names()
+        refused: list[dict] = []  # archive entries the extension allow-list kept out, for the record
         for item in inputs:
-            await _process_input(ctx, project, item, workdir, taken, progress)
+            await _process_input(ctx, project, item, workdir, taken, progress, meter, refused)
+    except QuotaExceeded as exc:
+        await _discard_outputs(ctx, project_id)
+        raise JobFailed(exc.code, str(exc)) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
-    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow())
+    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow(), refused_entries=refused or None)
+
+
+def _quotas(ctx: JobContext) -> Quotas:
+    return ctx.services.uploads.quotas or Quotas(ctx.settings.default_storage_quota_bytes)
+
+
+async def _discard_outputs(ctx: JobContext, project_id: str) -> None:
+    """Remove every file the project derived (rows first, then blobs), so a project that failed on
+    the quota holds nothing half-stored and gives its bytes back. Safe to repeat after a crash."""
+    async with ctx.services.db.write() as s:
+        await s.execute(delete(ProjectFile).where(ProjectFile.project_id == project_id))
+    await ctx.services.store.delete_prefix(f"projects/{project_id}")
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
     async with ctx.services.db.write() as s:
         await s.execute(
             update(Project).where(Project.id == ctx.job.subject_id)
-            .values(state=FAILED, error_code=code, error_message=message, updated_at=utcnow())
+            # status 100: processing is over, so a client polling "until status == 100" stops; state says how.
+            .values(status=100, state=FAILED, error_code=code, error_message=message, updated_at=utcnow())
         )
 
 
@@ -99,17 +121,20 @@ async def _session_inputs(ctx: JobContext, session_id: str) -> list[Input]:
     return [Input(f.name, f.blob_key, f.total) for f in files]
 
 
-async def _download(ctx: JobContext, project: Project) -> Input:
+async def _download(ctx: JobContext, project: Project, meter: QuotaMeter) -> Input:
     settings = ctx.settings
     policy = FetchPolicy(settings.download_max_bytes, settings.download_timeout_seconds,
                          settings.download_connect_timeout_seconds, tuple(settings.download_allow))
     key = f"projects/{project.id}/source/download"
     store = ctx.services.store
 
-    async def sink(blocks) -> int:
-        size = await store.write(key, 0, blocks)
-        await store.finalize(key, size)
-        return size
+    async def metered(blocks):
+        async for block in blocks:
+            meter.charge(len(block))  # before the block is written
+            yield block
+
+    async def sink(blocks) -> int:  # a re-run downloads again over what a killed attempt left
+        return await store.put(key, metered(blocks))
 
     downloading = Progress(ctx, project.id, 1, start=0.0, span=0.5)
 
@@ -120,32 +145,38 @@ async def _download(ctx: JobContext, project: Project) -> Input:
     try:
         fetched = await fetch(project.download_link, policy, sink, progress)
     except LinkRefused as exc:
+        await store.delete(key)  # a partial download is not kept
         raise JobFailed("download_failed", exc.reason) from None
     return Input(fetched.filename, key, fetched.size)
 
 
 def _unpack_limits(ctx: JobContext) -> UnpackLimits:
     s = ctx.settings
+    # Entries are held to the extensions uploads are (README: OMNIDROP_ALLOWED_EXTENSIONS).
+    allowed = tuple(e.lower().lstrip(".") for e in s.allowed_extensions)
     return UnpackLimits(max_entries=s.archive_max_entries, max_total_bytes=s.archive_max_total_bytes,
-                        max_file_bytes=s.max_file_bytes, max_ratio=s.archive_max_ratio, max_depth=s.archive_max_depth)
+                        max_file_bytes=s.max_file_bytes, max_ratio=s.archive_max_ratio, max_depth=s.archive_max_depth,
+                        allowed_extensions=allowed)
 
 
-async def _process_input(ctx: JobContext, project: Project, item: Input, workdir: Path, taken: set[str],
-                         progress: Progress) -> None:
+async def _process_input(ctx: JobContext, project: Project, item: Input, workdir: Path, taken: UniqueNames,
+                         progress: Progress, meter: QuotaMeter, refused: list[dict]) -> None:
     store = ctx.services.store
     async with local_copy(store, item.blob_key, workdir) as path:
-        await _record(ctx, project, _unique(item.name, taken), item.name, item.blob_key, path)
+        await _record(ctx, project, taken.claim(item.name), item.name, item.blob_key, path)
         if not await asyncio.to_thread(is_archive, path):
             await progress.advance(item.size)
             return
         dest = Path(tempfile.mkdtemp(dir=workdir))
         try:
-            unpacked = await asyncio.to_thread(unpack, path, dest, _unpack_limits(ctx))
+            kept_out: list[RefusedEntry] = []
+            unpacked = await asyncio.to_thread(unpack, path, dest, _unpack_limits(ctx), meter, kept_out)
         except ArchiveRejected as exc:
             where = f" (entry {exc.entry})" if exc.entry else ""
             raise JobFailed(f"archive_{exc.code}", f"{item.name}: {exc.reason}{where}") from None
+    refused.extend({"entry": f"{item.name}:{r.source}", "error": r.code, "message": r.reason} for r in kept_out)
     for entry in unpacked:
-        name = _unique(entry.name, taken)
+        name = taken.claim(entry.name)
         key = f"projects/{project.id}/files/{name}"
         await put_file(store, key, entry.path)
         await _record(ctx, project, name, f"{item.name}:{entry.source}", key, entry.path)
@@ -153,15 +184,10 @@ async def _process_input(ctx: JobContext, project: Project, item: Input, workdir
     await progress.advance(item.size)
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    """Deterministic, so a re-run names every file the same way."""
-    candidate, n = name, 1
-    while candidate in taken:
-        stem, dot, ext = name.rpartition(".")
-        candidate = f"{stem}_{n}.{ext}" if dot else f"{name}_{n}"
-        n += 1
-    taken.add(candidate)
-    return candidate
+def project_names() -> UniqueNames:
+    """A project's file names: `a.jpg`, then `a_1.jpg`, `a_2.jpg`… Deterministic, so a re-run names
+    every file the same way; linear however many inputs share a name."""
+    return UniqueNames(first=1, fold=lambda name: name)
 
 
 async def _record(ctx: JobContext, project: Project, name: str, origin: str, key: str, path: Path) -> None:

@@ -10,3 +10,6 @@ class Rejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+    def __reduce__(self):  # pickled back from a child process (pipeline/child.py)
+        return type(self), (self.reason, self.code)

@@ -21,6 +21,7 @@ from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy, put_file
+from omnidrop.pipeline.child import run_step
 from omnidrop.pipeline.masks.loading import configured_detector
 from omnidrop.pipeline.masks.records import DETECTOR, save_masks
 from omnidrop.pipeline.media.probe import VideoRejected, probe
@@ -45,7 +46,7 @@ async def run(ctx: JobContext) -> None:
         frames_dir = workdir / "frames"
         frames_dir.mkdir()
         async with local_copy(store, video.blob_key, workdir) as path:
-            names = await _extract(ctx, path, frames_dir)
+            names, skipped = await _extract(ctx, path, frames_dir)
         for i, name in enumerate(names, 1):
             await put_file(store, f"{video.frames_prefix}/{name}", frames_dir / name)
             await ctx.progress(EXTRACT + (STORE - EXTRACT) * i / len(names))
@@ -54,11 +55,17 @@ async def run(ctx: JobContext) -> None:
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
     await _set(ctx, video.id, state=READY, frame_count=len(names), processed_at=utcnow(), error_code=None,
-               error_message=None)
+               error_message=None, decode_skipped=skipped or None)
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
     await _set(ctx, ctx.job.subject_id, state=FAILED, error_code=code, error_message=message)
+    # Frames the attempts stored before failing belong to no ready video: nothing would ever list or
+    # remove them.
+    async with ctx.services.db.read() as s:
+        video = await s.get(VehicleVideo, ctx.job.subject_id)
+    if video is not None:
+        await ctx.services.store.delete_prefix(video.frames_prefix)
 
 
 async def _set(ctx: JobContext, video_id: str, **values) -> None:
@@ -66,15 +73,16 @@ async def _set(ctx: JobContext, video_id: str, **values) -> None:
         await s.execute(update(VehicleVideo).where(VehicleVideo.id == video_id).values(**values))
 
 
-async def _extract(ctx: JobContext, path: Path, dest: Path) -> list[str]:
-    """Probe by content, then decode on a thread while this task reports its progress."""
+async def _extract(ctx: JobContext, path: Path, dest: Path) -> tuple[list[str], list[dict]]:
+    """Probe by content, then decode on a thread while this task reports its progress. Also returns
+    the stretches the decoder refused (skipped; every frame around them is delivered)."""
     try:
-        await asyncio.to_thread(probe, path)
+        await asyncio.to_thread(run_step, ctx.settings, probe, path)  # decodes a frame: in a child too
     except VideoRejected as exc:
         raise JobFailed(exc.code, exc.reason) from None
     result = await extract_video_frames(ctx, path, dest, fps=ctx.settings.vehicle_frames_fps,
                                         quality=ctx.settings.vehicle_frame_quality, progress_end=EXTRACT)
-    return list(result.names)
+    return list(result.names), [span.as_dict() for span in result.corrupt]
 
 
 async def _drop_stale(ctx: JobContext, prefix: str, keep: set[str]) -> None:

@@ -29,7 +29,9 @@ from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy, put_file
 from omnidrop.pipeline.media.naming import frame_name
-from omnidrop.pipeline.media.panoramas import Panorama, PanoramaError, render
+from omnidrop.pipeline.child import run_step
+from omnidrop.pipeline.media.panoramas import Panorama, PanoramaError
+from omnidrop.pipeline.media.to_files import panoramas_into
 from omnidrop.pipeline.walkthrough_input import UnusableWalk, WalkInput, WalkVideo, inspect, points_count
 from omnidrop.walkthrough.placement import DrawingBounds, drawing_xy, place, point_times
 from omnidrop.walkthrough.service import DONE, FAILED, PROCESSING
@@ -104,13 +106,12 @@ async def _inspect(ctx: JobContext, videos: list[WalkVideo]) -> WalkInput:
 
 
 async def _render(ctx: JobContext, walk: WalkInput, times: list[float], workdir: Path) -> list[Panorama]:
-    """Render on a thread while this task reports progress (and notices a lost lease)."""
-
-    def sink(index: int, data: bytes) -> None:
-        (workdir / frame_name(index + 1)).write_bytes(data)
+    """Render in a child process (its decoder memory goes with it), watched from a thread while this
+    task reports progress (and notices a lost lease)."""
 
     def work(progress) -> list[Panorama]:
-        return render(walk.layout, times, sink, quality=ctx.settings.walkthrough_panorama_quality, progress=progress)
+        return run_step(ctx.settings, panoramas_into, walk.layout, times, workdir,
+                            quality=ctx.settings.walkthrough_panorama_quality, progress=progress)
 
     try:
         return await ctx.on_thread(work, start=INSPECTED, end=RENDERED)

@@ -18,7 +18,7 @@ from omnidrop.auth.quotas import Quotas
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Project, ProjectFile, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
-from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.projects.errors import (
     InvalidDownloadLink,
@@ -29,6 +29,7 @@ from omnidrop.projects.errors import (
 )
 from omnidrop.uploads.errors import InvalidUploadId, SessionNotFound
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
+from omnidrop.uploads.names import safe_filename
 
 PROCESS_KIND = "project.process"
 QUEUED, PROCESSING, READY, FAILED = "queued", "processing", "ready", "failed"
@@ -50,10 +51,11 @@ class ProjectView:
 
 
 class ProjectService:
-    def __init__(self, db: Database, quotas: Quotas, max_attempts: int) -> None:
+    def __init__(self, db: Database, quotas: Quotas, max_attempts: int, *, dispatch: Dispatch) -> None:
         self.db = db
         self.quotas = quotas
         self.max_attempts = max_attempts
+        self.dispatch = dispatch
 
     async def create(self, owner_id: str, new: NewProject) -> Project:
         if not new.upload_id and not new.download_link:
@@ -81,7 +83,7 @@ class ProjectService:
             )
             s.add(project)
             job_id = await add_job(s, PROCESS_KIND, project.id, self.max_attempts)
-        await dispatch(job_id)
+        await self.dispatch(job_id)
         return project
 
     async def get(self, owner_id: str, name: str) -> ProjectView:
@@ -140,7 +142,11 @@ class ProjectService:
 
 
 def check_link_syntax(link: str) -> None:
-    parts = urlsplit(link)
+    try:  # urlsplit raises on a broken IPv6 literal (`http://[::1`), .port on a port out of range
+        parts = urlsplit(link)
+        parts.port  # noqa: B018 - read for its check
+    except ValueError as exc:
+        raise InvalidDownloadLink(f"download_link is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidDownloadLink("download_link must be an http(s) URL with a host")
     if parts.username or parts.password:
@@ -148,7 +154,7 @@ def check_link_syntax(link: str) -> None:
 
 
 def _link_filename(link: str) -> str:
-    return PurePosixPath(unquote(urlsplit(link).path)).name or "download"
+    return safe_filename(PurePosixPath(unquote(urlsplit(link).path)).name, fallback="download")
 
 
 def _title_from(filename: str) -> str:

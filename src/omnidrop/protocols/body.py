@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import ClientDisconnect, Request
 
 from omnidrop.serving.body_into_file import OnWritten, body_into_file
+from omnidrop.telemetry.context import body_taken
 from omnidrop.uploads.errors import BodyInterrupted
 
 
@@ -47,5 +48,7 @@ class RequestBody:
         return written
 
 
-def request_body(request: Request) -> RequestBody:
+def request_body(request: Request, protocol: str = "raw") -> RequestBody:
+    """`protocol` names the request's upload in the metrics (omnidrop_uploads_in_flight and the bytes)."""
+    body_taken(protocol)
     return RequestBody(request)

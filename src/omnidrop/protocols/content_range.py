@@ -11,7 +11,8 @@ from omnidrop.protocols.body import request_body
 from omnidrop.uploads.core import FileProgress, UploadCore
 from omnidrop.uploads.errors import LengthMismatch, UploadError
 
-_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$", re.IGNORECASE)
+# At most 19 ASCII digits each: no byte count is longer, and int() refuses past 4300 digits.
+_RANGE = re.compile(r"^\s*bytes\s+([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19})\s*$", re.IGNORECASE)
 
 
 class InvalidContentRange(UploadError):
@@ -47,7 +48,7 @@ def _content_length(request: Request) -> int | None:
     raw = request.headers.get("content-length")
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19):
         raise LengthRequired(f"unusable Content-Length {raw!r}")
     return int(raw)
 
@@ -66,5 +67,5 @@ async def put_file(core: UploadCore, owner_id: str, session_id: str, filename: s
             raise LengthMismatch(byte_range.length, declared)
         start, length, total = byte_range.start, byte_range.length, byte_range.total
     return await core.write(
-        owner_id, session_id, filename, start=start, length=length, total=total, body=request_body(request)
+        owner_id, session_id, filename, start=start, length=length, total=total, body=request_body(request, "content_range")
     )

@@ -1,4 +1,8 @@
-"""Serving a blob over HTTP: streamed, with single-range `Range: bytes=a-b` support."""
+"""Serving a blob over HTTP: streamed, with single-range `Range: bytes=a-b` support.
+
+Every answer carries `X-Content-Type-Options: nosniff`: a blob is whatever its uploader sent, and a
+browser must not second-guess its type into HTML or script run on omnidrop's origin.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from omnidrop.storage.base import BlobStore
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -31,16 +36,18 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-async def blob_response(store: BlobStore, key: str, range_header: str | None, filename: str | None = None) -> Response:
+async def blob_response(store: BlobStore, key: str, range_header: str | None, filename: str | None = None,
+                        media_type: str | None = None) -> Response:
+    """`media_type` defaults to a guess from `filename` (or the key)."""
     size = await store.size(key)
     if size is None:
-        return Response(status_code=404)
-    media_type = mimetypes.guess_type(filename or key)[0] or "application/octet-stream"
-    headers = {"Accept-Ranges": "bytes"}
+        return Response(status_code=404, headers=NOSNIFF)
+    media_type = media_type or mimetypes.guess_type(filename or key)[0] or "application/octet-stream"
+    headers = {"Accept-Ranges": "bytes", **NOSNIFF}
     try:
         span = parse_range(range_header, size)
     except ValueError:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}", **NOSNIFF})
     if span is None:
         headers["Content-Length"] = str(size)
         return StreamingResponse(store.read(key), media_type=media_type, headers=headers)

@@ -63,7 +63,7 @@ VERSIONS: dict[int, DraftVersion] = {
 
 def interop_version(request: Request) -> DraftVersion | None:
     raw = (request.headers.get(INTEROP_HEADER) or "").strip()
-    return VERSIONS.get(int(raw)) if raw.isdigit() else None
+    return VERSIONS.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else None
 
 
 class InconsistentLength(UploadError):
@@ -170,7 +170,7 @@ class IetfResumableProtocol:
             "Upload-Limit": self.limits(version, info.expires_at),
         })
         if content_length or (content_length is None and "chunked" in (h.get("transfer-encoding") or "")):
-            info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request),
+            info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request, "ietf_resumable"),
                                              length=content_length, protocol=PROTOCOL)
         response = self._state(info, version, status=201)
         response.headers["Location"] = location  # the same as the 104's, as the draft requires
@@ -198,7 +198,7 @@ class IetfResumableProtocol:
                 raise InconsistentLength(f"the upload is {known} bytes, this append ends at {total}")
         elif declared is not None:
             total = declared
-        info = await self.uploads.append(owner_id, upload_id, offset=offset, body=request_body(request),
+        info = await self.uploads.append(owner_id, upload_id, offset=offset, body=request_body(request, "ietf_resumable"),
                                          length=content_length, total=total, protocol=PROTOCOL, current=info)
         return self._state(info, version, status=204)
 
@@ -206,7 +206,7 @@ class IetfResumableProtocol:
         provided = request.headers.get("upload-offset")
         body = {"type": MISMATCHING_OFFSET, "title": "offset from request does not match offset of resource",
                 "expected-offset": expected}
-        if provided is not None and provided.strip().isdigit():
+        if provided is not None and re.fullmatch(r"[0-9]{1,19}", provided.strip()):
             body["provided-offset"] = int(provided)
         return Response(json.dumps(body), status_code=409, media_type="application/problem+json",
                         headers={"Upload-Offset": str(expected), "Upload-Complete": "?0"})

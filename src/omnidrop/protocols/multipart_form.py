@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
+from omnidrop.telemetry.context import body_taken
+
 MAX_FIELD_BYTES = 64 * 1024  # a text field larger than this is not a form field we know
 
 
@@ -56,6 +58,7 @@ class Part:
 
 class FormStream:
     def __init__(self, body: AsyncIterator[bytes], content_type: str | None) -> None:
+        body_taken("multipart")
         self._body = body.__aiter__()
         self._events: deque[tuple[str, object]] = deque()
         self._headers: dict[bytes, bytes] = {}

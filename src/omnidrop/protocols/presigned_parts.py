@@ -32,4 +32,4 @@ async def receive_part(parts: PartsCore, signer: UrlSigner, request: Request, up
     """A PUT to omnidrop's own part URL: signature first (method, path, expiry), then the bytes."""
     signer.verify(request.method, request.url.path, dict(request.query_params))
     check_part_number(number)
-    return await parts.receive_part(upload_id, number, request_body(request))
+    return await parts.receive_part(upload_id, number, request_body(request, "parts"))

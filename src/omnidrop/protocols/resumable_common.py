@@ -19,7 +19,7 @@ def header_int(value: str | None, name: str, *, required: bool = False) -> int |
             raise BadRequestHeader(f"{name} is required")
         return None
     value = value.strip()
-    if not value.isdigit() or len(value) > 19:
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise BadRequestHeader(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 

@@ -181,7 +181,7 @@ class TusProtocol:
         info = await self.uploads.create(owner_id, length=length, meta=meta, protocol="tus", concat=concat)
         headers = self._created_headers(info, collection_url)
         if has_body:  # creation-with-upload
-            info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request),
+            info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request, "tus"),
                                              length=header_int(h.get("content-length"), "Content-Length"),
                                              check=check, protocol="tus")
             headers["Upload-Offset"] = str(info.offset)
@@ -218,7 +218,7 @@ class TusProtocol:
             raise UnsupportedMediaType(f"PATCH needs Content-Type: {OFFSET_STREAM}")
         offset = header_int(h.get("upload-offset"), "Upload-Offset", required=True)
         info = await self.uploads.append(
-            owner_id, upload_id, offset=offset, body=request_body(request),
+            owner_id, upload_id, offset=offset, body=request_body(request, "tus"),
             length=header_int(h.get("content-length"), "Content-Length"),
             total=header_int(h.get("upload-length"), "Upload-Length"),
             check=_checksum(request), protocol="tus", current=info,

@@ -4,7 +4,7 @@ Reading a body into Python and writing it out copies every byte twice (socket to
 memory to page cache) and costs an event-loop round per piece. splice moves the socket's pages into
 a pipe by reference and from there into the page cache: one copy, a few system calls per MiB. With
 32 uploads at once on 2 vCPUs, omnidrop took 0.81-0.93 CPU s/GiB this way against 1.46-1.68 before
-(bench/uploads, A/B in the README's Benchmarks).
+(bench/uploads, A/B in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -46,13 +46,23 @@ def _pipe() -> tuple[int, int, int] | None:
     return r, w, capacity
 
 
-async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+class BodyIdle(ConnectionError):
+    """No byte of the body arrived for the idle timeout: the client is treated as gone."""
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, fd: int, timeout: float | None) -> None:
     ready = loop.create_future()
     loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    timer = None
+    if timeout is not None:
+        timer = loop.call_later(timeout, lambda: ready.done() or ready.set_exception(
+            BodyIdle(f"no body byte arrived for {timeout} s")))
     try:
         await ready
     finally:
         loop.remove_reader(fd)
+        if timer is not None:
+            timer.cancel()
 
 
 class _PipeToFile:
@@ -112,10 +122,11 @@ class SocketToFile:
         os.close(self.r)
         os.close(self.w)
 
-    async def move(self, length: int, offset: int, on_written: OnWritten) -> int:
+    async def move(self, length: int, offset: int, on_written: OnWritten, idle_timeout: float | None = None) -> int:
         """Exactly `length` bytes into the file at `offset` (once per mover). `on_written(n)` is awaited
         after each `n` bytes land in the file; it may raise to stop. A peer that closes early raises
-        EOFError (or a ConnectionError) once what arrived is written and reported."""
+        EOFError (or a ConnectionError) once what arrived is written and reported; one that sends
+        nothing for `idle_timeout` seconds raises BodyIdle (a ConnectionError) the same way."""
         loop = asyncio.get_running_loop()
         src = os.dup(self.sock)
         into_file = _PipeToFile(self.r, self.fd)
@@ -125,12 +136,15 @@ class SocketToFile:
                     n = os.splice(src, self.w, min(length - self.taken, self.capacity),
                                   flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
                 except BlockingIOError:
-                    await _readable(loop, src)
+                    await _readable(loop, src, idle_timeout)
                     continue
                 if n == 0:
                     raise EOFError(f"the peer closed after {self.taken} of {length} bytes")
-                into_file.drain(n, offset + self.taken)
+                # Counted as taken as soon as they left the socket: should the file refuse them (a full
+                # disk), they are gone from the connection all the same, and the rest of the body is
+                # what the server still has to drop.
                 self.taken += n
+                into_file.drain(n, offset + self.taken - n)
                 await on_written(n)
             return self.taken
         finally:

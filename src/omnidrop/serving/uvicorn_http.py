@@ -8,13 +8,21 @@ subclasses add the extension without patching uvicorn: each connection's app is 
 scope advertises the extension and the app's informational messages are written to the connection
 before the final response. They lean on uvicorn internals (the request cycle's transport, state and
 h11 connection), which is why uvicorn is pinned exactly in constraints.txt.
+
+The httptools protocol also bounds what a client may hold without finishing its request (`ServerLimits`,
+from omnidrop's settings): a request head larger than `max_header_bytes` gets 431, a head not complete
+within `header_timeout_seconds` of its first byte (or of the connection's opening) gets 408, and a body
+that stops arriving for `body_idle_timeout_seconds` ends the connection as if the client had gone,
+through whichever path reads it (uvicorn's `receive()` or the splice), so what arrived before stays
+stored and acknowledged, as for any dropped client. Neither httptools nor uvicorn bounds these itself.
 """
 
 from __future__ import annotations
 
 import http
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import h11
 import httptools
@@ -38,6 +46,20 @@ def reason(status: int) -> bytes:
         return http.HTTPStatus(status).phrase.encode()
     except ValueError:
         return b""
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    max_head_bytes: int = 64 * 1024
+    head_timeout: float = 30.0
+    body_idle_timeout: float = 60.0
+
+    @classmethod
+    def from_settings(cls) -> ServerLimits:
+        from omnidrop.settings import get_settings
+
+        s = get_settings()
+        return cls(s.max_header_bytes, s.header_timeout_seconds, s.body_idle_timeout_seconds)
 
 
 class ConnectionExtensions:
@@ -134,8 +156,15 @@ def _content_length(headers: Headers) -> int | None:
     return length
 
 
+class HeadTooLarge(Exception):
+    """Raised from the parser's callback; the parser error it becomes is answered with 431."""
+
+
 class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
     """`--http omnidrop.serving.uvicorn_http:InformationalHttpToolsProtocol` (omnidrop serve's default)."""
+
+    # None: read from omnidrop's settings on the first connection (a subclass may set its own).
+    limits: ClassVar[ServerLimits | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -145,11 +174,97 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self.body_length: int | None = None
         self.body_parsed = 0
         self.discard = 0  # body bytes the app left unread after taking the body, still to come
+        if type(self).limits is None:
+            type(self).limits = ServerLimits.from_settings()
+        self.in_head = True  # between messages or inside a head: what arrives counts against the head's bounds
+        self.head_bytes = 0
+        self.head_timer: Any = None
+        self.body_timer: Any = None
+        self.body_at = 0.0  # loop time the body last moved (or its head ended)
+        self.refusal: tuple[int, str] | None = None
+
+    # -- bounds on heads and idle bodies ---------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_timer()  # a connection that never sends a byte is a head that never ends
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def _cancel_timers(self) -> None:
+        for timer in (self.head_timer, self.body_timer):
+            if timer is not None:
+                timer.cancel()
+        self.head_timer = self.body_timer = None
+
+    def _start_head_timer(self) -> None:
+        self.head_timer = self.loop.call_later(self.limits.head_timeout, self._head_timed_out)
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if not self.in_head or self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._start_head_timer()  # a pipelined head waits on our response, not the client on its bytes
+            return
+        self._refuse(408, "Request head not received in time.")
+
+    def _refuse(self, status: int, message: str) -> None:
+        """A final answer the parser never got to, then the connection's end (uvicorn's 400, another status)."""
+        self._cancel_timers()
+        if self.cycle is None or self.cycle.response_complete:
+            body = message.encode("ascii")
+            self.transport.write(b"".join([
+                httptools_impl.STATUS_LINE[status], b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body), body]))
+        self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        if self.refusal is not None:
+            self._refuse(*self.refusal)
+            return
+        super().send_400_response(msg)
+
+    def _start_body_timer(self) -> None:
+        self.body_at = self.loop.time()
+        self.body_timer = self.loop.call_later(self.limits.body_idle_timeout, self._body_idle)
+
+    def _body_idle(self) -> None:
+        self.body_timer = None
+        if (self.in_head and not self.discard) or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        if self.flow.read_paused:  # we are not reading (a slow app, the splice, a pipelined request)
+            self.body_at = now
+        idle = now - self.body_at
+        if idle < self.limits.body_idle_timeout:
+            self.body_timer = self.loop.call_later(self.limits.body_idle_timeout - idle, self._body_idle)
+            return
+        # As if the client had gone: uvicorn marks the request disconnected, and the app keeps what it stored.
+        self.transport.close()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._message_done()
+
+    def _message_done(self) -> None:
+        self._cancel_timers()  # the next head's timer starts with its first byte
+        self.in_head, self.head_bytes = True, 0
 
     def on_headers_complete(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+        self.in_head = False
+        if len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers) > self.limits.max_head_bytes:
+            self.refusal = (431, "Request header fields too large.")
+            raise HeadTooLarge()
         super().on_headers_complete()
         self.body_length = _content_length(self.headers)
         self.body_parsed = 0
+        self._start_body_timer()
 
     def _offer_body(self, cycle: httptools_impl.RequestResponseCycle) -> dict | None:
         # Whether this very body can be taken is known only when the app asks: the parser may be on a
@@ -177,6 +292,9 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         if mover is None:
             return None
         cycle.body = BodyPieces()
+        if self.body_timer is not None:  # the mover watches its own idleness
+            self.body_timer.cancel()
+            self.body_timer = None
         if cycle.waiting_for_100_continue:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             cycle.waiting_for_100_continue = False
@@ -187,7 +305,7 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
                 pieces = head.pieces if isinstance(head, BodyPieces) else [bytes(head)]
                 written = socket_to_file.write_pieces(fd, pieces, offset)
                 await on_written(written)
-            return written + await mover.move(on_socket, offset + written, on_written)
+            return written + await mover.move(on_socket, offset + written, on_written, self.limits.body_idle_timeout)
         except (EOFError, ConnectionError):
             self.transport.close()  # the peer is gone: uvicorn then marks the cycle disconnected
             raise
@@ -205,19 +323,31 @@ class InformationalHttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         cycle.more_body = False
         cycle.message_event.set()
+        self._message_done()
 
     def data_received(self, data: bytes) -> None:
         if self.discard:
             self._unset_keepalive_if_required()  # a client still sending is not idle
+            self.body_at = self.loop.time()  # nor may it stall there: dropped bytes are still body bytes
+            if self.body_timer is None:
+                self.body_timer = self.loop.call_later(self.limits.body_idle_timeout, self._body_idle)
             dropped = min(self.discard, len(data))
             self.discard -= dropped
             data = data[dropped:]
             if not data:
                 return
+        if self.in_head:
+            if self.head_timer is None:
+                self._start_head_timer()
+            self.head_bytes += len(data)
         super().data_received(data)
+        # A head still unfinished past the bound: refused before httptools gathers more of it.
+        if self.in_head and self.head_bytes > self.limits.max_head_bytes and not self.transport.is_closing():
+            self._refuse(431, "Request header fields too large.")
 
     def on_body(self, body: bytes) -> None:
         self.body_parsed += len(body)
+        self.body_at = self.loop.time()
         cycle = self.cycle
         if not isinstance(cycle.body, BodyPieces):  # a new cycle, or uvicorn's receive() has just reset it
             pieces = BodyPieces()

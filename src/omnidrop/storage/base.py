@@ -12,6 +12,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from omnidrop.storage.fence import WriteFence
+
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
 MAX_KEY_BYTES = 1024  # S3's limit
 
@@ -29,6 +31,10 @@ def check_key(key: str) -> str:
     return key
 
 
+class BlobMismatch(Exception):
+    """A finished blob is not what the database says it should be (its size or checksum)."""
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     key: str
@@ -36,14 +42,15 @@ class BlobInfo:
 
 
 class BlobStore(ABC):
-    # False for stores whose bytes cannot be rewritten (S3 parts): the core then writes only at its
-    # acknowledged end and skips re-sent bytes below it; `write` must accept an offset below the
-    # durable size (bytes stored but never acknowledged) and drop what lies past it.
-    overwrites_in_place: bool = True
-
     @abstractmethod
-    async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+    async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes], *,
+                    fence: WriteFence | None = None) -> int:
         """Write the stream at `offset` (creating the blob if needed), overwriting what is there.
+
+        `fence` (upload writes under a lease, storage/fence.py): the store starts from `fence.state`,
+        leaves its new record there, and arranges that this writer, should it wake after its lease was
+        taken over, cannot change bytes anyone reads. Without one (a single writer: pipeline outputs)
+        the store keeps its own record.
 
         Returns the number of bytes written; they are durable when this returns. If `chunks` raises,
         the exception propagates and nothing from this call counts as written.
@@ -54,9 +61,21 @@ class BlobStore(ABC):
         nothing, to be iterated instead. A store that writes to files may use it; others iterate.
         """
 
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """Make `key` a complete blob holding exactly the stream, replacing whatever was there.
+
+        For derived outputs (frames, thumbnails, downloads): a job that re-runs after a crash writes
+        the same keys again, so a put must never refuse an existing or half-written blob. Returns the size.
+        """
+        size = await self.write(key, 0, chunks)
+        await self.finalize(key, size)  # truncates what a longer earlier version left past `size`
+        return size
+
     @abstractmethod
-    async def finalize(self, key: str, size: int) -> None:
-        """Called once the blob holds all `size` bytes: make it a complete, readable object."""
+    async def finalize(self, key: str, size: int, *, fence: WriteFence | None = None) -> None:
+        """Called once the blob holds all `size` bytes: make it a complete, readable object, made of
+        exactly what `fence.state` records when there is a fence. Raises (BlobMismatch) rather than
+        return when the object it finds or makes is not `size` bytes long."""
 
     @abstractmethod
     async def size(self, key: str) -> int | None:

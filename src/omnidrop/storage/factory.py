@@ -10,16 +10,18 @@ from omnidrop.storage.base import BlobStore
 from omnidrop.storage.local import LocalBlobStore
 from omnidrop.storage.local_parts import LocalMultipart
 from omnidrop.storage.multipart import MultipartStore
+from omnidrop.storage.reserve import DiskReserve
 
 
 class UnsupportedStorage(ValueError):
     pass
 
 
-def open_store(settings: Settings) -> BlobStore:
+def open_store(settings: Settings, reserve: DiskReserve | None = None) -> BlobStore:
+    """`reserve`: the data dir's disk reserve, which a local store honours (storage/reserve.py)."""
     url = urlparse(settings.resolved_storage_url)
     if url.scheme == "file":
-        return LocalBlobStore(Path(url.path), fsync=settings.fsync)
+        return LocalBlobStore(Path(url.path), fsync=settings.fsync, reserve=reserve)
     if url.scheme == "s3":
         from omnidrop.storage.s3 import S3BlobStore
 
@@ -32,5 +34,5 @@ def multipart_store(store: BlobStore) -> MultipartStore:
     if isinstance(store, MultipartStore):
         return store
     if isinstance(store, LocalBlobStore):
-        return LocalMultipart(store.root, fsync=store.fsync)
+        return LocalMultipart(store.root, fsync=store.fsync, reserve=store.reserve)
     raise UnsupportedStorage(f"{type(store).__name__} has no multipart uploads")

@@ -19,15 +19,17 @@ from pathlib import Path
 from omnidrop.storage.base import check_key
 from omnidrop.storage.file_writer import write_stream
 from omnidrop.storage.multipart import MultipartError, MultipartStore, PartInfo, quote_etag
+from omnidrop.storage.reserve import DiskReserve, is_full
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _PART = re.compile(r"^(\d{5})\.([0-9a-f]{32})$")
 
 
 class LocalMultipart(MultipartStore):
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    def __init__(self, root: Path, *, fsync: bool = True, reserve: DiskReserve | None = None) -> None:
         self.root = root.resolve()
         self.fsync = fsync
+        self.reserve = reserve  # see storage/reserve.py
 
     def _dir(self, upload_id: str) -> Path:
         if not _UPLOAD_ID.match(upload_id):
@@ -53,6 +55,8 @@ class LocalMultipart(MultipartStore):
         folder = self._existing(upload_id)
         tmp = folder / f".{number:05d}.{secrets.token_hex(4)}.tmp"
         md5 = hashlib.md5()
+        if self.reserve is not None:
+            self.reserve.before_write()
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
             try:
@@ -64,6 +68,10 @@ class LocalMultipart(MultipartStore):
                 if old != final:
                     old.unlink(missing_ok=True)
             os.replace(tmp, final)
+        except OSError as exc:
+            if self.reserve is not None and is_full(exc):
+                self.reserve.release()
+            raise
         finally:
             tmp.unlink(missing_ok=True)
         return PartInfo(number, size, quote_etag(md5.hexdigest()))
@@ -86,6 +94,12 @@ class LocalMultipart(MultipartStore):
         await asyncio.to_thread(_concatenate, sources, tmp, self.fsync)
         os.replace(tmp, target)
         await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    async def completed_size(self, key: str) -> int | None:
+        try:
+            return (self.root / check_key(key)).stat().st_size
+        except FileNotFoundError:
+            return None
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self._dir(upload_id), True)

@@ -52,6 +52,10 @@ class MultipartStore(ABC):
     def presign_part(self, key: str, upload_id: str, number: int, expires_in: int) -> str | None:
         """A URL the client PUTs part `number` to, or None when omnidrop must receive the part itself."""
 
+    @abstractmethod
+    async def completed_size(self, key: str) -> int | None:
+        """The size of the object a completed upload made at `key`, as the store holds it; None if none."""
+
     async def write_part(self, key: str, upload_id: str, number: int, chunks: AsyncIterable[bytes]) -> PartInfo:
         """Store one part received by omnidrop (stores without presigned part URLs). Re-PUT overwrites.
 

@@ -1,7 +1,9 @@
 """Blobs in S3-compatible object storage (aiobotocore; boto3 only for presigning, which is local HMAC).
 
 URL: `s3://bucket[/prefix]?endpoint=http://host:port&region=us-east-1&part_size=8388608`; credentials
-come from the usual AWS chain (environment, profile, instance role).
+come from the usual AWS chain (environment, profile, instance role). `public_endpoint=https://…` is the
+address clients use for presigned URLs when it differs from the one servers reach (a private network
+name, a proxy): URLs are signed for the host the client will send.
 
 Appends (`write` at an offset) follow tusd's s3store: while a file is incomplete it is an S3 multipart
 upload. Bytes are spooled and sent as parts of at least 5 MiB; a shorter trailing piece waits in a
@@ -9,21 +11,28 @@ tail object until more bytes arrive or the file is finalized. A small marker obj
 durable (upload id, how many parts count, their total, the tail's length); it is rewritten at the end
 of every write, which is the moment the write's bytes become durable.
 
-S3 parts cannot be edited, so this store does not overwrite in place (`overwrites_in_place = False`):
-the core skips bytes it already acknowledged and only writes at its acknowledged end. That end may lie
+S3 parts cannot be edited, so this store does not overwrite in place: the core skips bytes it already
+acknowledged and only writes at its acknowledged end. That end may lie
 below the store's durable size (bytes stored but never acknowledged: a crash, a failed checksum); the
 store then rewinds to it. Any acknowledged end is a part boundary or inside the tail that followed that
 part, and tails are kept (one object per part number) until the file is finalized, so rewinding to an
 acknowledged end always works.
+
+Upload writes under a lease come with a fence (storage/fence.py) and take another way: the record of
+what is durable is the database's (s3_ledger.py), part numbers are drawn under the lease, tails are
+named after their writer's epoch, and completion sends the recorded ETags and checks the object it
+made. The marker way above serves single writers (pipeline outputs), which no one takes over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -31,8 +40,18 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from omnidrop.storage.base import BlobInfo, BlobStore, check_key
-from omnidrop.storage.multipart import MIN_PART_SIZE, MiB, MultipartError, MultipartStore, PartInfo
+from omnidrop.storage.base import BlobInfo, BlobMismatch, BlobStore, check_key
+from omnidrop.storage.fence import WriteFence
+from omnidrop.storage.multipart import (
+    MAX_PARTS,
+    MIN_PART_SIZE,
+    MiB,
+    MultipartError,
+    MultipartStore,
+    PartInfo,
+    multipart_etag,
+)
+from omnidrop.storage.s3_ledger import S3Ledger
 
 READ_BLOCK = 1024 * 1024
 SPOOL_IN_MEMORY = 8 * MiB  # a part larger than this spools to a temporary file
@@ -58,6 +77,7 @@ class S3Location:
     bucket: str
     prefix: str
     endpoint: str | None
+    public_endpoint: str | None  # for presigned URLs; None: the same as `endpoint`
     region: str
     part_size: int
 
@@ -67,6 +87,7 @@ class S3Location:
         q = {k: v[-1] for k, v in parse_qs(u.query).items()}
         return cls(
             bucket=u.netloc, prefix=u.path.strip("/"), endpoint=q.get("endpoint"),
+            public_endpoint=q.get("public_endpoint") or q.get("endpoint"),
             region=q.get("region", "us-east-1"), part_size=max(MIN_PART_SIZE, int(q.get("part_size", DEFAULT_PART_SIZE))),
         )
 
@@ -100,16 +121,16 @@ class _State:
 
 
 class S3BlobStore(BlobStore, MultipartStore):
-    overwrites_in_place = False
-
     def __init__(self, url: str) -> None:
         self.loc = S3Location.parse(url)
         self.bucket = self.loc.bucket
         self._client = None
         self._client_ctx = None
         self._client_lock = asyncio.Lock()
-        # Presigning is a local computation: a synchronous boto3 client does it without any I/O.
-        self.signer = boto3.client("s3", endpoint_url=self.loc.endpoint, region_name=self.loc.region, config=client_config())
+        # Presigning is a local computation: a synchronous boto3 client does it without any I/O. It signs
+        # for the public endpoint: the host is part of what SigV4 signs, so clients must send that one.
+        self.signer = boto3.client("s3", endpoint_url=self.loc.public_endpoint, region_name=self.loc.region,
+                                   config=client_config())
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -188,7 +209,10 @@ class S3BlobStore(BlobStore, MultipartStore):
             raise StoreGap(f"{k}: cannot rewind to {offset}, inside an uploaded part")
         state.tail = offset - end
 
-    async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+    async def write(self, key: str, offset: int, chunks: AsyncIterable[bytes], *,
+                    fence: WriteFence | None = None) -> int:
+        if fence is not None:
+            return await self._write_fenced(key, offset, chunks, fence)
         k = self._k(key)
         state = await self._state(key)
         if offset > state.durable or (state.final_size is not None and offset != state.final_size):
@@ -246,7 +270,9 @@ class S3BlobStore(BlobStore, MultipartStore):
         state.tail = spool.size
         spool.close()
 
-    async def finalize(self, key: str, size: int) -> None:
+    async def finalize(self, key: str, size: int, *, fence: WriteFence | None = None) -> None:
+        if fence is not None:
+            return await self._finalize_fenced(key, size, fence)
         k = self._k(key)
         state = await self._state(key)
         if state.final_size is not None:
@@ -273,6 +299,115 @@ class S3BlobStore(BlobStore, MultipartStore):
                 parts.append(PartInfo(state.parts + 1, len(tail), resp["ETag"]))
             await self._complete(k, state.upload_id, parts)
         await self._delete_sidecars(k)
+
+    # -- fenced append writes (upload writers under a lease) --------------------------------------
+
+    async def _write_fenced(self, key: str, offset: int, chunks: AsyncIterable[bytes], fence: WriteFence) -> int:
+        k = self._k(key)
+        ledger = S3Ledger.load(fence.state)
+        # The record is committed together with the acknowledged offset, so the core always writes at
+        # its end: nothing unacknowledged is ever in it, and nothing needs rewinding.
+        if offset != ledger.durable:
+            raise StoreGap(f"{key}: write at {offset}, {ledger.durable} bytes recorded")
+        consumed = 0
+        spool: _Spool | None = None
+        async for chunk in chunks:
+            consumed += len(chunk)
+            if spool is None:
+                spool = await self._open_fenced_spool(k, ledger)
+            spool.write(chunk)
+            if spool.size >= part_target(len(ledger.parts) + 1, self.loc.part_size):
+                await self._flush_fenced_part(k, ledger, spool, fence)
+                spool = _Spool()
+        if spool is not None and spool.size:
+            if spool.size >= MIN_PART_SIZE:
+                await self._flush_fenced_part(k, ledger, spool, fence)
+            else:
+                # Named after this writer's epoch: a writer taken over rewrites only its own tail,
+                # which no committed record names once anyone else has committed.
+                s3 = await self._s3()
+                await s3.put_object(Bucket=self.bucket, Key=f"{k}{TAIL}e{fence.epoch}", Body=spool.rewound(),
+                                    ContentLength=spool.size)
+                ledger.tail_epoch, ledger.tail = fence.epoch, spool.size
+                spool.close()
+        if consumed:
+            fence.state = ledger.dump()
+        return consumed
+
+    async def _open_fenced_spool(self, k: str, ledger: S3Ledger) -> _Spool:
+        if ledger.upload_id is None:
+            # Two writers racing here make two uploads; only the one a commit records is ever used,
+            # the other is aborted with the session (delete_prefix aborts every upload under it).
+            s3 = await self._s3()
+            ledger.upload_id = (await s3.create_multipart_upload(Bucket=self.bucket, Key=k))["UploadId"]
+        spool = _Spool()
+        if ledger.tail:
+            spool.write(await self._get(f"{k}{TAIL}e{ledger.tail_epoch}", ledger.tail) or b"")
+            ledger.tail_epoch, ledger.tail = None, 0  # now in the spool
+        return spool
+
+    async def _draw_part_number(self, fence: WriteFence) -> int:
+        number = await fence.draw()
+        if number > MAX_PARTS:
+            raise StoreGap(f"S3 allows {MAX_PARTS} parts per object; this blob has used them all")
+        return number
+
+    async def _flush_fenced_part(self, k: str, ledger: S3Ledger, spool: _Spool, fence: WriteFence) -> None:
+        # Drawn under the lease before the PUT: if this writer freezes now and wakes after a
+        # takeover, its part lands under a number the new writer never uses and no record lists.
+        number = await self._draw_part_number(fence)
+        s3 = await self._s3()
+        resp = await s3.upload_part(Bucket=self.bucket, Key=k, UploadId=ledger.upload_id, PartNumber=number,
+                                    Body=spool.rewound(), ContentLength=spool.size)
+        ledger.parts.append(PartInfo(number, spool.size, resp["ETag"]))
+        spool.close()
+
+    async def _finalize_fenced(self, key: str, size: int, fence: WriteFence) -> None:
+        k = self._k(key)
+        ledger = S3Ledger.load(fence.state)
+        head = await self._head(k)
+        expected = None  # the ETag, known when this call makes the object
+        if head is None:
+            if ledger.durable != size:
+                raise BlobMismatch(f"{key}: finalize at {size} but {ledger.durable} bytes are recorded")
+            expected = await self._compose_recorded(k, ledger, fence)
+            head = await self._head(k)
+        # The object is checked against the record, whoever made it (this call, or one that died or
+        # was taken over after completing): `complete` is never reported for anything else.
+        if head is None or head["ContentLength"] != size:
+            got = None if head is None else head["ContentLength"]
+            raise BlobMismatch(f"{key}: the stored object has {got} bytes, the database says {size}")
+        if expected is not None and head.get("ETag") != expected:
+            raise BlobMismatch(f"{key}: the stored object's ETag {head.get('ETag')} is not {expected}")
+        await self._delete_sidecars(k)
+
+    async def _compose_recorded(self, k: str, ledger: S3Ledger, fence: WriteFence) -> str | None:
+        """Complete the upload from the recorded parts (and tail) only, never from ListParts; returns
+        the ETag S3 gives such an object (the MD5 of a plain object, S3's md5-of-md5s for parts)."""
+        s3 = await self._s3()
+        tail = await self._get(f"{k}{TAIL}e{ledger.tail_epoch}", ledger.tail) if ledger.tail else b""
+        if tail is None or len(tail) != ledger.tail:
+            raise BlobMismatch(f"{k}: the recorded tail of {ledger.tail} bytes is missing")
+        if not ledger.parts:  # S3 refuses an upload with no parts: a small file is one plain object
+            await s3.put_object(Bucket=self.bucket, Key=k, Body=tail)
+            if ledger.upload_id:
+                await self._abort(k, ledger.upload_id)
+            return f'"{hashlib.md5(tail).hexdigest()}"'
+        parts = list(ledger.parts)
+        if tail:
+            number = await self._draw_part_number(fence)
+            resp = await s3.upload_part(Bucket=self.bucket, Key=k, UploadId=ledger.upload_id, PartNumber=number,
+                                        Body=tail)
+            parts.append(PartInfo(number, len(tail), resp["ETag"]))
+        try:
+            await self._complete(k, ledger.upload_id, parts)
+        except MultipartError:
+            # Completed meanwhile by another finalizer of the same record (a taken-over one): the
+            # size check that follows decides whether that object is right.
+            if await self._head(k) is None:
+                raise
+            return None
+        return multipart_etag([p.etag for p in parts])
 
     async def _delete_sidecars(self, k: str) -> None:
         s3 = await self._s3()
@@ -301,6 +436,81 @@ class S3BlobStore(BlobStore, MultipartStore):
         await self._complete(dest, upload_id, parts)
         return sum(sizes)
 
+    # -- whole-object puts (derived outputs) ---------------------------------------------------
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """Replace `key` with the stream: one PutObject, or a multipart upload of its own when the stream
+        is longer than a part. S3 swaps the object in only when the put or the completion succeeds, so a
+        reader sees the old bytes or the new ones; a writer killed midway leaves at most an open multipart
+        upload, which the reaper aborts (`stale_multipart_uploads`)."""
+        k = self._k(key)
+        raw = await self._get(k + MARKER)
+        if raw is not None:  # an append-written version never finished: it goes, the put replaces it
+            upload_id = json.loads(raw)["upload_id"]
+            if upload_id:
+                await self._abort(k, upload_id)
+            await self._delete_sidecars(k)
+        s3 = await self._s3()
+        spool, upload_id, parts, size = _Spool(), None, [], 0
+        try:
+            async for chunk in chunks:
+                spool.write(chunk)
+                size += len(chunk)
+                if spool.size >= self.loc.part_size:
+                    if upload_id is None:
+                        upload_id = (await s3.create_multipart_upload(Bucket=self.bucket, Key=k))["UploadId"]
+                    parts.append(await self._put_part(k, upload_id, len(parts) + 1, spool))
+                    spool.close()
+                    spool = _Spool()
+            if upload_id is None:
+                await s3.put_object(Bucket=self.bucket, Key=k, Body=spool.rewound(), ContentLength=spool.size)
+            else:
+                if spool.size:
+                    parts.append(await self._put_part(k, upload_id, len(parts) + 1, spool))
+                await self._complete(k, upload_id, parts)
+        except BaseException:
+            if upload_id is not None:
+                await asyncio.shield(self._abort(k, upload_id))
+            raise
+        finally:
+            spool.close()
+        return size
+
+    async def _put_part(self, k: str, upload_id: str, number: int, spool: _Spool) -> PartInfo:
+        s3 = await self._s3()
+        resp = await s3.upload_part(Bucket=self.bucket, Key=k, UploadId=upload_id, PartNumber=number,
+                                    Body=spool.rewound(), ContentLength=spool.size)
+        return PartInfo(number, spool.size, resp["ETag"])
+
+    # -- operator chores ----------------------------------------------------------------------
+
+    async def create_bucket(self) -> bool:
+        """Create the bucket if it is missing (`omnidrop storage create-bucket`); True if it was made."""
+        s3 = await self._s3()
+        try:
+            await s3.head_bucket(Bucket=self.bucket)
+            return False
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+        args = {} if self.loc.region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": self.loc.region}}
+        await s3.create_bucket(Bucket=self.bucket, **args)
+        return True
+
+    async def open_multipart_uploads(self) -> AsyncIterator[tuple[str, str, datetime]]:
+        """(key, upload id, initiated) of every multipart upload open under this store's prefix."""
+        s3 = await self._s3()
+        base = f"{self.loc.prefix}/" if self.loc.prefix else ""
+        async for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=base):
+            for u in page.get("Uploads", []):
+                yield self._unk(u["Key"]), u["UploadId"], u["Initiated"]
+
+    async def append_upload_id(self, key: str) -> str | None:
+        """The multipart upload an unfinished append-written blob is building, if any (its marker)."""
+        raw = await self._get(self._k(key) + MARKER)
+        return json.loads(raw)["upload_id"] if raw else None
+
     # -- reads, listing, deletion -------------------------------------------------------------
 
     async def size(self, key: str) -> int | None:
@@ -325,9 +535,13 @@ class S3BlobStore(BlobStore, MultipartStore):
 
     async def delete(self, key: str) -> None:
         k = self._k(key)
-        raw = await self._get(k + MARKER)
-        if raw is not None and json.loads(raw)["upload_id"]:
-            await self._abort(k, json.loads(raw)["upload_id"])
+        s3 = await self._s3()
+        # Every upload for this key, not only the marker's: fenced blobs keep theirs in the database,
+        # and a writer taken over may have left one of its own.
+        async for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=k):
+            for u in page.get("Uploads", []):
+                if u["Key"] == k:
+                    await self._abort(k, u["UploadId"])
         await self._delete_sidecars(k)
         await self._delete_keys([k])
 
@@ -417,6 +631,10 @@ class S3BlobStore(BlobStore, MultipartStore):
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         await self._abort(self._k(key), upload_id)
+
+    async def completed_size(self, key: str) -> int | None:
+        head = await self._head(self._k(key))
+        return None if head is None else head["ContentLength"]
 
 
 class _Spool:

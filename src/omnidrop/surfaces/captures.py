@@ -16,7 +16,6 @@ from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -28,7 +27,7 @@ from omnidrop.captures.service import CaptureNotFound, CaptureNotUploadable, Cap
 from omnidrop.db.models import Capture
 from omnidrop.protocols.presigned_parts import part_url
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import error_route, keys
+from omnidrop.surfaces.common import Int64, Refusal, authenticate, error_route, validation_errors
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
 
@@ -37,7 +36,9 @@ PROFILES = ("ply", "sogs-sh0")
 
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, RequestValidationError):
-        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        return JSONResponse({"detail": validation_errors(exc)}, status_code=422)
+    if isinstance(exc, Refusal):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
     if isinstance(exc, AuthError):
         return JSONResponse({"detail": str(exc) if str(exc) != exc.code else exc.code}, status_code=exc.status)
     if isinstance(exc, (CaptureNotFound, NoSuchUpload)):
@@ -64,7 +65,7 @@ async def captures_key(request: Request) -> Principal:
         token = header.split("=", 1)[1].strip()
     else:
         raise MissingCredentials("Not authenticated")
-    who = await keys(request).authenticate(token)
+    who = await authenticate(request, token)
     who.require(CAPTURES)
     return who
 
@@ -101,9 +102,9 @@ class TrainingParameters(BaseModel):
 
 class NewCaptureInput(BaseModel):
     name: str = Field(min_length=1, max_length=500)
-    bytesize: int = Field(gt=0)
+    bytesize: Int64 = Field(gt=0)
     created: str | None = Field(None, deprecated=True)
-    num_frames: int | None = Field(None, ge=0)
+    num_frames: Int64 | None = Field(None, ge=0)
     input_data_format: InputDataFormatEnum = InputDataFormatEnum.commonformat_ios
     guided_mode: bool | None = None
     ios_app_version: str | None = Field(None, max_length=64)
@@ -122,7 +123,7 @@ class EditCaptureInput(BaseModel):
 
 class RecreateCaptureUploadUrls(BaseModel):
     eid: str
-    bytesize: int = Field(gt=0)
+    bytesize: Int64 = Field(gt=0)
 
 
 class UploadUrlOutput(BaseModel):
@@ -132,7 +133,7 @@ class UploadUrlOutput(BaseModel):
 
 
 class UploadedPart(BaseModel):
-    number: int
+    number: Int64
     etag: str
 
 
@@ -213,7 +214,7 @@ def _body_eid_matches(path_eid: str, body_eid: str) -> None:
             description="Get all user captures")
 async def list_captures(
     request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 25,
-    offset: Annotated[int, Query(ge=0)] = 0, time_zone: bool = False,
+    offset: Annotated[Int64, Query(ge=0)] = 0, time_zone: bool = False,
 ) -> list[CaptureOutput]:
     sign = signer_for(request)
     return [output(c, time_zone, sign) for c in await service(request).list(who.owner_id, limit, offset)]
@@ -244,7 +245,7 @@ async def delete_capture(eid: str, request: Request, who: Who) -> Response:
 
 @router.post("/api/v1/captures/{eid}/create-upload-url/{part_no}", response_model=UploadUrlOutput,
              summary="Create upload URL")
-async def create_upload_url(eid: str, part_no: int, body: RecreateCaptureUploadUrls, request: Request,
+async def create_upload_url(eid: str, part_no: Int64, body: RecreateCaptureUploadUrls, request: Request,
                             who: Who) -> UploadUrlOutput:
     _body_eid_matches(eid, body.eid)
     services = request.app.state.services

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +24,9 @@ from omnidrop.auth.errors import AuthError, InsufficientScope, MissingCredential
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import VIDEOS_ADMIN, VIDEOS_UPLOAD
 from omnidrop.protocols.presigned_parts import part_url
-from omnidrop.surfaces.common import error_route, keys, validation_message
+from omnidrop.surfaces.common import (
+    Int64, Refusal, authenticate, error_route, validation_errors, validation_message,
+)
 from omnidrop.uploads.errors import UploadError
 from omnidrop.uploads.parts import NoSuchUpload
 from omnidrop.videos.service import FileSpec, GroupView, VideoUploadError, VideoUploads
@@ -39,9 +40,11 @@ def _error(code: str, message: str, status: int) -> Response:
 
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, RequestValidationError):
-        details = jsonable_encoder(exc.errors())
+        details = validation_errors(exc)
         return JSONResponse({"error": {"code": "invalid_request", "message": validation_message(exc), "details": details}}, 400)
     if isinstance(exc, AuthError):
+        return _error(exc.code, str(exc), exc.status)
+    if isinstance(exc, Refusal):
         return _error(exc.code, str(exc), exc.status)
     if isinstance(exc, VideoUploadError):
         return _error(exc.code, str(exc), exc.status)
@@ -58,7 +61,7 @@ async def app_key(request: Request) -> Principal:
     token = request.headers.get(HEADER)
     if not token:
         raise MissingCredentials(f"send your API key in the {HEADER} header")
-    who = await keys(request).authenticate(token.strip())
+    who = await authenticate(request, token.strip())
     if not who.scopes & {VIDEOS_ADMIN, VIDEOS_UPLOAD}:
         raise InsufficientScope(VIDEOS_UPLOAD)
     return who
@@ -75,7 +78,7 @@ class FileIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     role: str
     filename: str = Field(min_length=1, max_length=255)
-    size: int = Field(gt=0)
+    size: Int64 = Field(gt=0)
     content_type: str | None = Field(None, alias="contentType", max_length=128)
 
 
@@ -87,12 +90,12 @@ class CreateGroup(BaseModel):
 
 class PartUrlsIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
-    part_numbers: list[int] | None = Field(None, alias="partNumbers", max_length=10_000)
+    part_numbers: list[Int64] | None = Field(None, alias="partNumbers", max_length=10_000)
 
 
 class PartIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
-    part_number: int = Field(alias="partNumber")
+    part_number: Int64 = Field(alias="partNumber")
     etag: str = Field(alias="etag")
 
 
@@ -143,7 +146,7 @@ async def create_group(body: CreateGroup, request: Request, who: Who) -> dict:
 
 @router.get("/uploads")
 async def list_groups(request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                      offset: Annotated[Int64, Query(ge=0)] = 0) -> dict:
     """The key owner's upload groups in every state, newest first (not in the document)."""
     return {"items": [group_json(v) for v in await uploads(request).list_groups(who.owner_id, limit, offset)]}
 
@@ -186,6 +189,6 @@ async def cancel_group(upload_session_id: str, request: Request, who: Who) -> di
 
 @router.get("/library")
 async def library(request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                  offset: Annotated[Int64, Query(ge=0)] = 0) -> dict:
     views = await uploads(request).library(who.owner_id, limit, offset)
     return {"items": [group_json(v) for v in views]}

@@ -6,6 +6,7 @@ Every route is rate limited per API key as the spec's table says.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -21,8 +22,8 @@ from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.protocols.content_range import put_file
 from omnidrop.protocols.downloads import blob_response
 from omnidrop.projects.errors import ProjectNotFound
-from omnidrop.projects.service import NewProject, ProjectView
-from omnidrop.surfaces.common import core, error_route, guard
+from omnidrop.projects.service import READY, NewProject, ProjectView
+from omnidrop.surfaces.common import Int64, Refusal, core, error_route, guard, validation_errors
 from omnidrop.uploads.adoption import SourceNotFound, adopt_blob, adopt_resumable
 from omnidrop.uploads.core import FileProgress
 from omnidrop.uploads.errors import FileNotFound, TariffForbidsUpload, TotalMismatch, UploadError
@@ -49,11 +50,18 @@ STATUS = {
     "upload_in_progress": 409,
     "length_required": 411,
     "file_too_large": 413,
+    "options_too_large": 413,
     "session_too_large": 413,
     "extension_not_allowed": 415,
 }
 # Detail fields the spec promises with a code (and a few that help a client); the rest stay internal.
 PUBLIC_DETAILS = {"received", "limit", "extension", "allowed", "total", "files", "used"}
+
+
+class OptionsTooLarge(UploadError):
+    """More unknown fields than the project keeps under `options` (it echoes them on every GET)."""
+
+    code = "options_too_large"
 
 
 class Tariff(UploadError):
@@ -68,6 +76,8 @@ def render_error(exc: Exception) -> Response:
     if isinstance(exc, UploadError):
         body = {"error": exc.code, **{k: v for k, v in exc.details.items() if k in PUBLIC_DETAILS}}
         return JSONResponse(body, status_code=STATUS.get(exc.code, 400))
+    if isinstance(exc, Refusal):
+        return JSONResponse({"error": exc.code, **exc.details}, status_code=exc.status)
     if isinstance(exc, RateLimited):
         return JSONResponse({"error": "rate_limited", "limit": exc.limit, "retry_after": exc.retry_after},
                             status_code=429, headers={"Retry-After": str(exc.retry_after)})
@@ -78,7 +88,7 @@ def render_error(exc: Exception) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(body, status_code=exc.status, headers=headers)
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"error": "invalid_request", "detail": exc.errors()}, status_code=400)
+    return JSONResponse({"error": "invalid_request", "detail": validation_errors(exc)}, status_code=400)
 
 
 router = APIRouter(prefix="/api/v1", route_class=error_route(render_error), tags=["file upload"])
@@ -162,12 +172,12 @@ async def add_file(upload_id: str, body: AddFile, request: Request,
 @router.get("/projects")
 async def list_projects(request: Request, who: Principal = guard("GET /projects", PROJECTS_READ),
                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                        offset: Annotated[Int64, Query(ge=0)] = 0) -> dict:
     """The owner's projects, newest first (not in the spec; the web app lists them). Its own rate-limit
     bucket, so a polling library page does not eat the spec's 60/minute of GET /projects/{name}."""
     rows = await request.app.state.services.projects.list_recent(who.owner_id, limit, offset)
     return {"projects": [{
-        "name": p.name, "title": p.title, "status": p.status, "state": p.state,
+        "name": p.name, "title": p.title, "status": 100 if p.state == "failed" else p.status, "state": p.state,
         **({"error": p.error_code, "message": p.error_message} if p.state == "failed" else {}),
         "created_at": p.created_at.isoformat(), "ready_at": p.ready_at.isoformat() if p.ready_at else None,
     } for p in rows]}
@@ -179,14 +189,18 @@ class ProjectRequest(BaseModel):
     upload_id: str | None = None
     download_link: str | None = None
     title: str | None = None
-    privacy_mode: int | None = None
+    privacy_mode: Int64 | None = None
 
 
 @router.post("/projects", status_code=201)
 async def create_project(body: ProjectRequest, request: Request,
                          who: Principal = guard("POST /projects", PROJECTS_WRITE)) -> dict:
+    options = dict(body.model_extra or {})
+    limit = request.app.state.services.settings.max_project_options_bytes
+    if len(json.dumps(options, separators=(",", ":"))) > limit:
+        raise OptionsTooLarge(f"the unknown fields kept under options exceed {limit} bytes", limit=limit)
     new = NewProject(upload_id=body.upload_id, download_link=body.download_link, title=body.title,
-                     privacy_mode=body.privacy_mode, options=dict(body.model_extra or {}))
+                     privacy_mode=body.privacy_mode, options=options)
     try:
         project = await request.app.state.services.projects.create(who.owner_id, new)
     except TariffForbidsUpload as exc:
@@ -214,8 +228,8 @@ async def download_project_asset(name: str, role: str, filename: str, request: R
 
 
 async def _blob_of(view: ProjectView, request: Request, pick) -> Response:
-    if view.project.status < 100:
-        raise ProjectNotFound("the project is not ready")
+    if view.project.state != READY:
+        raise ProjectNotFound("the project is not ready" if view.project.state != "failed" else "the project failed")
     key = next((k for f in view.files if (k := pick(f))), None)
     if key is None:
         raise FileNotFound("no such file in this project")
@@ -223,23 +237,27 @@ async def _blob_of(view: ProjectView, request: Request, pick) -> Response:
 
 
 def project_record(view: ProjectView, request: Request) -> dict:
-    """`{name, status}` while processing; the full record at 100; the reason when it failed."""
+    """`{name, status}` while processing; the full record at 100, a failed project's with its reason."""
     p = view.project
-    if p.state == "failed":
-        return {"name": p.name, "status": p.status, "state": "failed", "error": p.error_code, "message": p.error_message}
-    if p.status < 100:
+    failed = p.state == "failed"
+    if p.status < 100 and not failed:
         return {"name": p.name, "status": p.status}
     files = []
-    for f in view.files:
+    for f in [] if failed else view.files:
         entry = {"name": f.name, "size": f.size, "type": f.kind, "mime": f.mime, "sha256": f.sha256,
                  "origin": f.origin, "details": f.details,
                  "url": str(request.url_for("project_file", name=p.name, filename=f.name))}
         entry["assets"] = {role: str(request.url_for("project_asset", name=p.name, role=role, filename=f.name))
                            for role in f.assets}
         files.append(entry)
+    # A failed project ends at status 100 too (a client polling until 100 stops), with state "failed",
+    # the reason in error/message, and no files.
     return {
-        "name": p.name, "status": p.status, "state": p.state, "title": p.title, "privacy_mode": p.privacy_mode,
+        "name": p.name, "status": 100, "state": p.state, "title": p.title, "privacy_mode": p.privacy_mode,
         "source": {"upload_id": p.upload_session_id} if p.upload_session_id else {"download_link": p.download_link},
-        "options": p.options, "created_at": p.created_at.isoformat(), "ready_at": p.ready_at.isoformat(),
-        "files": files,
+        "options": p.options, "created_at": p.created_at.isoformat(),
+        "ready_at": p.ready_at.isoformat() if p.ready_at else None, "files": files,
+        # Archive entries not unpacked (extension not allowed), only when there were any.
+        **({"refused_entries": p.refused_entries} if p.refused_entries else {}),
+        **({"error": p.error_code, "message": p.error_message} if failed else {}),
     }

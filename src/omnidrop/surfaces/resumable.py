@@ -1,4 +1,4 @@
-"""The resumable-upload endpoints (`/files/` by default): tus 1.0.0 and the IETF draft, with CORS.
+"""The resumable-upload endpoints (`/files/` by default): tus 1.0.0 and the IETF draft (CORS: surfaces/cors.py).
 
 The walkthrough spec's steps 3 and 4 run here. Requests carry `Authorization: Bearer` with an API
 key or a login token; an upload belongs to its creator's owner, and anyone else gets 404.
@@ -6,31 +6,25 @@ key or a login token; an upload belongs to its creator's owner, and anyone else 
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
 from fastapi import APIRouter
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from omnidrop.auth.bearer import bearer_token
+from omnidrop.auth.bearer import KEY_OR_LOGIN, bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.scopes import PROJECTS_WRITE
 from omnidrop.protocols.ietf_resumable import IetfResumableProtocol, interop_version
 from omnidrop.protocols.tus import TUS_VERSION, TusProtocol
 from omnidrop.serving.informational import send_informational
 from omnidrop.settings import Settings
+from omnidrop.surfaces.common import StorageFull
+from omnidrop.uploads.storage_full import is_storage_full
 
 METHODS = ["OPTIONS", "HEAD", "GET", "POST", "PATCH", "DELETE"]
-EXPOSED = (
-    "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Defer-Length, Upload-Concat, Upload-Expires, "
-    "Upload-Complete, Upload-Limit, Upload-Draft-Interop-Version, Tus-Resumable, Tus-Version, Tus-Extension, "
-    "Tus-Max-Size, Tus-Checksum-Algorithm"
-)
-ALLOWED_HEADERS = (
-    "Authorization, Content-Type, Content-Disposition, Tus-Resumable, Upload-Offset, Upload-Length, "
-    "Upload-Metadata, Upload-Defer-Length, Upload-Concat, Upload-Checksum, Upload-Complete, "
-    "Upload-Draft-Interop-Version, X-HTTP-Method-Override, X-Requested-With"
-)
 
 
 def router(settings: Settings) -> APIRouter:
@@ -54,14 +48,12 @@ async def _dispatch(request: Request, upload_id: str | None, base: str) -> Respo
     services = request.app.state.services
     settings: Settings = services.settings
     method = (request.headers.get("x-http-method-override") or request.method).upper()
-    origin = request.headers.get("origin")
-    if method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
-        return _cors(_preflight(), origin, settings)
 
     async def authenticate() -> str:
         if settings.tus_allow_anonymous and "authorization" not in request.headers:
             return await services.logins.anonymous_owner()
-        principal = await services.logins.authenticate(bearer_token(request.headers.get("authorization")))
+        token = bearer_token(request.headers.get("authorization"), KEY_OR_LOGIN)
+        principal = await services.logins.authenticate(token)
         principal.require(PROJECTS_WRITE)
         return principal.owner_id
 
@@ -77,26 +69,20 @@ async def _dispatch(request: Request, upload_id: str | None, base: str) -> Respo
             response = await TusProtocol(services.resumable).handle(
                 request, method, upload_id, collection_url, authenticate)
     except AuthError as exc:
-        response = Response(f"{exc.code}\n", status_code=exc.status, media_type="text/plain",
+        text = f"{exc.code}: {exc}" if str(exc) else exc.code
+        response = Response(f"{text}\n", status_code=exc.status, media_type="text/plain",
                             headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
         if version is None:
             response.headers["Tus-Resumable"] = TUS_VERSION
-    return _cors(response, origin, settings) if origin else response
-
-
-def _preflight() -> Response:
-    return Response(status_code=200, headers={
-        "Access-Control-Allow-Methods": ", ".join(METHODS),
-        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-        "Access-Control-Max-Age": "86400",
-    })
-
-
-def _cors(response: Response, origin: str, settings: Settings) -> Response:
-    allowed = settings.cors_allow_origins
-    if "*" in allowed or origin in allowed:
-        response.headers["Access-Control-Allow-Origin"] = origin if "*" not in allowed else "*"
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED
-        if "*" not in allowed:
-            response.headers["Vary"] = "Origin"
+    except (OSError, DBAPIError) as exc:
+        if not is_storage_full(exc):
+            raise
+        # What was acknowledged before stays so (HEAD gives the offset); the client resumes once space is freed.
+        full = StorageFull()
+        if version is None:
+            response = Response(f"{full.code}: {full}\n", status_code=full.status, media_type="text/plain",
+                                headers={"Tus-Resumable": TUS_VERSION})
+        else:
+            response = Response(json.dumps({"title": str(full), "status": full.status}), status_code=full.status,
+                                media_type="application/problem+json")
     return response

@@ -8,12 +8,14 @@ from fastapi.responses import JSONResponse
 
 from omnidrop.auth.errors import AuthError
 from omnidrop.protocols.signed_urls import BLOB_PREFIX, serve_signed_blob
-from omnidrop.surfaces.common import error_route
+from omnidrop.surfaces.common import Refusal, error_route
 from omnidrop.uploads.errors import UploadError
 
 
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, AuthError):  # SignatureInvalid / SignatureExpired: 403
+        return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status)
+    if isinstance(exc, Refusal):
         return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status)
     assert isinstance(exc, (RequestValidationError, UploadError))
     return JSONResponse({"error": "invalid_request", "message": str(exc)}, status_code=400)

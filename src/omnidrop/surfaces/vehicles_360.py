@@ -24,9 +24,9 @@ from omnidrop.auth.scopes import VEHICLES_READ, VEHICLES_WRITE
 from omnidrop.pipeline.masks.detector import Detection
 from omnidrop.protocols.multipart_form import FormError, FormStream
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import error_route, validation_message
+from omnidrop.surfaces.common import Refusal, authenticate, error_route, reads_small_body, validation_message
 from omnidrop.uploads.ids import new_id
-from omnidrop.vehicles.errors import FileTooLarge, MasksNotAvailable, VehicleError
+from omnidrop.vehicles.errors import FileTooLarge, MasksNotAvailable, MissingVideoFile, VehicleError
 from omnidrop.vehicles.intake import receive
 from omnidrop.vehicles.masks import FrameMasks, import_masks
 from omnidrop.vehicles.service import VehicleService, ready_frames, video_prefix
@@ -45,6 +45,8 @@ def render_error(exc: Exception) -> Response:
         return _error(exc.code, exc.message, exc.status, **exc.details)
     if isinstance(exc, FormError):
         return _error("INVALID_REQUEST", str(exc), 400)
+    if isinstance(exc, Refusal):
+        return _error(exc.code.upper(), str(exc), exc.status)
     if isinstance(exc, RateLimited):
         return JSONResponse({"error": {"code": "RATE_LIMITED", "message": str(exc), "retry_after": exc.retry_after}},
                             status_code=429, headers={"Retry-After": str(exc.retry_after)})
@@ -71,7 +73,7 @@ def _key(request: Request) -> str:
 
 def caller(route: str, scope: str) -> Any:
     async def check(request: Request) -> Principal:
-        who = await request.app.state.services.keys.authenticate(_key(request))
+        who = await authenticate(request, _key(request))
         who.require(scope)
         await request.app.state.services.limiter.hit(route, who.key_id)
         return who
@@ -93,18 +95,20 @@ def _url(request: Request, key: str) -> str:
 
 
 UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["video", "side", "vehicle_uuid"],
+    "type": "object", "required": ["video", "side"],
     "properties": {
         "video": {"type": "string", "format": "binary", "description": "the video, at most 100 MB"},
         "side": {"type": "string", "enum": list(SIDES)},
-        "vehicle_uuid": {"type": "string", "format": "uuid"},
+        "vehicle_uuid": {"type": "string", "format": "uuid",
+                         "description": "optional: without it a new vehicle is created and its UUID returned"},
     },
 }}}}}
 
 
 @router.post("/360/upload", status_code=201, openapi_extra=UPLOAD_FORM)
 async def upload(request: Request, who: Principal = caller("POST /360/upload", VEHICLES_WRITE)) -> dict:
-    """multipart/form-data: `video` (the file), `side`, `vehicle_uuid`. Streamed to storage."""
+    """multipart/form-data: `video` (the file), `side`, optional `vehicle_uuid` (a new vehicle without one).
+    Streamed to storage."""
     settings = request.app.state.services.settings
     limit = settings.vehicle_max_video_bytes
     declared = request.headers.get("content-length")
@@ -116,7 +120,12 @@ async def upload(request: Request, who: Principal = caller("POST /360/upload", V
             async for _ in request.stream():
                 pass
         raise FileTooLarge(f"the video exceeds the {limit} byte limit", limit=limit)
-    form = FormStream(request.stream(), request.headers.get("content-type"))
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().lstrip().startswith("multipart/"):
+        # A plain form, JSON or no body at all carries no file: the document's MISSING_VIDEO_FILE.
+        raise MissingVideoFile("no video file provided: send multipart/form-data with the video in the form "
+                               "field 'video'")
+    form = FormStream(request.stream(), content_type)
     video_id = new_id(16)
     try:
         got = await receive(form, request.app.state.services.store, limit, f"vehicle-uploads/{video_id}")
@@ -229,6 +238,7 @@ def _flag(value: Any, default: bool = True) -> bool:
 
 @router.delete("/360/cleanup", operation_id="cleanup_360_delete")
 @router.post("/360/cleanup", operation_id="cleanup_360_post")
+@reads_small_body
 async def cleanup(request: Request, who: Principal = caller("/360/cleanup", VEHICLES_WRITE)) -> dict:
     """Parameters in the query string or a JSON body: vehicle_uuid, side, remove_frames (default true)."""
     params: dict[str, Any] = dict(request.query_params)
@@ -257,7 +267,7 @@ class NewVehicle(BaseModel):
 def _video(v) -> dict:
     return {"job_id": v.job_id, "side": v.side, "state": v.state, "frames_total": v.frame_count,
             "original_filename": v.original_filename, "size": v.size, "video_stored": v.blob_key is not None,
-            "error": v.error_code, "created_at": v.created_at.isoformat()}
+            "error": v.error_code, "decode_skipped": v.decode_skipped or [], "created_at": v.created_at.isoformat()}
 
 
 @router.post("/360/vehicles", status_code=201)

@@ -15,17 +15,20 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from omnidrop.auth.bearer import bearer_token
+from omnidrop.auth.bearer import KEY_OR_LOGIN, bearer_token
 from omnidrop.auth.errors import AuthError
 from omnidrop.auth.keys import Principal
+from omnidrop.auth.rate_limits import RateLimited
 from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughProject, WalkthroughVideo
+from omnidrop.db.models.walkthrough import project_slug
 from omnidrop.protocols.body import request_body
+from omnidrop.protocols.downloads import blob_response
 from omnidrop.protocols.signed_urls import blob_url
-from omnidrop.surfaces.common import error_route, validation_message
+from omnidrop.surfaces.common import Int64, Refusal, error_route, reads_small_body, validation_message
 from omnidrop.walkthrough.errors import DrawingNotFound, InvalidInput, UploadObjectNotFound, WalkthroughError
 from omnidrop.walkthrough.positions import format_position, parse_date, parse_position
 from omnidrop.walkthrough.service import Bounds, UploadObject, VideoLink, WalkthroughService
@@ -34,8 +37,12 @@ from omnidrop.walkthrough.service import Bounds, UploadObject, VideoLink, Walkth
 def render_error(exc: Exception) -> Response:
     if isinstance(exc, WalkthroughError):
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+    if isinstance(exc, Refusal):
+        return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status)
     if isinstance(exc, AuthError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"error": exc.code, "message": str(exc) if str(exc) else exc.code},
                             status_code=exc.status, headers=headers)
     if isinstance(exc, RequestValidationError):
@@ -52,7 +59,8 @@ def service(request: Request) -> WalkthroughService:
 
 
 async def principal(request: Request) -> Principal:
-    return await request.app.state.services.logins.authenticate(bearer_token(request.headers.get("authorization")))
+    token = bearer_token(request.headers.get("authorization"), KEY_OR_LOGIN)
+    return await request.app.state.services.logins.authenticate(token)
 
 
 async def reader(who: Principal = Depends(principal)) -> Principal:
@@ -69,13 +77,15 @@ async def writer(who: Principal = Depends(principal)) -> Principal:
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    username: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
 
 
 @router.post("/auth/login")
 async def login(body: Login, request: Request) -> dict:
-    issued = await request.app.state.services.logins.login(body.username, body.password)
+    """Throttled per username and per client address: past either limit, 429 with Retry-After."""
+    address = request.client.host if request.client else None
+    issued = await request.app.state.services.logins.login(body.username, body.password, address)
     return {"token": issued.token, "expires_at": _timestamp(issued.expires_at)}
 
 
@@ -100,12 +110,12 @@ class NewDrawing(BaseModel):
 
 
 def _project(p: WalkthroughProject) -> dict:
-    return {"id": p.id, "name": p.name, "inserted_at": _timestamp(p.created_at)}
+    return {"id": p.slug, "name": p.name, "inserted_at": _timestamp(p.created_at)}
 
 
 def _drawing(d: Drawing) -> dict:
     return {
-        "id": d.id, "project_id": d.project_id, "name": d.name,
+        "id": d.id, "project_id": project_slug(d.project_id), "name": d.name,
         "bounds": {"north": d.north, "south": d.south, "east": d.east, "west": d.west},
         "image_url": f"/360/drawings/{d.id}/image" if d.image_key else None, "image_type": d.image_type,
         "inserted_at": _timestamp(d.created_at),
@@ -146,7 +156,8 @@ async def get_drawing_image(drawing_id: str, request: Request, who: Principal = 
     drawing = await service(request).drawing(who.owner_id, _int_id(drawing_id, DrawingNotFound, "drawing"))
     if not drawing.image_key:
         raise DrawingNotFound(f"drawing {drawing.id} has no image yet")
-    return StreamingResponse(service(request).read_blob(drawing.image_key), media_type=drawing.image_type)
+    return await blob_response(request.app.state.services.store, drawing.image_key, request.headers.get("range"),
+                               media_type=drawing.image_type)
 
 
 # -- steps 2 and 5 ------------------------------------------------------------------------------
@@ -159,6 +170,7 @@ async def list_uploads(project_id: str, request: Request, who: Principal = Depen
 
 
 @router.post("/360/{project_id}/upload", status_code=201)
+@reads_small_body
 async def create_upload(
     project_id: str, request: Request, who: Principal = Depends(writer),
     date: Annotated[str | None, Query()] = None, name: Annotated[str | None, Query()] = None,
@@ -195,7 +207,7 @@ class LinkVideos(BaseModel):
     upload: list[FileLink]
     start_position: str
     end_position: str
-    target_points_count: int = 0
+    target_points_count: Int64 = 0
 
 
 @router.put("/360/{upload_id}/upload")
@@ -219,7 +231,7 @@ def upload_object(obj: UploadObject, request: Request) -> dict:
     files = str(request.base_url).rstrip("/") + "/" + request.app.state.services.settings.tus_path.strip("/") + "/"
     tus_links = list(dict.fromkeys([files + link.resumable_id for link in obj.tus_links] + [v.url for v in obj.videos]))
     return {
-        "id": row.id, "name": row.name, "project_id": row.project_id, "floor_id": row.floor_id,
+        "id": row.id, "name": row.name, "project_id": project_slug(row.project_id), "floor_id": row.floor_id,
         "date": row.date.isoformat(), "processing_status": row.processing_status, "uploaded_by": row.uploaded_by,
         "inserted_at": _timestamp(row.inserted_at), "updated_at": _timestamp(row.updated_at),
         "is_timelapse": row.is_timelapse, "images": [], "videos": [_video(v) for v in obj.videos],

@@ -12,15 +12,19 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from omnidrop.auth.quotas import Quotas
+from omnidrop.db.clock import db_time, seconds
 from omnidrop.db.engine import Database
 from omnidrop.db.models import UploadFile, UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.base import BlobStore
+from omnidrop.telemetry.context import body_counted
+from omnidrop.telemetry.metrics import LEASE_TAKEOVERS, storage_errors
 from omnidrop.uploads.errors import (
+    BodyInterrupted,
     FileBusy,
     FileNotFound,
     FileTooLarge,
@@ -32,7 +36,9 @@ from omnidrop.uploads.errors import (
     SessionNotFound,
     SessionTooLarge,
     TotalMismatch,
+    UploadError,
 )
+from omnidrop.uploads.fence import LeaseFence
 from omnidrop.uploads.guarded_body import ChunkCheck, GuardedBody
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
 from omnidrop.uploads.leases import Lease, LeaseLost
@@ -41,6 +47,8 @@ from omnidrop.uploads.names import check_extension, flatten_filename
 log = logging.getLogger(__name__)
 
 OPEN = "open"
+# Errors that reach a store's write from the body it reads, not from the store.
+_NOT_THE_STORES = (UploadError, BodyInterrupted, LeaseLost)
 EXPIRY_TOUCH_EVERY = timedelta(minutes=1)
 DELETING = "deleting"
 
@@ -51,10 +59,20 @@ _LIVE_SESSION = select(UploadSession).where(
     UploadSession.id == bindparam("session_id"),
     UploadSession.owner_id == bindparam("owner_id"),  # another owner's session is simply not found
     UploadSession.state == OPEN,
-    UploadSession.expires_at > bindparam("now"),
+    UploadSession.expires_at > db_time(0),  # the database's clock decides, for every node alike
 )
 # Serialises file creation per session on PostgreSQL; SQLite has BEGIN IMMEDIATE.
 _LIVE_SESSION_FOR_UPDATE = _LIVE_SESSION.with_for_update()
+# "Abandoned" means no activity for the TTL, so writes push expiry out: at most once a minute, so a
+# stream of chunks does not rewrite the session row on every request. All in the database's time.
+_sessions = UploadSession.__table__.c
+_MOVE_EXPIRY = (
+    update(UploadSession.__table__)
+    .where(_sessions.id == bindparam("session_id"), _sessions.state == OPEN,
+           or_(_sessions.expires_at.is_(None), _sessions.expires_at < db_time(seconds("due_before"))))
+    .values(expires_at=db_time(seconds("ttl")))
+)
+MOVE_EXPIRY = _MOVE_EXPIRY  # for modules built on the core that keep their sessions alive themselves
 _FILE_NAMED = select(UploadFile).where(UploadFile.session_id == bindparam("session_id"),
                                        UploadFile.name == bindparam("name"))
 # Core (table-level) rather than ORM UPDATEs: the ORM makes a new statement per execution, which
@@ -67,6 +85,8 @@ _COMMIT = (
     .where(_files.id == bindparam("file_id"), _files.lease_owner == bindparam("token"))
     .values(
         received=_RECEIVED_AFTER,
+        # The store's record of what makes up the blob moves with `received`, under the same lease.
+        store_state=bindparam("store_state"),
         updated_at=bindparam("now"),
         # Not completing: give the lease back in the same statement (one round trip less per
         # chunk). Completing keeps it until the blob is finalized.
@@ -105,7 +125,7 @@ class SessionInfo:
 
 
 def _session_params(owner_id: str, session_id: str) -> dict:
-    return {"owner_id": owner_id, "session_id": session_id, "now": utcnow()}
+    return {"owner_id": owner_id, "session_id": session_id}
 
 
 def _progress(f: UploadFile) -> FileProgress:
@@ -132,15 +152,16 @@ class UploadCore:
     # -- sessions -----------------------------------------------------------------------------
 
     async def create_session(self, owner_id: str) -> SessionInfo:
-        now = utcnow()
         session = UploadSession(
-            id=new_id(), owner_id=owner_id, state=OPEN, created_at=now,
-            expires_at=now + timedelta(seconds=self.limits.ttl_seconds),
+            id=new_id(), owner_id=owner_id, state=OPEN, created_at=db_time(0),
+            expires_at=db_time(self.limits.ttl_seconds),
         )
         async with self.db.write() as s:
             if self.quotas:
                 await self.quotas.check(s, owner_id)
             s.add(session)
+            await s.flush()
+            await s.refresh(session)  # the times the database gave it
         return SessionInfo(id=session.id, expires_at=session.expires_at, files=[])
 
     async def get_session(self, owner_id: str, session_id: str) -> SessionInfo:
@@ -163,19 +184,18 @@ class UploadCore:
     async def delete_session(self, owner_id: str, session_id: str) -> None:
         """Idempotent: an unknown or already deleted session is not an error."""
         self._check_id(session_id)
-        async with self.db.write() as s:
-            result = await s.execute(
-                update(UploadSession)
+        mark = (update(UploadSession)
                 .where(UploadSession.id == session_id, UploadSession.owner_id == owner_id,
                        UploadSession.state.in_([OPEN, DELETING]))
-                .values(state=DELETING)
-            )
-        if result.rowcount:
+                .values(state=DELETING))
+        # run_write: on a full disk it runs again once the database has been given room (Database.on_disk_full).
+        if await self.db.run_write(lambda s: s.execute(mark).rowcount):
             await self._purge(session_id)
 
     async def reap_expired(self, now: datetime | None = None) -> int:
-        """Delete sessions past their expiry (and any whose deletion was interrupted), bytes first."""
-        now = now or utcnow()
+        """Delete sessions past their expiry (and any whose deletion was interrupted), bytes first.
+        Expiry is judged by the database's clock unless a test hands in `now`."""
+        now = db_time(0) if now is None else now
         async with self.db.read() as s:
             ids = (
                 await s.scalars(
@@ -206,9 +226,12 @@ class UploadCore:
     async def _purge(self, session_id: str) -> None:
         # Bytes first: if we die in between, the row in DELETING state brings the reaper back.
         await self.store.delete_prefix(f"uploads/{session_id}")
-        async with self.db.write() as s:
-            await s.execute(delete(UploadFile).where(UploadFile.session_id == session_id))
-            await s.execute(delete(UploadSession).where(UploadSession.id == session_id))
+
+        def forget(s) -> None:
+            s.execute(delete(UploadFile).where(UploadFile.session_id == session_id))
+            s.execute(delete(UploadSession).where(UploadSession.id == session_id))
+
+        await self.db.run_write(forget)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -300,6 +323,7 @@ class UploadCore:
                 raise LengthExceeded(f.total)
             return await self._stream(f, lease, start, length, body, check)
         except LeaseLost:
+            LEASE_TAKEOVERS.labels("upload").inc()
             raise FileBusy(await self._received(file_id)) from None
         finally:
             try:
@@ -341,11 +365,15 @@ class UploadCore:
             end = f.total if f.total is not None else self.limits.max_file_bytes
             guarded = GuardedBody(body, end - start, lambda got: LengthExceeded(end), lease, check)
 
-        # A store that cannot overwrite in place (S3: parts are immutable) only ever gets writes at the
-        # acknowledged end: bytes re-sent below `received` are counted as written but not stored again.
-        skip = 0 if self.store.overwrites_in_place else max(0, f.received - start)
+        # Acknowledged bytes are never written again: bytes re-sent below `received` are counted as
+        # written but not stored. So every store only ever gets writes at the acknowledged end (S3
+        # parts cannot be edited; the local store keeps a taken-over writer's file unread from there).
+        skip = max(0, f.received - start)
         pieces = _drop_prefix(guarded, skip) if skip else guarded
-        stored = await self.store.write(f.blob_key, start + skip, pieces)
+        fence = LeaseFence(lease, f.store_state)
+        with storage_errors("upload", _NOT_THE_STORES):
+            stored = await self.store.write(f.blob_key, start + skip, pieces, fence=fence)
+        body_counted(guarded.count, stored)  # once per request, for the metrics (telemetry/asgi.py)
         written = stored + min(skip, guarded.count)
         interrupted = guarded.interrupted
         if check is not None:
@@ -354,11 +382,11 @@ class UploadCore:
             check.verify()
         if not interrupted and length is not None and written != length:
             raise LengthMismatch(length, written)
-        return await self._commit(f, lease, start + written)
+        return await self._commit(f, lease, fence, start + written)
 
-    async def _commit(self, f: UploadFile, lease: Lease, end: int) -> FileProgress:
+    async def _commit(self, f: UploadFile, lease: Lease, fence: LeaseFence, end: int) -> FileProgress:
         now = utcnow()
-        params = {"file_id": f.id, "token": lease.token, "end": end, "now": now}
+        params = {"file_id": f.id, "token": lease.token, "end": end, "now": now, "store_state": fence.state}
         row = await self.db.run_write(lambda s: s.execute(_COMMIT, params).first())
         if row is None:
             raise LeaseLost()
@@ -366,7 +394,10 @@ class UploadCore:
         lease.released = holder is None
         completed_now = False
         if received == f.total:
-            await self.store.finalize(f.blob_key, f.total)
+            # Made from the committed record only, and checked against `total` before the file is
+            # reported complete (BlobMismatch propagates: the file stays incomplete).
+            with storage_errors("upload"):
+                await self.store.finalize(f.blob_key, f.total, fence=fence)
             completed_now = await self.db.run_write(lambda s: s.execute(
                 update(UploadFile)
                 .where(UploadFile.id == f.id, UploadFile.complete.is_(False))
@@ -389,24 +420,23 @@ class UploadCore:
             return None
         if not f.complete and f.total != total:
             raise TotalMismatch(f.total)
-        self._touch_expiry(session, utcnow())
+        s.execute(_MOVE_EXPIRY, self.expiry_params(session.id))
         if not f.complete and start <= f.received:
             lease.file_id = f.id
             if lease.claim_in(s):
                 return lease.claimed
         return f
 
-    def _touch_expiry(self, session: UploadSession, now: datetime) -> None:
-        if session.expires_at is None:
-            session.expires_at = now + timedelta(seconds=self.limits.ttl_seconds)
-        elif (moved := self.moved_expiry(session.expires_at, now)) is not None:
-            session.expires_at = moved
+    def expiry_params(self, session_id: str) -> dict:
+        """Parameters of _MOVE_EXPIRY (MOVE_EXPIRY), which keeps a session a write has touched alive."""
+        ttl = self.limits.ttl_seconds
+        return {"session_id": session_id, "ttl": ttl, "due_before": ttl - EXPIRY_TOUCH_EVERY.total_seconds()}
 
     def moved_expiry(self, expires_at: datetime, now: datetime | None = None) -> datetime | None:
-        """The new expiry of a session a write has just touched, or None to leave it be. "Abandoned"
-        means no activity for the TTL, so writes push expiry out; at most once a minute, so a stream of
-        chunks does not rewrite the session row on every request. Public for modules built on the core
-        (resumable uploads) that keep their sessions alive in their own statements."""
+        """Whether a session a write has just touched is due to have its expiry moved (_MOVE_EXPIRY),
+        as this process's clock sees it: the new expiry, or None to leave it be. Only a hint, for
+        modules built on the core (resumable uploads) that keep their sessions alive in their own
+        statements to spare one when it is not due; the expiry they write is the database's."""
         fresh = (now or utcnow()) + timedelta(seconds=self.limits.ttl_seconds)
         return fresh if fresh - expires_at > EXPIRY_TOUCH_EVERY else None
 
@@ -434,7 +464,7 @@ class UploadCore:
                 await s.flush()
             elif not f.complete and f.total != total:
                 raise TotalMismatch(f.total)
-            self._touch_expiry(session, now)
+            await s.execute(_MOVE_EXPIRY, self.expiry_params(session.id))
             return f
 
     async def _received(self, file_id: int) -> int:

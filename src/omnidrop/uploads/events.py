@@ -45,6 +45,12 @@ class UploadEvent:
             "at": self.at.isoformat(),
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> UploadEvent:
+        """The event back from `as_dict` (the outbox stores it as JSON)."""
+        return cls(d["type"], d["upload_id"], d["owner_id"], d["protocol"], d["size"], d["offset"],
+                   dict(d["metadata"]), d["concat"] or "", datetime.fromisoformat(d["at"]))
+
 
 class CreationRejected(UploadError):
     """A pre-create check refused the upload; `status` and the message go back to the client."""

@@ -3,20 +3,25 @@
 Same SQL on SQLite and PostgreSQL, no long transactions and no advisory locks. A writer renews its
 lease while bytes flow and writes only under a lease renewed moments ago; a lease not renewed within
 its TTL is stale and the next request takes it over.
+
+Every claim bumps the file's `lease_epoch`. Renewal stops a writer that notices the takeover, but a
+writer frozen between its check and its write (a GC pause, SIGSTOP) notices nothing: it is fenced by
+what it writes instead. Everything it would commit is guarded by its token, and whatever the store
+draws under the lease (uploads/fence.py) is unique to its epoch, so its late bytes land where nothing
+reads. Expiry times are the database's clock (db/clock.py), never the process's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from omnidrop.db.clock import db_time, seconds
 from omnidrop.db.engine import Database
 from omnidrop.db.models import UploadFile
-from omnidrop.db.types import utcnow
 from omnidrop.uploads.ids import new_id
 
 
@@ -30,15 +35,20 @@ _CLAIM = (
         update(UploadFile.__table__)
         .where(
             _files.id == bindparam("file_id"),
-            or_(_files.lease_owner.is_(None), _files.lease_expires < bindparam("free_before")),
+            # lease_expires = last renewal + ttl, so "not renewed for stale_after" is "expires before
+            # now + ttl - stale_after" (`free_after` = max(0, ttl - stale_after)).
+            or_(_files.lease_owner.is_(None), _files.lease_expires < db_time(seconds("free_after"))),
         )
-        .values(lease_owner=bindparam("token"), lease_expires=bindparam("expires"))
+        .values(lease_owner=bindparam("token"), lease_expires=db_time(seconds("ttl")),
+                lease_epoch=_files.lease_epoch + 1,
+                # Taken over rather than given back: the old holder may be frozen mid-write.
+                fence_epoch=case((_files.lease_owner.is_(None), _files.fence_epoch), else_=_files.lease_epoch + 1))
         .returning(*UploadFile.__table__.c)
     )
     .execution_options(populate_existing=True)
 )
 _HELD = (_files.id == bindparam("file_id")) & (_files.lease_owner == bindparam("token"))
-_RENEW = update(UploadFile.__table__).where(_HELD).values(lease_expires=bindparam("expires"))
+_RENEW = update(UploadFile.__table__).where(_HELD).values(lease_expires=db_time(seconds("ttl")))
 _RELEASE = update(UploadFile.__table__).where(_HELD).values(lease_owner=None, lease_expires=None)
 
 
@@ -60,22 +70,20 @@ class Lease:
         self._renewed_at = 0.0
         # The file row as the claim left it: read in the claiming UPDATE, so no second query.
         self.claimed: UploadFile | None = None
+        # The epoch this claim made (the row's lease_epoch after it): what fences this writer.
+        self.epoch = 0
         # Set when a commit gave the lease back in its own UPDATE: release() then has nothing to do.
         self.released = False
 
     def claim_in(self, s: Session) -> bool:
         """Try to take the lease inside the caller's write transaction (synchronous ORM session), so a
         request can find its file and claim it in one transaction. The lease is held once that commits."""
-        now = utcnow()
-        # lease_expires = last renewal + ttl, so "not renewed for stale_after" bounds it too.
-        free_before = now
-        if self.stale_after is not None:
-            free_before = max(now, now + timedelta(seconds=self.ttl - self.stale_after))
+        free_after = 0.0 if self.stale_after is None else max(0.0, self.ttl - self.stale_after)
         self.claimed = s.execute(_CLAIM, {
-            "file_id": self.file_id, "free_before": free_before, "token": self.token,
-            "expires": now + timedelta(seconds=self.ttl),
+            "file_id": self.file_id, "free_after": free_after, "token": self.token, "ttl": self.ttl,
         }).scalar_one_or_none()
         if self.claimed is not None:
+            self.epoch = self.claimed.lease_epoch
             self._renewed_at = time.monotonic()
             return True
         return False
@@ -104,7 +112,7 @@ class Lease:
         """Call before each write: renews when due, raises LeaseLost if it was taken over."""
         if not self.due:
             return
-        params = {"file_id": self.file_id, "token": self.token, "expires": utcnow() + timedelta(seconds=self.ttl)}
+        params = {"file_id": self.file_id, "token": self.token, "ttl": self.ttl}
         rowcount = await self.db.run_write(lambda s: s.execute(_RENEW, params).rowcount)
         if rowcount != 1:
             raise LeaseLost()

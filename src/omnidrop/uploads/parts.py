@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from omnidrop.db.engine import Database
 from omnidrop.db.models import MultipartPart, MultipartUpload
 from omnidrop.db.types import utcnow
+from omnidrop.storage.base import BlobMismatch
 from omnidrop.storage.multipart import (
     MAX_PART_SIZE,
     MAX_PARTS,
@@ -29,7 +30,9 @@ from omnidrop.storage.multipart import (
     multipart_etag,
     quote_etag,
 )
-from omnidrop.uploads.errors import UploadError
+from omnidrop.telemetry.context import body_counted
+from omnidrop.telemetry.metrics import storage_errors
+from omnidrop.uploads.errors import BodyInterrupted, UploadError
 from omnidrop.uploads.ids import new_id
 
 OPEN, COMPLETED, ABORTED = "open", "completed", "aborted"
@@ -79,6 +82,15 @@ class PartTooLarge(UploadError):
 
     def __init__(self) -> None:
         super().__init__(f"a part may hold at most {MAX_PART_SIZE} bytes", limit=MAX_PART_SIZE)
+
+
+class IncompleteBody(UploadError):
+    """The part's body ended before its end (the client dropped): nothing of it is kept, as on S3."""
+
+    code = "incomplete_body"
+
+    def __init__(self) -> None:
+        super().__init__("the part's body ended early; nothing of it was kept, PUT the part again")
 
 
 class SizeMismatch(UploadError):
@@ -145,7 +157,12 @@ class PartsCore:
         """A part PUT to omnidrop's own part URL. Re-PUT of a number replaces the part."""
         check_part_number(number)
         upload = await self.open_upload(upload_id)
-        part = await self.store.write_part(upload.key, upload.store_upload_id, number, _capped(body))
+        try:
+            with storage_errors("upload", (UploadError, BodyInterrupted)):
+                part = await self.store.write_part(upload.key, upload.store_upload_id, number, _capped(body))
+        except BodyInterrupted:  # the store discarded the cut part; a part number before it is untouched
+            raise IncompleteBody() from None
+        body_counted(part.size, part.size)
         await self._record(upload.id, [part])
         return part
 
@@ -201,6 +218,10 @@ class PartsCore:
             if again.state == COMPLETED:  # a concurrent request completed it first
                 return again
             raise
+        # The upload is recorded complete only once the object the store made is as long as its parts.
+        stored = await self.store.completed_size(upload.key)
+        if stored != size:
+            raise BlobMismatch(f"{upload.key}: the completed object has {stored} bytes, its parts {size}")
         etag = multipart_etag([p.etag for p in chosen])
         async with self.db.write() as s:
             await s.execute(

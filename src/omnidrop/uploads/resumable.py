@@ -17,10 +17,12 @@ from sqlalchemy import bindparam, delete, select, update
 
 from omnidrop.db.models import ResumableUpload, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
-from omnidrop.uploads.core import OPEN, ChunkCheck, UploadCore
+from omnidrop.db.clock import db_time
+from omnidrop.uploads.core import MOVE_EXPIRY, OPEN, ChunkCheck, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, UploadError
 from omnidrop.uploads.events import CREATED, FINISHED, PRE_CREATE, TERMINATED, EventBus, UploadEvent
 from omnidrop.uploads.ids import is_valid_upload_id, new_id
+from omnidrop.uploads.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,11 @@ FINAL = "final"
 
 # Built once: every PATCH runs them (see core.py).
 _THE_UPLOAD = select(ResumableUpload).where(ResumableUpload.id == bindparam("upload_id"))
-_THE_SESSION = select(UploadSession).where(UploadSession.id == bindparam("upload_id"))
+# With whether it has expired by the database's clock (never this process's).
+_THE_SESSION = select(UploadSession, (UploadSession.expires_at <= db_time(0)).label("expired")) \
+    .where(UploadSession.id == bindparam("upload_id"))
 _THE_FILE = select(UploadFile).where(UploadFile.session_id == bindparam("upload_id"))
-_sessions = UploadSession.__table__.c
-_KEEP_ALIVE = update(UploadSession.__table__) \
-    .where(_sessions.id == bindparam("session_id"), _sessions.state == OPEN).values(expires_at=bindparam("expires"))
+_KEEP_ALIVE = MOVE_EXPIRY.returning(UploadSession.__table__.c.expires_at)
 
 
 class UploadNotFound(UploadError):
@@ -77,10 +79,13 @@ class ResumableInfo:
 
 
 class ResumableUploads:
-    def __init__(self, core: UploadCore, events: EventBus, tombstone_days: float = 7.0) -> None:
+    def __init__(self, core: UploadCore, events: EventBus, tombstone_days: float = 7.0,
+                 outbox: Outbox | None = None) -> None:
         self.core = core
         self.db = core.db
         self.events = events
+        # Events for other processes (hooks, tus_links): written in the transaction of the change.
+        self.outbox = outbox
         self.tombstone_retention = timedelta(days=tombstone_days)
 
     # -- creation ---------------------------------------------------------------------------------
@@ -95,7 +100,9 @@ class ResumableUploads:
             raise FileTooLarge(self.core.limits.max_file_bytes)
         upload_id = new_id(24)
         await self.events.check(UploadEvent(PRE_CREATE, upload_id, owner_id, protocol, length, 0, meta, concat))
-        await self._insert(upload_id, owner_id, length=length, meta=meta, concat=concat)
+        created = UploadEvent(CREATED, upload_id, owner_id, protocol, length, 0, meta, concat)
+        await self._insert(upload_id, owner_id, length=length, meta=meta, concat=concat, event=created)
+        await self._recorded(created)
         info = await self.get(owner_id, upload_id)
         self._emit(CREATED, info, protocol)
         if length == 0:  # an empty upload is complete the moment it exists
@@ -103,19 +110,21 @@ class ResumableUploads:
         return info
 
     async def _insert(self, upload_id: str, owner_id: str, *, length: int | None, meta: dict, concat: str,
-                      parts: list[str] | None = None) -> UploadFile:
+                      parts: list[str] | None = None, event: UploadEvent | None = None) -> UploadFile:
         now = utcnow()
         async with self.db.write() as s:
             if self.core.quotas:
                 await self.core.quotas.check(s, owner_id, length or 0)
             s.add(UploadSession(id=upload_id, owner_id=owner_id, state=OPEN, created_at=now,
-                                expires_at=now + timedelta(seconds=self.core.limits.ttl_seconds)))
+                                expires_at=db_time(self.core.limits.ttl_seconds)))
             s.add(ResumableUpload(id=upload_id, owner_id=owner_id, state=ACTIVE, meta=meta, concat=concat,
                                   parts=" ".join(parts or []), size=length, created_at=now))
             await s.flush()
             f = UploadFile(session_id=upload_id, name=FILE_NAME, blob_key=f"uploads/{upload_id}/{new_id(16)}",
                            total=length, received=0, complete=False, created_at=now, updated_at=now)
             s.add(f)
+            if event is not None:
+                await self._record(s, event)
         return f
 
     async def concatenate(self, owner_id: str, part_ids: list[str], *, meta: dict | None = None,
@@ -141,7 +150,8 @@ class ResumableUploads:
         upload_id = new_id(24)
         meta = meta or {}
         await self.events.check(UploadEvent(PRE_CREATE, upload_id, owner_id, protocol, length, 0, meta, FINAL))
-        f = await self._insert(upload_id, owner_id, length=length, meta=meta, concat=FINAL, parts=part_ids)
+        f = await self._insert(upload_id, owner_id, length=length, meta=meta, concat=FINAL, parts=part_ids,
+                               event=UploadEvent(CREATED, upload_id, owner_id, protocol, length, 0, meta, FINAL))
         await self.core.store.compose([p.blob_key for p in parts], f.blob_key)
         now = utcnow()
         async with self.db.write() as s:
@@ -149,6 +159,9 @@ class ResumableUploads:
                             .values(received=length, complete=True, completed_at=now, updated_at=now))
             await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                             .values(state=FINISHED_STATE))
+            finished = UploadEvent(FINISHED, upload_id, owner_id, protocol, length, length, meta, FINAL)
+            await self._record(s, finished)
+        await self._recorded(finished)
         info = await self.get(owner_id, upload_id)
         self._emit(CREATED, info, protocol)
         self._emit(FINISHED, info, protocol)
@@ -162,15 +175,17 @@ class ResumableUploads:
             raise UploadNotFound(f"no upload {upload_id!r}")
         # Every PATCH and HEAD reads it: one short transaction (Database.run_read).
         params = {"upload_id": upload_id}
-        row, session, f = await self.db.run_read(lambda s: tuple(
-            s.execute(query, params).scalar_one_or_none() for query in (_THE_UPLOAD, _THE_SESSION, _THE_FILE)))
+        row, (session, expired), f = await self.db.run_read(lambda s: (
+            s.execute(_THE_UPLOAD, params).scalar_one_or_none(),
+            s.execute(_THE_SESSION, params).first() or (None, None),
+            s.execute(_THE_FILE, params).scalar_one_or_none()))
         if row is None or row.owner_id != owner_id:
             raise UploadNotFound(f"no upload {upload_id!r}")
         if row.state in (TERMINATED_STATE, EXPIRED_STATE):
             raise UploadGone(f"upload {upload_id!r} was {row.state}")
         if session is None or f is None or session.state not in (OPEN, CONSUMED):
             raise UploadGone(f"upload {upload_id!r} expired")
-        if session.state == OPEN and session.expires_at is not None and session.expires_at <= utcnow():
+        if session.state == OPEN and expired:
             raise UploadGone(f"upload {upload_id!r} expired")
         return ResumableInfo(
             id=row.id, owner_id=row.owner_id, offset=f.received, length=f.total, complete=f.complete,
@@ -201,28 +216,35 @@ class ResumableUploads:
         info = replace(info, offset=progress.received, length=progress.total, complete=progress.complete,
                        expires_at=expires_at)
         if progress.completed_now:
+            finished = self._event(FINISHED, info, protocol)
             async with self.db.write() as s:
                 await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                                 .values(state=FINISHED_STATE, size=progress.total))
+                await self._record(s, finished)
+            await self._recorded(finished)
             self._emit(FINISHED, info, protocol)
         return info
 
     async def _keep_alive(self, upload_id: str, expires_at: datetime | None) -> datetime | None:
-        """The expiry after this write, moved by the core's rule (UploadCore.moved_expiry). None: the
-        bytes belong to another resource and never expire."""
-        expires = self.core.moved_expiry(expires_at) if expires_at is not None else None
-        if expires is None:
+        """The expiry after this write, moved by the core's rule in the database's time (MOVE_EXPIRY).
+        None: the bytes belong to another resource and never expire. This process's clock only
+        decides whether to ask (UploadCore.moved_expiry), sparing a write on most PATCHes."""
+        if expires_at is None or self.core.moved_expiry(expires_at) is None:
             return expires_at
-        await self.db.run_write(lambda s: s.execute(_KEEP_ALIVE, {"session_id": upload_id, "expires": expires}))
-        return expires
+        params = self.core.expiry_params(upload_id)
+        moved = await self.db.run_write(lambda s: s.execute(_KEEP_ALIVE, params).scalar_one_or_none())
+        return moved if moved is not None else expires_at
 
     async def terminate(self, owner_id: str, upload_id: str, *, protocol: str = "tus") -> None:
         info = await self.get(owner_id, upload_id)
         if info.consumed:
             raise UploadNotFound("the upload belongs to another resource now and cannot be terminated")
+        terminated = self._event(TERMINATED, info, protocol)
         async with self.db.write() as s:
             await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
                             .values(state=TERMINATED_STATE, ended_at=utcnow()))
+            await self._record(s, terminated)
+        await self._recorded(terminated)
         # Bytes after the tombstone: if we die in between, the session's expiry brings the reaper.
         await self.core.delete_session(owner_id, upload_id)
         self._emit(TERMINATED, info, protocol)
@@ -253,9 +275,21 @@ class ResumableUploads:
             ))
         return result.rowcount
 
+    @staticmethod
+    def _event(kind: str, info: ResumableInfo, protocol: str) -> UploadEvent:
+        return UploadEvent(kind, info.id, info.owner_id, protocol, info.length, info.offset, info.meta, info.concat)
+
     def _emit(self, kind: str, info: ResumableInfo, protocol: str) -> None:
-        self.events.publish(UploadEvent(kind, info.id, info.owner_id, protocol, info.length, info.offset,
-                                        info.meta, info.concat))
+        """In-process listeners (after the fact, lost with this process; the outbox is the durable way)."""
+        self.events.publish(self._event(kind, info, protocol))
+
+    async def _record(self, s, event: UploadEvent) -> None:
+        if self.outbox is not None:
+            await self.outbox.record(s, event)
+
+    async def _recorded(self, event: UploadEvent) -> None:
+        if self.outbox is not None:
+            await self.outbox.recorded(event)
 
 
 async def _empty():

@@ -3,7 +3,8 @@
 `pre-create` is blocking: the hook answers 2xx to accept the upload, or a 4xx whose status (and
 `message`, from a JSON body or the plain text) goes back to the client that tried to create it.
 A hook that cannot be reached refuses creation with 503 rather than letting unchecked uploads in.
-Other events are notifications: retried with exponential backoff, then logged and dropped.
+Other events are notifications, delivered from the outbox (uploads/outbox.py) by workers: `notify`
+makes one attempt and raises, and the outbox retries with exponential backoff, then logs and drops.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ class WebhookSender:
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
 
     def attach(self, bus: EventBus) -> None:
+        """The blocking pre-create check; notifications go through the outbox (`wants`, `notify`)."""
         if PRE_CREATE in self.events:
             bus.add_check(self.check)
-        notified = sorted(self.events - {PRE_CREATE})
-        if notified:
-            bus.subscribe(self.notify, *notified)
+
+    def wants(self, event: UploadEvent) -> bool:
+        return event.type in self.events and event.type != PRE_CREATE
 
     async def _post(self, event: UploadEvent) -> httpx.Response:
         """POST once per attempt until a response arrives; transport errors and 5xx are retried."""
@@ -64,10 +66,10 @@ class WebhookSender:
         raise CreationRejected(_message(response), status=response.status_code if response.status_code < 500 else 400)
 
     async def notify(self, event: UploadEvent) -> None:
-        try:
-            await self._post(event)
-        except ConnectionError as exc:
-            log.error("dropping %s event for upload %s: %s", event.type, event.upload_id, exc)
+        """One POST of a notification; raises unless the hook answered below 500 (the outbox retries)."""
+        response = await self._client.post(self.url, json=event.as_dict(), headers={"X-Omnidrop-Event": event.type})
+        if response.status_code >= 500:
+            raise ConnectionError(f"upload hook {self.url} answered {response.status_code}")
 
     async def close(self) -> None:
         await self._client.aclose()

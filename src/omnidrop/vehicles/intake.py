@@ -8,11 +8,14 @@ name says. Text fields that arrive before the file are checked first, so a bad s
 from __future__ import annotations
 
 import mimetypes
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from omnidrop.protocols.multipart_form import FormStream, Part
 from omnidrop.storage.base import BlobStore
+from omnidrop.telemetry.context import body_counted
+from omnidrop.telemetry.metrics import STORAGE_ERRORS
 from omnidrop.vehicles.errors import FileTooLarge, InvalidFileType, MissingVideoFile, UploadFailed, VehicleError
 from omnidrop.vehicles.sides import VIDEO_EXTENSIONS, parse_side, parse_vehicle_uuid, video_extension
 
@@ -50,7 +53,9 @@ async def receive(form: FormStream, store: BlobStore, max_bytes: int, key_prefix
             elif part.name in VIDEO_FIELDS and video is None and part.filename:
                 video = await _store_video(part, store, max_bytes, key_prefix)
         side = parse_side(fields.get("side"))
-        vehicle_uuid = parse_vehicle_uuid(fields.get("vehicle_uuid"))
+        # The document's form has only the video and the side: without a UUID the upload starts a new vehicle.
+        given = fields.get("vehicle_uuid")
+        vehicle_uuid = parse_vehicle_uuid(given) if given else str(uuid.uuid4())
         if video is None:
             raise MissingVideoFile(f"send the video as a file in the form field {VIDEO_FIELDS[0]!r}")
     except BaseException:
@@ -63,7 +68,7 @@ async def receive(form: FormStream, store: BlobStore, max_bytes: int, key_prefix
 def _check_early(fields: dict[str, str]) -> None:
     if "side" in fields:
         parse_side(fields["side"])
-    if "vehicle_uuid" in fields:
+    if fields.get("vehicle_uuid"):
         parse_vehicle_uuid(fields["vehicle_uuid"])
 
 
@@ -94,8 +99,10 @@ async def _store_video(part: Part, store: BlobStore, max_bytes: int, key_prefix:
         await store.delete(key)
         raise
     except Exception as exc:  # the store refused (disk, S3): the spec's UPLOAD_FAILED
+        STORAGE_ERRORS.labels("upload").inc()
         await _quietly_delete(store, key)
         raise UploadFailed(f"storing the video failed: {type(exc).__name__}: {exc}") from exc
+    body_counted(size, size)
     mime = mimetypes.guess_type(f"x{ext}")[0] or part.content_type or "application/octet-stream"
     return StoredVideo(key, part.filename or "", size, "video/quicktime" if ext == ".qt" else mime)
 

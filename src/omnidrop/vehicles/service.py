@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Job, Vehicle, VehicleMask, VehicleVideo
 from omnidrop.db.types import utcnow
-from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.pipeline.media.naming import frame_name
 from omnidrop.storage.base import BlobStore
@@ -37,10 +37,11 @@ class Cleaned:
 
 
 class VehicleService:
-    def __init__(self, db: Database, store: BlobStore, max_attempts: int) -> None:
+    def __init__(self, db: Database, store: BlobStore, max_attempts: int, *, dispatch: Dispatch) -> None:
         self.db = db
         self.store = store
         self.max_attempts = max_attempts
+        self.dispatch = dispatch
 
     # -- vehicles ---------------------------------------------------------------------------
     async def create(self, owner_id: str, vehicle_uuid: str, name: str | None) -> Vehicle:
@@ -75,7 +76,7 @@ class VehicleService:
         except BaseException:
             await self.store.delete(stored.key)  # nothing refers to it: do not leave it behind
             raise
-        await dispatch(job_id)
+        await self.dispatch(job_id)
         return job_id
 
     async def _record(self, owner_id: str, vehicle_uuid: str, side: str, video_id: str, stored: StoredVideo) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from omnidrop.db.engine import Database
 from omnidrop.db.models import VideoLibraryEntry, VideoUploadFile, VideoUploadGroup
 from omnidrop.db.types import utcnow
-from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.multipart import MAX_PARTS, MiB
@@ -152,11 +152,13 @@ class GroupView:
 
 
 class VideoUploads:
-    def __init__(self, db: Database, store: BlobStore, parts: PartsCore, max_attempts: int = 3) -> None:
+    def __init__(self, db: Database, store: BlobStore, parts: PartsCore, max_attempts: int = 3, *,
+                 dispatch: Dispatch) -> None:
         self.db = db
         self.store = store
         self.parts = parts
         self.max_attempts = max_attempts
+        self.dispatch = dispatch
 
     async def create(self, owner_id: str, title: str | None, layout: str, specs: list[FileSpec]) -> GroupView:
         check_roles(layout, specs)
@@ -246,7 +248,7 @@ class VideoUploads:
                                         verification_state=PENDING))
                 job_id = await add_job(s, VERIFY_KIND, group.id, self.max_attempts)
         if job_id is not None:
-            await dispatch(job_id)  # lost with a crash right here: the sweep re-sends it
+            await self.dispatch(job_id)  # lost with a crash right here: the sweep re-sends it
 
     async def cancel(self, owner_id: str, group_id: str) -> GroupView:
         """Cancels the whole group and deletes what was uploaded. Idempotent; a completed group stays."""

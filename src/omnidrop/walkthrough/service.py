@@ -20,10 +20,12 @@ from omnidrop.db.models import (
     WalkthroughUpload,
     WalkthroughVideo,
 )
+from omnidrop.db.models.walkthrough import project_key
 from omnidrop.db.types import utcnow
-from omnidrop.jobs.dispatch import dispatch
+from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
+from omnidrop.telemetry.context import body_counted
 from omnidrop.uploads.ids import new_id
 from omnidrop.uploads.resumable import ResumableInfo, ResumableUploads, UploadGone, UploadNotFound
 from omnidrop.walkthrough.errors import (
@@ -78,23 +80,29 @@ class UploadObject:
 
 class WalkthroughService:
     def __init__(self, db: Database, store: BlobStore, resumable: ResumableUploads,
-                 anonymous_owner: Callable[[], Awaitable[str]] | None = None, max_attempts: int = 3) -> None:
+                 anonymous_owner: Callable[[], Awaitable[str]] | None = None, max_attempts: int = 3, *,
+                 dispatch: Dispatch) -> None:
         self.db = db
         self.store = store
         self.resumable = resumable
         self.max_attempts = max_attempts
+        self.dispatch = dispatch
         # When credential-less tus uploads are allowed, step 5 may link them too (their URL is the secret).
         self.anonymous_owner = anonymous_owner
 
     # -- projects and drawings --------------------------------------------------------------------
 
+    # Project ids are the owner's own (db.models.walkthrough.project_key): another owner's project of the
+    # same id is neither visible (404) nor in the way (its id is free to create).
+
     async def create_project(self, owner_id: str, project_id: str, name: str) -> WalkthroughProject:
         if not _PROJECT_ID.match(project_id or ""):
             raise InvalidInput("project id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
-        project = WalkthroughProject(id=project_id, owner_id=owner_id, name=name or project_id, created_at=utcnow())
+        key = project_key(owner_id, project_id)
+        project = WalkthroughProject(id=key, owner_id=owner_id, name=name or project_id, created_at=utcnow())
         try:
             async with self.db.write() as s:
-                if await s.get(WalkthroughProject, project_id) is not None:
+                if await s.get(WalkthroughProject, key) is not None:
                     raise ProjectExists(f"project {project_id!r} exists")
                 s.add(project)
         except IntegrityError:
@@ -108,24 +116,24 @@ class WalkthroughService:
 
     async def project(self, owner_id: str, project_id: str) -> WalkthroughProject:
         async with self.db.read() as s:
-            project = await s.get(WalkthroughProject, project_id)
+            project = await s.get(WalkthroughProject, project_key(owner_id, project_id))
         if project is None or project.owner_id != owner_id:
             raise ProjectNotFound(f"no project {project_id!r}")
         return project
 
     async def create_drawing(self, owner_id: str, project_id: str, name: str, bounds: Bounds) -> Drawing:
-        await self.project(owner_id, project_id)
+        project = await self.project(owner_id, project_id)
         bounds.check()
-        drawing = Drawing(project_id=project_id, name=name, north=bounds.north, south=bounds.south, east=bounds.east,
+        drawing = Drawing(project_id=project.id, name=name, north=bounds.north, south=bounds.south, east=bounds.east,
                           west=bounds.west, created_at=utcnow())
         async with self.db.write() as s:
             s.add(drawing)
         return drawing
 
     async def list_drawings(self, owner_id: str, project_id: str) -> list[Drawing]:
-        await self.project(owner_id, project_id)
+        project = await self.project(owner_id, project_id)
         async with self.db.read() as s:
-            return list((await s.scalars(select(Drawing).where(Drawing.project_id == project_id)
+            return list((await s.scalars(select(Drawing).where(Drawing.project_id == project.id)
                                          .order_by(Drawing.id))).all())
 
     async def drawing(self, owner_id: str, drawing_id: int) -> Drawing:
@@ -158,6 +166,7 @@ class WalkthroughService:
         except InvalidInput:
             await self.store.delete(key)
             raise
+        body_counted(size, size)
         if size == 0:
             await self.store.delete(key)
             raise InvalidInput("the drawing image is empty")
@@ -170,21 +179,18 @@ class WalkthroughService:
             await self.store.delete(old)
         return await self.drawing(owner_id, drawing_id)
 
-    def read_blob(self, key: str) -> AsyncIterator[bytes]:
-        return self.store.read(key)
-
     # -- upload objects ---------------------------------------------------------------------------
 
     async def create_upload(self, owner_id: str, project_id: str, *, name: str, day: date, drawing_id: int,
                             uploaded_by: str) -> UploadObject:
-        await self.project(owner_id, project_id)
+        project = await self.project(owner_id, project_id)
         drawing = await self.drawing(owner_id, drawing_id)
-        if drawing.project_id != project_id:
+        if drawing.project_id != project.id:
             raise DrawingNotFound(f"drawing {drawing_id} is not in project {project_id!r}")
         if not name.strip():
             raise InvalidInput("name must not be empty")
         now = utcnow()
-        row = WalkthroughUpload(owner_id=owner_id, project_id=project_id, floor_id=drawing_id, name=name.strip(),
+        row = WalkthroughUpload(owner_id=owner_id, project_id=project.id, floor_id=drawing_id, name=name.strip(),
                                 date=day, processing_status=CREATED, uploaded_by=uploaded_by, is_timelapse=False,
                                 inserted_at=now, updated_at=now)
         async with self.db.write() as s:
@@ -204,10 +210,10 @@ class WalkthroughService:
 
     async def list_uploads(self, owner_id: str, project_id: str) -> list[UploadObject]:
         """A project's upload objects, newest first (the web app's list)."""
-        await self.project(owner_id, project_id)
+        project = await self.project(owner_id, project_id)
         async with self.db.read() as s:
             ids = (await s.scalars(select(WalkthroughUpload.id).where(
-                WalkthroughUpload.owner_id == owner_id, WalkthroughUpload.project_id == project_id,
+                WalkthroughUpload.owner_id == owner_id, WalkthroughUpload.project_id == project.id,
             ).order_by(WalkthroughUpload.inserted_at.desc(), WalkthroughUpload.id.desc()))).all()
         return [await self.get_upload(owner_id, i) for i in ids]
 
@@ -270,7 +276,7 @@ class WalkthroughService:
             raise TusUploadAlreadyLinked("one of these uploads is linked to another upload object") from None
         linked = await self.get_upload(owner_id, upload_id)  # read before a worker can move it on
         if job_id is not None:
-            await dispatch(job_id)
+            await self.dispatch(job_id)
         return linked
 
     async def progress(self, row: WalkthroughUpload) -> int:

@@ -2,8 +2,8 @@
 
 A client may name the upload object in its tus metadata (`walkthrough_upload_id`, the id from step
 2). The upload events then maintain the link: created → uploading, finished → finished, terminated →
-removed. Listeners run in their own tasks, so a `finished` may be heard before its `created`: each
-handler inserts what is missing and never moves a link backwards.
+removed. They arrive through the outbox, at least once and in order per upload, so each handler is
+idempotent: it inserts what is missing and never moves a link backwards.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from omnidrop.db.engine import Database
 from omnidrop.db.models import WalkthroughTusLink, WalkthroughUpload
 from omnidrop.db.types import utcnow
-from omnidrop.uploads.events import FINISHED, TERMINATED, EventBus, UploadEvent
+from omnidrop.uploads.events import FINISHED, TERMINATED, UploadEvent
 
 META_KEY = "walkthrough_upload_id"
 UPLOADING = "uploading"
@@ -24,8 +24,9 @@ class TusLinkTracker:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def attach(self, bus: EventBus) -> None:
-        bus.subscribe(self.on_event)
+    @staticmethod
+    def wants(event: UploadEvent) -> bool:
+        return bool((event.meta.get(META_KEY) or "").strip())
 
     async def on_event(self, event: UploadEvent) -> None:
         raw = (event.meta.get(META_KEY) or "").strip()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 import shutil
 import subprocess
 from fractions import Fraction
@@ -199,3 +200,28 @@ def test_disguised_file_is_refused(tmp_path):
 def test_bad_arguments(mp4_clip, kwargs):
     with pytest.raises(ValueError):
         extract_frames(mp4_clip, lambda name, data: None, **kwargs)
+
+
+def test_bit_rot_in_the_middle_is_skipped_and_every_other_frame_delivered(make_video, tmp_path):
+    """A patch of damaged bytes mid-file: the ffmpeg CLI skips the packets its decoder refuses and
+    delivers every slot; so does the extraction, and it says what it skipped."""
+    path = make_video("rot.mp4", size=(160, 96), rate=30, frames=120, image=lambda i: index_image(i, (160, 96)))
+    data = bytearray(path.read_bytes())
+    start, end = data.index(b"mdat") + 4, data.index(b"moov")  # the media data; its index stays intact
+    middle, rng = (start + end) // 2, random.Random(7)
+    for i in range(middle, middle + (end - start) // 10):
+        data[i] = rng.randrange(256)
+    rotten = tmp_path / "rotten.mp4"
+    rotten.write_bytes(bytes(data))
+    subprocess.run(["ffmpeg", "-v", "quiet", "-i", str(rotten), "-vf", "fps=5", str(tmp_path / "%04d.jpg")])
+    theirs = [read_index(Image.open(p)) for p in sorted(tmp_path.glob("*.jpg"))]
+    assert len(theirs) == 20  # 4 s at 5 fps: ffmpeg gets them all
+
+    result, jpegs = collect(rotten)
+    assert result.count == len(theirs)
+    ours = [read_index(Image.open(io.BytesIO(d))) for d in jpegs]
+    assert ours[:3] == theirs[:3] and ours[-3:] == theirs[-3:]  # the undamaged ends are the same frames
+    assert result.corrupt and result.corrupt_packets >= 1
+    assert all(0 < span.start <= span.end < 4 for span in result.corrupt)
+    clean, _ = collect(path)
+    assert clean.corrupt == () and clean.count == 20

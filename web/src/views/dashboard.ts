@@ -89,7 +89,7 @@ export function dashboardView(): View {
         list.replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted empty' }, 'Nothing yet.')]))
       } catch (err) {
         const msg = err instanceof ApiError && err.unauthorised
-          ? 'Not available with this sign-in (the API wants a key with the right scope).' : `Could not load: ${(err as Error).message}`
+          ? 'Not available with this sign-in (this key lacks the scope this list needs).' : `Could not load: ${(err as Error).message}`
         list.replaceChildren(h('li', { class: 'muted' }, msg))
       }
       list.setAttribute('aria-busy', 'false')

@@ -6,6 +6,7 @@ Migrations may branch from any earlier revision: `omnidrop db upgrade` applies a
 
 from omnidrop.db.models.base import Base
 from omnidrop.db.models.captures import Capture
+from omnidrop.db.models.cluster import ClusterRound, OutboxEvent
 from omnidrop.db.models.core import ApiKey, Owner, UploadFile, UploadSession
 from omnidrop.db.models.jobs import Job
 from omnidrop.db.models.parts import MultipartPart, MultipartUpload
@@ -29,5 +30,5 @@ __all__ = [
     "Drawing", "LoginToken", "ResumableUpload", "User", "WalkthroughProject", "WalkthroughTusLink",
     "WalkthroughUpload", "WalkthroughVideo", "WalkthroughPoint",
     "Capture", "MultipartPart", "MultipartUpload", "VideoLibraryEntry", "VideoUploadFile", "VideoUploadGroup",
-    "Vehicle", "VehicleMask", "VehicleVideo",
+    "Vehicle", "VehicleMask", "VehicleVideo", "ClusterRound", "OutboxEvent",
 ]

@@ -67,5 +67,16 @@ class UploadFile(Base):
     # The single-writer lease: who writes now and until when, unless renewed.
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_expires: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Fencing (migration 0009): bumped by every claim, so a writer whose lease was taken over is told
+    # apart from the one holding it now (uploads/leases.py).
+    lease_epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Writers of epochs below this one may still be running: a claim that took a lease over (rather
+    # than finding it given back) raises it to its own epoch. Stores keep such writers' files unread.
+    fence_epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Numbers handed out under the lease, never twice (S3 part numbers, tail keys): a writer that wakes
+    # after a takeover can only write where nothing reads (uploads/fence.py).
+    store_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The store's own record of an unfinished blob (which parts make it), committed with `received`.
+    store_state: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (UniqueConstraint("session_id", "name", name="uq_upload_files_session_name"),)

@@ -40,6 +40,8 @@ class VehicleVideo(Base):
     frames_prefix: Mapped[str] = mapped_column(String(1024))
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Stretches of the video the decoder refused and extraction skipped: [{"start", "end", "packets"}]
+    decode_skipped: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

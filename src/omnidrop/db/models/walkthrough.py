@@ -14,13 +14,28 @@ from omnidrop.db.types import UTCDateTime
 AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def project_key(owner_id: str, slug: str) -> str:
+    """The key of an owner's walkthrough project: each owner has its own slugs (migration 0009)."""
+    return f"{owner_id}:{slug}"
+
+
+def project_slug(key: str) -> str:
+    """The dashboard's id of a project key, as the API shows it (a slug holds no ':')."""
+    return key.rsplit(":", 1)[-1]
+
+
 class WalkthroughProject(Base):
     __tablename__ = "walkthrough_projects"
-    # The dashboard's slug, e.g. "evercam"; unique per server, owned by one owner.
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # `<owner_id>:<slug>` (project_key), the slug being the dashboard's id, e.g. "evercam": unique per
+    # owner, so another owner neither sees nor blocks it.
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def slug(self) -> str:
+        return project_slug(self.id)
 
 
 class Drawing(Base):

@@ -9,6 +9,11 @@ Speed: decoding dominates, so the decoder gets frame threads, and packets whose 
 provably not chosen are sent with ``skip_frame=NONREF``: the decoder then drops them when
 nothing else references them (typically most B-frames). Conversion to RGB and JPEG encoding
 (both release the GIL) run on a worker thread while decoding continues.
+
+Damage: a packet the decoder refuses (bit-rot in the middle of a file) is skipped, as the ffmpeg
+CLI does, and decoding carries on with the next; every frame that decodes is delivered, and the
+skipped stretches are reported in ``Extraction.corrupt``. Only a file that cannot be demuxed any
+further stops the extraction (``FrameExtractionError``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ Progress = Callable[[float], None]
 
 DEFAULT_FPS = 5
 _LOOKAHEAD = 16  # packets demuxed ahead, so a frame's successors are known before it decodes
+_SPAN_GAP = 1.0  # refused packets closer than this (seconds) are reported as one stretch
 
 
 class FrameExtractionError(Exception):
@@ -42,6 +48,21 @@ class FrameExtractionError(Exception):
     def __init__(self, message: str, emitted: int) -> None:
         super().__init__(message)
         self.emitted = emitted
+
+    def __reduce__(self):  # pickled back from a child process (pipeline/child.py)
+        return type(self), (str(self), self.emitted)
+
+
+@dataclass(frozen=True)
+class CorruptSpan:
+    """Packets the decoder refused, from ``start`` to ``end`` seconds of the video."""
+
+    start: float
+    end: float
+    packets: int
+
+    def as_dict(self) -> dict:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "packets": self.packets}
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,11 @@ class Extraction:
     height: int
     rotation: int  # degrees counter-clockwise that were applied
     decoded: int  # frames the decoder produced (fewer than the video has when B-frames were skipped)
+    corrupt: tuple[CorruptSpan, ...] = ()  # what the decoder refused and was skipped
+
+    @property
+    def corrupt_packets(self) -> int:
+        return sum(span.packets for span in self.corrupt)
 
 
 def _round_half_away(x: Fraction) -> int:
@@ -210,6 +236,7 @@ class _Run:
         self.first_pts: int | None = None
         self.last_reported = -1.0
         self.decoded = 0
+        self.corrupt: list[CorruptSpan] = []
 
     # -- decoding --------------------------------------------------------------------------
     def execute(self, skip_unselected: bool) -> Extraction:
@@ -224,7 +251,8 @@ class _Run:
             self._finish()
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
-        return Extraction(len(self.names), tuple(self.names), *self.size, self.rotation, self.decoded)
+        return Extraction(len(self.names), tuple(self.names), *self.size, self.rotation, self.decoded,
+                          tuple(self.corrupt))
 
     def _decode_all(self, ctx, skip_unselected: bool) -> None:
         latest: dict[int, int] = {}  # bucket -> highest pts demuxed so far
@@ -243,13 +271,32 @@ class _Run:
         while window:
             self._decode(ctx, window.popleft(), latest, skip_unselected)
         ctx.skip_frame = "DEFAULT"
-        for frame in ctx.decode(None):
-            self._on_frame(frame)
+        self._decode_packet(ctx, None)
 
     def _decode(self, ctx, packet, latest: dict[int, int], skip_unselected: bool) -> None:
         ctx.skip_frame = "NONREF" if skip_unselected and self._provably_unused(packet, latest) else "DEFAULT"
-        for frame in ctx.decode(packet):
+        self._decode_packet(ctx, packet)
+
+    def _decode_packet(self, ctx, packet) -> None:
+        """Frames of one packet (None: flush). A packet the decoder refuses as invalid data is skipped
+        and noted; the decoder takes the next one as the ffmpeg CLI does. (With frame threads the
+        refusal may surface on a later packet; the time noted is the packet that raised it.)"""
+        try:
+            frames = ctx.decode(packet)
+        except av.error.InvalidDataError:
+            self._note_corrupt(packet)
+            return
+        for frame in frames:
             self._on_frame(frame)
+
+    def _note_corrupt(self, packet) -> None:
+        ts = None if packet is None else (packet.pts if packet.pts is not None else packet.dts)
+        t = float(ts * self.tb - self.offset) if ts is not None else float(self.held_time)
+        last = self.corrupt[-1] if self.corrupt else None
+        if last is not None and t - last.end <= _SPAN_GAP:
+            self.corrupt[-1] = CorruptSpan(last.start, max(last.end, t), last.packets + 1)
+        else:
+            self.corrupt.append(CorruptSpan(t, t, 1))
 
     def _provably_unused(self, packet, latest: dict[int, int]) -> bool:
         """A later frame lands in the same slot, so this one is replaced before it is shown.

@@ -1,0 +1,85 @@
+"""The counters recorded where things happen, on both databases: a rate limit's refusal, a blob store
+that fails under an upload (and not a client's own bad body), a writer whose lease is taken over."""
+
+import errno
+import os
+import uuid
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import update
+
+from omnidrop.auth.keys import KeyService
+from omnidrop.auth.rate_limits import RateLimited, open_limiter
+from omnidrop.db.models import UploadFile
+from omnidrop.storage.local import LocalBlobStore
+from omnidrop.uploads.core import UploadCore, UploadLimits
+from omnidrop.uploads.errors import FileBusy, LengthMismatch
+
+# lease_renew 0: the writer renews before every piece, so it notices a takeover at the next one.
+LIMITS = UploadLimits(ttl_seconds=3600, max_file_bytes=10_000, allowed_extensions=["e57"],
+                      lease_ttl=5.0, lease_renew=0.0, lease_wait=0.3)
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+class FullDisk(LocalBlobStore):
+    async def write(self, key, offset, chunks, fence=None):
+        async for _ in chunks:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return 0
+
+
+async def pieces(*parts: bytes):
+    for part in parts:
+        yield part
+
+
+@pytest.fixture
+async def owner(db):
+    return await KeyService(db).ensure_owner(f"owner-{os.urandom(4).hex()}")
+
+
+async def test_a_rate_limit_refusal_is_counted_for_its_route(db):
+    route = "GET /projects/{name}"
+    limiter = open_limiter(db, None, {route: "1/minute"}, True)
+    key = uuid.uuid4().hex
+    before = sample("omnidrop_rate_limit_refusals_total", route=route)
+    await limiter.hit(route, key)
+    assert sample("omnidrop_rate_limit_refusals_total", route=route) == before
+    with pytest.raises(RateLimited):
+        await limiter.hit(route, key)
+    assert sample("omnidrop_rate_limit_refusals_total", route=route) == before + 1
+
+
+async def test_a_failing_store_is_a_storage_error_and_a_bad_body_is_not(db, tmp_path, owner):
+    before = sample("omnidrop_storage_errors_total", operation="upload")
+    full = UploadCore(db, FullDisk(tmp_path / "full"), LIMITS)
+    sid = (await full.create_session(owner)).id
+    with pytest.raises(OSError):
+        await full.write(owner, sid, "a.e57", start=0, length=3, total=3, body=pieces(b"abc"))
+    assert sample("omnidrop_storage_errors_total", operation="upload") == before + 1
+
+    core = UploadCore(db, LocalBlobStore(tmp_path / "ok"), LIMITS)
+    sid = (await core.create_session(owner)).id
+    with pytest.raises(LengthMismatch):  # the client sent more than it declared: its error, not the store's
+        await core.write(owner, sid, "b.e57", start=0, length=3, total=10, body=pieces(b"abcd"))
+    assert sample("omnidrop_storage_errors_total", operation="upload") == before + 1
+
+
+async def test_a_writer_that_finds_its_lease_taken_over_is_counted(db, tmp_path, owner):
+    core = UploadCore(db, LocalBlobStore(tmp_path / "blobs"), LIMITS)
+    sid = (await core.create_session(owner)).id
+    before = sample("omnidrop_lease_takeovers_total", lease="upload")
+
+    async def taken_over_midway():
+        yield b"abc"
+        async with db.write() as s:  # what a second request's claim of a stale lease does
+            await s.execute(update(UploadFile).where(UploadFile.session_id == sid).values(lease_owner="another"))
+        yield b"def"
+
+    with pytest.raises(FileBusy):
+        await core.write(owner, sid, "c.e57", start=0, length=6, total=6, body=taken_over_midway())
+    assert sample("omnidrop_lease_takeovers_total", lease="upload") == before + 1
