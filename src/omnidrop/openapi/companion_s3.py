@@ -9,9 +9,10 @@ from omnidrop.openapi.operation import Operation, Surface
 
 
 class CompanionError(BaseModel):
-    """Companion's `{"error": "<message>"}`."""
+    """Companion's `{"error": "<message>"}`; credential refusals carry a code and a `message`."""
 
     error: str
+    message: str | None = None
 
 
 class MultipartCreated(BaseModel):
@@ -49,6 +50,13 @@ class Aborted(BaseModel):
     pass
 
 
+class SignedRequest(BaseModel):
+    """Uppy 6 `signRequest`: the URL that performs the S3 request it described (and, on create, the key)."""
+
+    url: str
+    key: str | None = None
+
+
 AUTH = {401: "missing or invalid key", 403: "the key lacks projects:write"}
 ERRORS = {**AUTH, 400: "invalid input, or a part list S3 would refuse", 404: "no such multipart upload for this key"}
 
@@ -64,5 +72,6 @@ SURFACE = Surface(
         ("GET", "/s3/multipart/{upload_id}/{part_number}"): Operation(ok=PresignedUrl, errors=ERRORS),
         ("POST", "/s3/multipart/{upload_id}/complete"): Operation(ok=MultipartCompleted, errors=ERRORS),
         ("DELETE", "/s3/multipart/{upload_id}"): Operation(ok=Aborted, errors=ERRORS),
+        ("POST", "/s3/sign"): Operation(ok=SignedRequest, errors=ERRORS),
     },
 )
