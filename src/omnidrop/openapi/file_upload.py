@@ -129,13 +129,13 @@ SURFACE = Surface(
         ("PUT", "/api/v1/uploads/{upload_id}/{filename}"): Operation(
             ok=FileProgress, error_alternatives=NO_ROUTE,
             body=Body({"application/octet-stream": BINARY}, description=(
-                "The file's bytes: all of it, or one chunk with Content-Range. Resend from `received` after a 409.")),
+                "The file's bytes: all of it, or one chunk with Content-Range. Resend from `received` after a 409. "
+                "A whole-file PUT needs a Content-Length (411 without it); it is HTTP framing, so not listed "
+                "as a parameter.")),
             parameters=[
                 FILENAME,
                 header("Content-Range", "`bytes START-END/TOTAL` for a chunk; leave out to send the whole file. "
                        "START must equal the bytes received so far."),
-                header("Content-Length", "required for a whole-file PUT (411 without it)",
-                       schema={"type": "integer", "minimum": 0}),
             ],
             errors={**AUTH, 400: "invalid_upload_id, invalid_filename, invalid_content_range (with total), "
                                  "chunk_length_mismatch",
