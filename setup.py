@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 WEB = ROOT / "web"
 DIST = ROOT / "src" / "omnidrop" / "web" / "dist"
 STAMP = DIST / ".omnidrop-build"
-WEB_INPUTS = ("package.json", "package-lock.json", "index.html", "vite.config.js", "tsconfig.json")
+WEB_INPUTS = ("package.json", "package-lock.json", "index.html", "docs.html", "vite.config.js", "tsconfig.json")
 
 
 def _sha256(path: Path) -> str:

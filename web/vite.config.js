@@ -6,8 +6,10 @@ export default defineConfig({
   build: {
     outDir: '../src/omnidrop/web/dist',
     emptyOutDir: true,
-    chunkSizeWarningLimit: 1500,
+    chunkSizeWarningLimit: 1700,
     sourcemap: false,
+    // Two pages: the app (index.html, /app/) and the API reference (docs.html, served at /docs).
+    rollupOptions: { input: { app: 'index.html', docs: 'docs.html' } },
   },
-  server: { proxy: { '^/(api|360|files|s3|auth|_omnidrop|share)': 'http://127.0.0.1:8000' } },
+  server: { proxy: { '^/(api|360|files|s3|auth|_omnidrop|share|openapi.json)': 'http://127.0.0.1:8000' } },
 })

@@ -106,7 +106,7 @@ ensure_web_assets() {
   # /app. Rebuilt only when the lock file or a source file changes (stamp = hash of both).
   command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
   local dir="$ROOT/web" stamp="$ROOT/src/omnidrop/web/dist/.omnidrop-build" want
-  want="$(cd "$dir" && find package.json package-lock.json index.html vite.config.js tsconfig.json src -type f \
+  want="$(cd "$dir" && find package.json package-lock.json index.html docs.html vite.config.js tsconfig.json src -type f \
           -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
   echo "setup: building the web app (npm ci + vite build in web/)"
@@ -115,6 +115,19 @@ ensure_web_assets() {
     sha256sum "$dir/package-lock.json" | cut -d' ' -f1 > "$dir/node_modules/.omnidrop-lock"
   fi
   (cd "$dir" && npm run --silent build -- --logLevel warn)
+  echo "$want" > "$stamp"
+}
+
+ensure_codegen_tool() {
+  # openapi-python-client for the generated-client test, in a virtualenv of its own: it pins typer below
+  # the version omnidrop's CLI uses. Pinned by tests/openapi/codegen-requirements.txt.
+  local venv="$ROOT/.venv-codegen" pins="$ROOT/tests/openapi/codegen-requirements.txt"
+  local stamp="$ROOT/.venv-codegen/.omnidrop-deps" want
+  want="$(sha256sum "$pins" | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  echo "setup: installing openapi-python-client into .venv-codegen"
+  [ -x "$venv/bin/python" ] || "$VENV/bin/python" -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$pins"
   echo "$want" > "$stamp"
 }
 

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from omnidrop import __version__
+from omnidrop import openapi
 from omnidrop.jobs.depth import jobs_waiting_and_running
 from omnidrop.services import Services
 from omnidrop.settings import Settings, get_settings
@@ -25,6 +26,7 @@ from omnidrop.telemetry.asgi import RequestTelemetry
 from omnidrop.telemetry.exposition import render
 from omnidrop.telemetry.logs import configure_logging
 from omnidrop.telemetry.scrape import jobs_family
+from omnidrop.web import docs as web_docs
 from omnidrop.web import static as web_static
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await services.close()
 
-    app = FastAPI(title="omnidrop", version=__version__, lifespan=lifespan)
+    # /docs is omnidrop's own bundled page (no CDN); FastAPI's /docs and /redoc would load from one.
+    app = FastAPI(title="omnidrop", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    openapi.install(app, settings.tus_path)
     app.include_router(file_upload.router)
     app.include_router(resumable_surface.router(settings))
     app.include_router(walkthrough.router)
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vehicles_360.router)
     app.include_router(signed_blobs.router)
     app.include_router(web_static.router())
+    app.include_router(web_docs.router())
 
     # Every browser-facing route (tus, S3 multipart, part URLs, the JSON APIs) gets its CORS here.
     app.add_middleware(Cors, allow_origins=settings.cors_allow_origins)

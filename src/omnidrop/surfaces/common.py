@@ -17,6 +17,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
 
 from omnidrop.auth.bearer import bearer_token
 from omnidrop.auth.errors import AuthError
@@ -138,6 +139,13 @@ def error_route(render: ErrorRenderer, *domain_errors: type[Exception]) -> type[
                     return await handler(request)
                 except handled as exc:
                     return render(exc)
+                except HTTPException as exc:
+                    if exc.status_code != 400:
+                        raise
+                    # FastAPI's "There was an error parsing the body" (e.g. bytes that are not UTF-8):
+                    # invalid input like any other, so it comes out in the surface's own error shape.
+                    problem = {"loc": ("body",), "msg": str(exc.detail), "type": "body_unreadable"}
+                    return render(RequestValidationError([problem]))
                 except (OSError, DBAPIError) as exc:
                     if is_storage_full(exc):
                         return render(StorageFull())

@@ -243,7 +243,10 @@ async def cleanup(request: Request, who: Principal = caller("/360/cleanup", VEHI
     """Parameters in the query string or a JSON body: vehicle_uuid, side, remove_frames (default true)."""
     params: dict[str, Any] = dict(request.query_params)
     if "json" in request.headers.get("content-type", ""):
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:  # not JSON (or not UTF-8) despite the content type
+            raise VehicleError("the body is not valid JSON") from None
         if isinstance(body, dict):
             params.update(body)
     side, vehicle_uuid = parse_side(params.get("side")), parse_vehicle_uuid(params.get("vehicle_uuid"))

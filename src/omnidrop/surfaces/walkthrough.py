@@ -277,7 +277,8 @@ def _timestamp(moment: datetime) -> str:
 
 
 def _int_id(raw: str, missing: type[WalkthroughError], what: str) -> int:
-    if not raw.strip().isdigit() or len(raw.strip()) > 18:
+    # isdigit() alone lets through digits int() cannot read (superscripts such as "²")
+    if not (raw.strip().isascii() and raw.strip().isdigit()) or len(raw.strip()) > 18:
         raise missing(f"no {what} {raw!r}")
     return int(raw)
 

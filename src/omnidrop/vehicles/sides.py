@@ -12,16 +12,17 @@ SIDES = ("OUTSIDE", "INSIDE", "OPEN")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".wmv", ".flv", ".webm", ".mkv", ".qt")
 
 
-def parse_side(value: str | None) -> str:
-    side = (value or "").strip().upper()
+def parse_side(value: object) -> str:
+    # Values may come from a JSON body, so anything that is not text is simply not a side.
+    side = value.strip().upper() if isinstance(value, str) else ""
     if side not in SIDES:
         raise InvalidSide(f"side must be one of {', '.join(SIDES)} (got {value!r})", allowed=list(SIDES))
     return side
 
 
-def parse_vehicle_uuid(value: str | None) -> str:
+def parse_vehicle_uuid(value: object) -> str:
     try:
-        return str(uuid.UUID((value or "").strip()))
+        return str(uuid.UUID(value.strip() if isinstance(value, str) else ""))
     except ValueError:
         raise InvalidVehicleUuid(f"vehicle_uuid must be a UUID (got {value!r})") from None
 
