@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from omnidrop.chores import register_chores
 from omnidrop.jobs import registry
+from omnidrop.jobs.runner import reap_orphan_outputs
 from omnidrop.pipeline.handlers import BUILTIN_KINDS
 from omnidrop.services import Services
 
@@ -17,4 +18,5 @@ def compose() -> None:
     for kind, handler in BUILTIN_KINDS.items():
         registry.register(kind, handler)
     registry.add_housekeeping("expired uploads", Services.reap_expired)
+    registry.add_housekeeping("orphan outputs", reap_orphan_outputs)  # of subjects deleted since
     register_chores()  # the sweep, the reaper and outbox delivery, kept by every worker

@@ -124,3 +124,32 @@ async def test_hook_notifications_are_retried_until_delivered_then_given_up(db):
     assert receiver.attempts == 6  # e: 500, 503, 200; f: three 500s, then dropped
     assert [e["upload_id"] for e in receiver.events] == ["upload-e"]
     assert await rows(db, name) == []
+
+
+class Crash(BaseException):
+    """The process dying: nothing after the point it is raised runs (not even `except Exception`)."""
+
+
+async def test_a_crash_right_after_the_completion_commit_keeps_the_finished_event(db, tmp_path):
+    name, recorder = sink_name(), Recorder()
+    sink = Sink(name, lambda e: True, recorder)
+    owner = await KeyService(db).ensure_owner(f"owner-{os.urandom(4).hex()}")
+    core = UploadCore(db, LocalBlobStore(tmp_path / "blobs"), UploadLimits(ttl_seconds=60))
+    uploads = ResumableUploads(core, EventBus(), outbox=Outbox([sink]))
+    info = await uploads.create(owner, length=4)
+    complete_once = core.append
+
+    async def append_then_die(*args, **kwargs):
+        await complete_once(*args, **kwargs)  # the core has committed `complete`
+        raise Crash()
+
+    core.append = append_then_die
+    try:
+        await uploads.append(owner, info.id, offset=0, body=body(b"abcd"))
+    except Crash:
+        pass
+    assert (await uploads.get(owner, info.id)).complete
+    assert [(r.payload["type"], r.payload["offset"], r.payload["size"]) for r in await rows(db, name)] == [
+        (CREATED, 0, 4), (FINISHED, 4, 4)]
+    assert await OutboxDelivery(db, [sink], "another-worker").deliver_due() == 2
+    assert recorder.heard == [(CREATED, info.id), (FINISHED, info.id)]

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from omnidrop.jobs.outputs import Outputs
+
 if TYPE_CHECKING:
     from omnidrop.db.engine import Database
     from omnidrop.jobs.runner import JobContext
@@ -19,6 +21,8 @@ class Handler:
     run: Callable[[JobContext], Awaitable[None]]
     # Called once when the job has failed for good, to record the reason on its subject.
     failed: Callable[[JobContext, str, str], Awaitable[None]]
+    # Where its outputs live, for removing those no subject owns (jobs/outputs.py); None: it keeps none.
+    outputs: Outputs | None = None
 
 
 class JobServices(Protocol):

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 from omnidrop.jobs.dispatch import dispatch
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.registry import HOUSEKEEPING, JobServices, handler_for, open_services
+from omnidrop.jobs.outputs import drop_failed, reap_orphans
+from omnidrop.jobs.registry import HANDLERS, HOUSEKEEPING, Handler, JobServices, handler_for, open_services
 from omnidrop.jobs.store import ClaimedJob, JobStore
 from omnidrop.settings import Settings, get_settings
 from omnidrop.telemetry.context import JOB_ID, REQUEST_ID
@@ -118,14 +119,14 @@ async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, 
         return "lease_lost"
     except JobFailed as exc:
         await store.fail(job.id, worker, f"{exc.code}: {exc.message}")
-        await handler.failed(ctx, exc.code, exc.message)
+        await failed_for_good(handler, ctx, exc.code, exc.message)
         return "failed"
     except Exception as exc:
         log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
         message = f"{type(exc).__name__}: {exc}"
         if job.attempts >= job.max_attempts:
             await store.fail(job.id, worker, message)
-            await handler.failed(ctx, "processing_failed", message)
+            await failed_for_good(handler, ctx, "processing_failed", message)
             return "failed"
         await store.retry(job.id, worker, message)
         delay = RETRY_BACKOFF_SECONDS[min(job.attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)]
@@ -135,6 +136,18 @@ async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, 
         beat.cancel()
     await store.finish(job.id, worker)
     return "done"
+
+
+async def failed_for_good(handler: Handler, ctx: JobContext, code: str, message: str) -> None:
+    """The subject records its reason, then the attempts' outputs go. A crash in between leaves them
+    to the orphan reaper only if the subject goes too; the failed job is not run again."""
+    await handler.failed(ctx, code, message)
+    await drop_failed(handler.outputs, ctx.services, ctx.job.subject_id)
+
+
+async def reap_orphan_outputs(services: Any) -> int:
+    """Housekeeping: the outputs of every registered kind whose subject row is gone (jobs/outputs.py)."""
+    return await reap_orphans(services, [h.outputs for h in HANDLERS.values() if h.outputs is not None])
 
 
 async def sweep(settings: Settings | None = None) -> int:

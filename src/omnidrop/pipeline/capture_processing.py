@@ -29,6 +29,7 @@ from sqlalchemy import update
 from omnidrop.captures.service import FAILED, FINISHED, PROCESSING, UPLOADED, CaptureService, outputs_prefix
 from omnidrop.db.models import Capture
 from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.outputs import keep_only
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
 from omnidrop.pipeline.blobs import local_copy, put_bytes, put_file
@@ -166,8 +167,8 @@ async def _store(ctx: JobContext, eid: str, frames_dir: Path, frames: list) -> d
         listed.append(entry)
         await ctx.progress(FRAMES + (STORE - FRAMES) * i / len(frames))
     names = {f[0] for f in frames}
-    for folder in ("frames", "thumbnails"):
-        await _drop_stale(ctx, f"{prefix}/{folder}", names)
+    for folder in ("frames", "thumbnails"):  # what an earlier run made that this one did not
+        await keep_only(store, f"{prefix}/{folder}", {f"{prefix}/{folder}/{n}" for n in names}, nested=True)
     paths = [frames_dir / f[0] for f in frames]
     try:
         preview = await asyncio.to_thread(make_preview, paths)
@@ -179,11 +180,3 @@ async def _store(ctx: JobContext, eid: str, frames_dir: Path, frames: list) -> d
     await ctx.progress(1.0)
     return {"frames": listed, "frame_count": len(listed), "preview_key": f"{prefix}/preview.jpg",
             "gif_key": f"{prefix}/preview.gif"}
-
-
-async def _drop_stale(ctx: JobContext, prefix: str, keep: set[str]) -> None:
-    """Outputs an earlier run made that this one did not (e.g. the frame rate setting changed)."""
-    store = ctx.services.store
-    stale = [b.key async for b in store.list(prefix) if b.key.rsplit("/", 1)[-1] not in keep]
-    for key in stale:
-        await store.delete(key)

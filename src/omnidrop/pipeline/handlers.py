@@ -14,7 +14,7 @@ from omnidrop.walkthrough.service import PROCESS_KIND as WALKTHROUGH_KIND
 
 BUILTIN_KINDS: dict[str, Handler] = {
     PROCESS_KIND: Handler(run=projects.run, failed=projects.failed),
-    FRAMES_KIND: Handler(run=vehicle_frames.run, failed=vehicle_frames.failed),
+    FRAMES_KIND: Handler(run=vehicle_frames.run, failed=vehicle_frames.failed, outputs=vehicle_frames.OUTPUTS),
     CAPTURE_KIND: Handler(run=capture_processing.run, failed=capture_processing.failed),
     VERIFY_KIND: Handler(run=video_verification.run, failed=video_verification.failed),
     WALKTHROUGH_KIND: Handler(run=walkthrough_points.run, failed=walkthrough_points.failed),

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from omnidrop.jobs.outputs import keep_only
 from omnidrop.pipeline.blobs import put_file
 from omnidrop.pipeline.classify import Classification, Kind
 from omnidrop.pipeline.file_steps import step
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 @step(Kind.VIDEO_360)
 async def frames(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> dict[str, str]:
     out = Path(tempfile.mkdtemp(prefix="omnidrop-frames-"))
+    prefix = f"projects/{project_id}/frames/{name}"
+    assets: dict[str, str] = {}
     try:
         try:
             result = await asyncio.to_thread(  # in a child process: its decoder memory goes with it
@@ -34,12 +37,14 @@ async def frames(ctx: JobContext, project_id: str, name: str, path: Path, kind: 
                 fps=ctx.settings.vehicle_frames_fps, quality=ctx.settings.vehicle_frame_quality,
             )
         except (VideoRejected, FrameExtractionError):
-            return {}
-        assets = {}
-        for frame in result.names:
-            key = f"projects/{project_id}/frames/{name}/{frame}"
+            result = None  # no frames: any an earlier attempt stored go below
+        for frame in result.names if result is not None else ():
+            key = f"{prefix}/{frame}"
             await put_file(ctx.services.store, key, out / frame)
             assets[PurePosixPath(frame).stem] = key
+        # Frames of an earlier attempt or run this one did not make (a dead attempt that read further,
+        # a changed frame rate): after this attempt's own are stored, so none of those can go.
+        await keep_only(ctx.services.store, prefix, assets.values())
         return assets
     finally:
         await asyncio.to_thread(shutil.rmtree, out, True)

@@ -14,11 +14,12 @@ import tempfile
 from pathlib import Path
 
 from PIL import Image
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from omnidrop.db.models import Vehicle, VehicleVideo
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.outputs import Outputs, keep_only
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy, put_file
 from omnidrop.pipeline.child import run_step
@@ -47,10 +48,13 @@ async def run(ctx: JobContext) -> None:
         frames_dir.mkdir()
         async with local_copy(store, video.blob_key, workdir) as path:
             names, skipped = await _extract(ctx, path, frames_dir)
-        for i, name in enumerate(names, 1):
-            await put_file(store, f"{video.frames_prefix}/{name}", frames_dir / name)
+        written = [f"{video.frames_prefix}/{name}" for name in names]
+        for i, (key, name) in enumerate(zip(written, names), 1):
+            await put_file(store, key, frames_dir / name)
             await ctx.progress(EXTRACT + (STORE - EXTRACT) * i / len(names))
-        await _drop_stale(ctx, video.frames_prefix, set(names))
+        # Frames an earlier attempt or run made that this one did not (a changed frame rate, a dead
+        # attempt that read further): after this attempt's own frames are stored.
+        await keep_only(store, video.frames_prefix, written)
         await _detect(ctx, video, video_prefix(vehicle.uuid, video.side, video.id), frames_dir, names)
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
@@ -59,13 +63,8 @@ async def run(ctx: JobContext) -> None:
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
+    # The frames the attempts stored go after this (the runner, by OUTPUTS).
     await _set(ctx, ctx.job.subject_id, state=FAILED, error_code=code, error_message=message)
-    # Frames the attempts stored before failing belong to no ready video: nothing would ever list or
-    # remove them.
-    async with ctx.services.db.read() as s:
-        video = await s.get(VehicleVideo, ctx.job.subject_id)
-    if video is not None:
-        await ctx.services.store.delete_prefix(video.frames_prefix)
 
 
 async def _set(ctx: JobContext, video_id: str, **values) -> None:
@@ -85,14 +84,6 @@ async def _extract(ctx: JobContext, path: Path, dest: Path) -> tuple[list[str], 
     return list(result.names), [span.as_dict() for span in result.corrupt]
 
 
-async def _drop_stale(ctx: JobContext, prefix: str, keep: set[str]) -> None:
-    """Frames an earlier run made that this one did not (e.g. the frame rate setting changed)."""
-    store = ctx.services.store
-    stale = [b.key async for b in store.list(prefix) if b.key.rsplit("/", 1)[-1] not in keep]
-    for key in stale:
-        await store.delete(key)
-
-
 async def _detect(ctx: JobContext, video: VehicleVideo, prefix: str, frames_dir: Path, names: list[str]) -> None:
     detector = await asyncio.to_thread(configured_detector, ctx.settings)
     if detector is None:
@@ -105,3 +96,31 @@ async def _detect(ctx: JobContext, video: VehicleVideo, prefix: str, frames_dir:
         await ctx.progress(STORE + (1 - STORE) * i / len(names))
 
 
+
+
+# Where the job's outputs live (jobs/outputs.py): vehicles/<uuid>/<side>/<video id>/frames|masks/...
+# The uploaded video lies beside them and is not an output: it is never matched here.
+OUTPUT_DIRS = ("frames", "masks")
+
+
+async def _failed_outputs(services, video_id: str) -> list[str]:
+    """Frames of a video that failed for good belong to no ready video: nothing would list them."""
+    async with services.db.read() as s:
+        video = await s.get(VehicleVideo, video_id)
+    return [video.frames_prefix] if video is not None else []
+
+
+def _video_of(key: str) -> tuple[str, str] | None:
+    parts = key.split("/")
+    if len(parts) >= 6 and parts[0] == "vehicles" and parts[4] in OUTPUT_DIRS:
+        return parts[3], "/".join(parts[:5])
+    return None
+
+
+async def _existing_videos(services, ids: set[str]) -> set[str]:
+    async with services.db.read() as s:
+        return set(await s.scalars(select(VehicleVideo.id).where(VehicleVideo.id.in_(ids))))
+
+
+OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="vehicles", subject_prefix=_video_of,
+                  existing=_existing_videos)

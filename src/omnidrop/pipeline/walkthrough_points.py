@@ -26,6 +26,7 @@ from sqlalchemy import delete, select, update
 from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughUpload, WalkthroughVideo
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.outputs import keep_only
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy, put_file
 from omnidrop.pipeline.media.naming import frame_name
@@ -81,7 +82,8 @@ async def run(ctx: JobContext) -> None:
     ctx.check()  # a worker that lost its lease must not write the result
     if not await _store_points(ctx, upload_id, points):
         return
-    await _drop_stale(ctx, prefix, set(keys))
+    # Panoramas an earlier run made that this one did not (it had more points).
+    await keep_only(ctx.services.store, prefix, keys, nested=True)
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
@@ -144,10 +146,3 @@ async def _store_points(ctx: JobContext, upload_id: int, points: list[Walkthroug
         s.add_all(points)
         row.processing_status, row.processing_error, row.updated_at = DONE, None, utcnow()
     return True
-
-
-async def _drop_stale(ctx: JobContext, prefix: str, keep: set[str]) -> None:
-    """Panoramas an earlier run made that this one did not (it had more points)."""
-    store = ctx.services.store
-    for key in [b.key async for b in store.list(prefix) if b.key not in keep]:
-        await store.delete(key)

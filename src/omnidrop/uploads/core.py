@@ -8,11 +8,12 @@ so after a crash the next request sees exactly the acknowledged prefix.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from omnidrop.auth.quotas import Quotas
@@ -95,6 +96,12 @@ _COMMIT = (
     )
     .returning(_files.received, _files.lease_owner)
 )
+
+
+# What a module built on the core (resumable uploads) records in the very transaction that marks a
+# file complete, given that transaction and the file's total: its own state and the upload's finished
+# event then exist exactly when the completion does, whatever line a crash hits.
+OnComplete = Callable[[AsyncSession, int], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -273,6 +280,7 @@ class UploadCore:
         length: int | None = None,
         total: int | None = None,
         check: ChunkCheck | None = None,
+        on_complete: OnComplete | None = None,
     ) -> FileProgress:
         """The resumable protocols' write, to a file already created: `start` must equal `received`.
 
@@ -280,12 +288,13 @@ class UploadCore:
         total is deferred). `total` declares a deferred length. With `check`, the bytes are verified
         after they are stored and before they count: a mismatch leaves `received` where it was, so
         the chunk is discarded (bytes past `received` are never acknowledged and get overwritten).
+        `on_complete` runs inside the transaction that marks the file complete (once per file).
         """
         # A client that starts a new request has given up on its previous one (tus, IETF draft): a
         # writer that received nothing for a few renewal periods is stale and is taken over.
         return await self._write_leased(
             file_id, start=start, length=length, body=body, exact=True, total=total, check=check,
-            stale_after=3 * self.limits.lease_renew,
+            stale_after=3 * self.limits.lease_renew, on_complete=on_complete,
         )
 
     async def _write_leased(
@@ -300,6 +309,7 @@ class UploadCore:
         check: ChunkCheck | None = None,
         stale_after: float | None = None,
         lease: Lease | None = None,
+        on_complete: OnComplete | None = None,
     ) -> FileProgress:
         """`lease`: one the caller may already hold (claimed in its own transaction) or has yet to claim."""
         lease = lease or self._lease(stale_after)
@@ -321,7 +331,7 @@ class UploadCore:
                 raise NonContiguous(f.received)
             if length is not None and f.total is not None and start + length > f.total:
                 raise LengthExceeded(f.total)
-            return await self._stream(f, lease, start, length, body, check)
+            return await self._stream(f, lease, start, length, body, check, on_complete)
         except LeaseLost:
             LEASE_TAKEOVERS.labels("upload").inc()
             raise FileBusy(await self._received(file_id)) from None
@@ -358,6 +368,7 @@ class UploadCore:
         length: int | None,
         body: AsyncIterable[bytes],
         check: ChunkCheck | None = None,
+        on_complete: OnComplete | None = None,
     ) -> FileProgress:
         if length is not None:
             guarded = GuardedBody(body, length, lambda got: LengthMismatch(length, got), lease, check)
@@ -382,9 +393,10 @@ class UploadCore:
             check.verify()
         if not interrupted and length is not None and written != length:
             raise LengthMismatch(length, written)
-        return await self._commit(f, lease, fence, start + written)
+        return await self._commit(f, lease, fence, start + written, on_complete)
 
-    async def _commit(self, f: UploadFile, lease: Lease, fence: LeaseFence, end: int) -> FileProgress:
+    async def _commit(self, f: UploadFile, lease: Lease, fence: LeaseFence, end: int,
+                      on_complete: OnComplete | None = None) -> FileProgress:
         now = utcnow()
         params = {"file_id": f.id, "token": lease.token, "end": end, "now": now, "store_state": fence.state}
         row = await self.db.run_write(lambda s: s.execute(_COMMIT, params).first())
@@ -398,15 +410,25 @@ class UploadCore:
             # reported complete (BlobMismatch propagates: the file stays incomplete).
             with storage_errors("upload"):
                 await self.store.finalize(f.blob_key, f.total, fence=fence)
-            completed_now = await self.db.run_write(lambda s: s.execute(
-                update(UploadFile)
-                .where(UploadFile.id == f.id, UploadFile.complete.is_(False))
-                .values(complete=True, completed_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1)
+            completed_now = await self._mark_complete(f.id, f.total, now, on_complete)
         return FileProgress(
             name=f.name, received=received, total=f.total, complete=received == f.total, completed_now=completed_now
         )
+
+    async def _mark_complete(self, file_id: int, total: int, now: datetime, on_complete: OnComplete | None) -> bool:
+        """Mark the file complete; True for the one write that did. `on_complete` joins that transaction,
+        so what it records commits or rolls back with the completion (only once per file: no chunk pays)."""
+        mark = (update(UploadFile)
+                .where(UploadFile.id == file_id, UploadFile.complete.is_(False))
+                .values(complete=True, completed_at=now)
+                .execution_options(synchronize_session=False))
+        if on_complete is None:
+            return await self.db.run_write(lambda s: s.execute(mark).rowcount == 1)
+        async with self.db.write() as s:
+            if (await s.execute(mark)).rowcount != 1:
+                return False
+            await on_complete(s, total)
+            return True
 
     def _find_and_claim(self, s: Session, owner_id: str, session_id: str, name: str, total: int, start: int,
                         lease: Lease) -> UploadFile | None:

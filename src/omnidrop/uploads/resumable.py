@@ -210,18 +210,24 @@ class ResumableUploads:
         if info.concat == FINAL:
             raise FinalUploadImmutable("a final upload cannot be modified")
         expires_at = await self._keep_alive(upload_id, info.expires_at)
+        finished: list[UploadEvent] = []
+
+        async def record_finished(s, size: int) -> None:
+            # In the core's completion transaction: the upload's state and its finished event commit
+            # with `complete` itself, so a crash right after that commit cannot lose the event.
+            await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
+                            .values(state=FINISHED_STATE, size=size))
+            event = self._event(FINISHED, replace(info, offset=size, length=size, complete=True), protocol)
+            await self._record(s, event)
+            finished.append(event)
+
         progress = await self.core.append(info.file_id, start=offset, body=body, length=length, total=total,
-                                          check=check)
+                                          check=check, on_complete=record_finished)
         # The rest of the upload cannot have changed under a write that held the file's lease.
         info = replace(info, offset=progress.received, length=progress.total, complete=progress.complete,
                        expires_at=expires_at)
         if progress.completed_now:
-            finished = self._event(FINISHED, info, protocol)
-            async with self.db.write() as s:
-                await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
-                                .values(state=FINISHED_STATE, size=progress.total))
-                await self._record(s, finished)
-            await self._recorded(finished)
+            await self._recorded(finished[-1])
             self._emit(FINISHED, info, protocol)
         return info
 
