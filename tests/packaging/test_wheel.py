@@ -19,8 +19,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-IGNORED = shutil.ignore_patterns(".git", ".venv", "node_modules", "omnidrop-data", "test-artifacts", "build",
-                                 "__pycache__", "*.egg-info", ".pytest_cache", "tests", "bench", "docs")
+_ANYWHERE = shutil.ignore_patterns(".git", ".venv", "node_modules", "omnidrop-data", "test-artifacts", "build",
+                                   "__pycache__", "*.egg-info", ".pytest_cache")
+_TOP_LEVEL = {"tests", "bench", "docs"}  # only at the root: web/src/docs is part of the web build
+
+
+def IGNORED(folder: str, names: list[str]) -> set[str]:  # noqa: N802 (shutil's ignore= callable)
+    top = {n for n in names if n in _TOP_LEVEL} if Path(folder) == ROOT else set()
+    return _ANYWHERE(folder, names) | top
 
 
 def source_copy(dest: Path) -> Path:
