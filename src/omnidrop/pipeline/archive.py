@@ -376,7 +376,10 @@ class _Unpacker:
         # libarchive lacks solid RAR4 and multi-volume support: start this archive over.
         self._rollback(checkpoint)
         try:
-            self._consume(_rarfile_entries(path), prefix, source_prefix, depth)
+            if not self._consume(_rarfile_entries(path), prefix, source_prefix, depth):
+                # Neither reader found an entry: some noise after a RAR signature passes even rarfile's
+                # strict parse as "no headers", so an entry-less RAR is taken as unreadable, not empty.
+                raise _ReadError("no entries could be read")
         except _ReadError as exc:
             raise self._read_rejection(path, source_prefix, exc) from None
 
