@@ -5,11 +5,7 @@ import pytest
 
 from omnidrop.storage import file_writer
 from omnidrop.storage.file_writer import write_stream
-
-
-async def stream(*parts: bytes):
-    for p in parts:
-        yield p
+from tests.support.streams import stream
 
 
 @pytest.fixture

@@ -2,15 +2,7 @@ import pytest
 
 from omnidrop.storage.base import InvalidKey
 from omnidrop.storage.local import LocalBlobStore
-
-
-async def stream(*parts: bytes):
-    for p in parts:
-        yield p
-
-
-async def collect(it) -> bytes:
-    return b"".join([chunk async for chunk in it])
+from tests.support.streams import collect, stream
 
 
 @pytest.fixture

@@ -8,17 +8,9 @@ import pytest
 from omnidrop.pipeline.blobs import put_bytes, put_file
 from omnidrop.storage.local import LocalBlobStore
 from omnidrop.storage.s3 import S3BlobStore
+from tests.support.streams import collect, stream
 
 MiB = 1024 * 1024
-
-
-async def stream(*parts: bytes):
-    for p in parts:
-        yield p
-
-
-async def collect(it) -> bytes:
-    return b"".join([chunk async for chunk in it])
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -8,17 +8,9 @@ import requests
 
 from omnidrop.storage.multipart import MultipartError, PartInfo, multipart_etag
 from omnidrop.storage.s3 import MARKER, TAIL, S3BlobStore, StoreGap, part_target
+from tests.support.streams import collect, stream
 
 MiB = 1024 * 1024
-
-
-async def stream(*parts: bytes):
-    for p in parts:
-        yield p
-
-
-async def collect(it) -> bytes:
-    return b"".join([chunk async for chunk in it])
 
 
 @pytest.fixture

@@ -14,13 +14,9 @@ from omnidrop.db.models import MultipartUpload
 from omnidrop.db.types import utcnow
 from omnidrop.storage.s3 import S3BlobStore
 from omnidrop.uploads.stale_multipart import abort_stale_multipart
+from tests.support.streams import stream
 
 MiB = 1024 * 1024
-
-
-async def stream(*parts: bytes):
-    for p in parts:
-        yield p
 
 
 async def test_presigned_urls_use_the_public_endpoint(moto):
