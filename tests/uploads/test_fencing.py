@@ -15,7 +15,6 @@ from omnidrop.auth.keys import KeyService
 from omnidrop.db import types as db_types
 from omnidrop.db.clock import db_time
 from omnidrop.db.models import UploadFile, UploadSession
-from omnidrop.db.types import utcnow
 from omnidrop.storage.base import BlobMismatch
 from omnidrop.storage.local import LocalBlobStore
 from omnidrop.storage.multipart import PartInfo
@@ -25,24 +24,14 @@ from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.errors import FileBusy
 from omnidrop.uploads.fence import LeaseFence
 from omnidrop.uploads.leases import Lease, LeaseLost
+from tests.support.upload_rows import new_upload_file
 
 MiB = 1024 * 1024
 
 
 @pytest.fixture
 async def file_id(db):
-    owner = await KeyService(db).ensure_owner(f"fence-{os.urandom(4).hex()}")
-    now = utcnow()
-    async with db.write() as s:
-        session = UploadSession(id=os.urandom(6).hex(), owner_id=owner, state="open", created_at=now,
-                                expires_at=now + timedelta(hours=1))
-        s.add(session)
-        await s.flush()
-        f = UploadFile(session_id=session.id, name="f.mp4", blob_key=f"uploads/{session.id}/f", total=None,
-                       received=0, complete=False, created_at=now, updated_at=now)
-        s.add(f)
-        await s.flush()
-        return f.id
+    return await new_upload_file(db, owner="fence", name="f.mp4", blob_key="uploads/{session}/f", total=None)
 
 
 async def expire_lease(db, file_id: int) -> None:

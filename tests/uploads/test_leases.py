@@ -1,30 +1,18 @@
 import asyncio
-import os
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
-from omnidrop.auth.keys import KeyService
-from omnidrop.db.models import UploadFile, UploadSession
+from omnidrop.db.models import UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.uploads.leases import Lease, LeaseLost
+from tests.support.upload_rows import new_upload_file
 
 
 @pytest.fixture
 async def file_id(db):
-    owner = await KeyService(db).ensure_owner(f"lease-{os.urandom(4).hex()}")
-    now = utcnow()
-    async with db.write() as s:
-        session = UploadSession(id=os.urandom(6).hex(), owner_id=owner, state="open", created_at=now,
-                                expires_at=now + timedelta(hours=1))
-        s.add(session)
-        await s.flush()
-        f = UploadFile(session_id=session.id, name="f.jpg", blob_key="k", total=1, received=0, complete=False,
-                       created_at=now, updated_at=now)
-        s.add(f)
-        await s.flush()
-        return f.id
+    return await new_upload_file(db, owner="lease", name="f.jpg", blob_key="k", total=1)
 
 
 async def test_exactly_one_of_many_concurrent_claims_wins(db, file_id):
