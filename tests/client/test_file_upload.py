@@ -90,3 +90,15 @@ def test_an_edit_during_the_upload_is_refused(tmp_path):
     os.utime(path, ns=(f.mtime_ns + 10**9, f.mtime_ns + 10**9))
     with pytest.raises(LocalFileError, match="changed"):
         api_for(FakeServer(10)).upload_file("S", f)
+
+
+def test_a_file_held_whole_but_never_marked_complete_is_finished_with_its_last_byte(tmp_path):
+    """The server died between storing the last chunk and marking the file complete: the client
+    cannot send an empty range, so it re-sends the final byte, which completes the file."""
+    path = tmp_path / "e.e57"
+    path.write_bytes(b"q" * 100)
+    server = FakeServer(100)
+    server.data[:] = b"q" * 100
+    stuck = {"received": 100, "total": 100, "complete": False}
+    done = api_for(server).upload_file("S", LocalFile.at(path), chunk_size=64, known=FileStatus(**stuck))
+    assert done.complete and server.puts == ["bytes 99-99/100"]

@@ -155,6 +155,10 @@ class _ChunkedResume(ResumeLoop):
         return self.status is not None and self.status.complete
 
     def send(self, offset: int, length: int) -> int:
+        if length == 0 and offset > 0:
+            # The server holds every byte but never marked the file complete (it died in between): a
+            # range cannot be empty, so re-send the last byte; the server stores nothing and completes it.
+            offset, length = offset - 1, 1
         self.status = self.api.put_chunk(self.upload_id, self.f, offset, length, self.progress)
         return self.status.received
 
