@@ -1,15 +1,18 @@
 """Per-file derived assets, by kind: the clean place where media work hooks in.
 
-Each step takes the file and returns {role: blob key}. Images get a thumbnail here; the media
-pipeline adds frames for 360 video and the like by registering more steps.
+Each step takes the file and returns {role: blob key}, or a `Derived` when it also has facts for
+the file's `details` (a point cloud's count and bounds, or the error that kept it from converting).
+Images get a thumbnail here; the media pipeline adds frames for 360 video, point clouds their COPC
+and the like by registering more steps.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omnidrop.pipeline.blobs import put_bytes
 from omnidrop.pipeline.classify import Classification, Kind
@@ -18,7 +21,16 @@ from omnidrop.pipeline.thumbnails import ThumbnailError, make_thumbnail
 if TYPE_CHECKING:
     from omnidrop.jobs.runner import JobContext
 
-Step = Callable[["JobContext", str, str, Path, Classification], Awaitable[dict[str, str]]]
+
+@dataclass
+class Derived:
+    """What a step made: assets by role, and facts merged into the file's `details`."""
+
+    assets: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Step = Callable[["JobContext", str, str, Path, Classification], Awaitable["dict[str, str] | Derived"]]
 STEPS: dict[Kind, list[Step]] = {}
 
 
@@ -31,11 +43,16 @@ def step(*kinds: Kind) -> Callable[[Step], Step]:
     return register
 
 
-async def run_file_steps(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> dict[str, str]:
-    assets: dict[str, str] = {}
+async def run_file_steps(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> Derived:
+    derived = Derived()
     for fn in STEPS.get(kind.kind, []):
-        assets.update(await fn(ctx, project_id, name, path, kind))
-    return assets
+        made = await fn(ctx, project_id, name, path, kind)
+        if isinstance(made, Derived):
+            derived.assets.update(made.assets)
+            derived.details.update(made.details)
+        else:
+            derived.assets.update(made)
+    return derived
 
 
 @step(Kind.IMAGE)
