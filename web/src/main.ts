@@ -21,6 +21,8 @@ const routes: [RegExp, Route][] = [
   [/^\/vehicle\/([^/]+)$/, ([uuid]) => vehicleView(uuid)],
   [/^\/panorama$/, (_, q) => panoramaView(q)],
   [/^\/walkthrough\/([^/]+)$/, ([id], q) => walkthroughView(id, q)],
+  // three.js and the COPC reader load only when a point cloud is opened.
+  [/^\/pointcloud\/([^/]+)\/(.+)$/, async ([project, file]) => (await import('./views/pointcloud')).pointCloudView(project, file)],
 ]
 
 let current: View | null = null

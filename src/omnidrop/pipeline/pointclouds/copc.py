@@ -58,7 +58,10 @@ def write_copc(chunks: Iterable[np.ndarray], out: Path, *, scale: float | None =
     tmp = Path(tempfile.mkdtemp(prefix="omnidrop-copc-", dir=workdir))
     try:
         spool = tmp / "root.bin"
-        count, lo, hi = _spool(chunks, spool)
+        # The coordinate step: the input's own (LAS), else 0.1 mm. Points are snapped to it before
+        # anything else, so a node's points are where the file says they are, not a rounding away.
+        scale = scale or 1e-4
+        count, lo, hi = _spool(chunks, spool, scale)
         if count == 0:
             raise CloudError("the file holds no points")
         builder = _Builder(out, tmp, lo, hi, count, scale, wkt, progress)
@@ -69,10 +72,13 @@ def write_copc(chunks: Iterable[np.ndarray], out: Path, *, scale: float | None =
         tmp.rmdir()
 
 
-def _spool(chunks: Iterable[np.ndarray], path: Path) -> tuple[int, np.ndarray, np.ndarray]:
+def _spool(chunks: Iterable[np.ndarray], path: Path, scale: float) -> tuple[int, np.ndarray, np.ndarray]:
     count, lo, hi = 0, np.full(3, np.inf), np.full(3, -np.inf)
     with open(path, "wb") as f:
         for chunk in chunks:
+            chunk = np.array(chunk, dtype=POINT)  # a copy: the reader's buffers are not ours to change
+            for axis in "xyz":
+                chunk[axis] = np.round(chunk[axis] / scale) * scale
             xyz = np.stack([chunk["x"], chunk["y"], chunk["z"]], axis=1)
             finite = np.isfinite(xyz).all(axis=1)
             if not finite.all():
@@ -80,23 +86,24 @@ def _spool(chunks: Iterable[np.ndarray], path: Path) -> tuple[int, np.ndarray, n
             if not len(chunk):
                 continue
             lo, hi = np.minimum(lo, xyz.min(axis=0)), np.maximum(hi, xyz.max(axis=0))
-            np.ascontiguousarray(chunk, dtype=POINT).tofile(f)
+            chunk.tofile(f)
             count += len(chunk)
     return count, lo, hi
 
 
 class _Builder:
-    def __init__(self, out: Path, tmp: Path, lo: np.ndarray, hi: np.ndarray, count: int, scale: float | None,
+    def __init__(self, out: Path, tmp: Path, lo: np.ndarray, hi: np.ndarray, count: int, scale: float,
                  wkt: str, progress: Callable[[float], None] | None) -> None:
         import copclib
         import laspy
 
         self.copc, self.tmp, self.total, self.progress = copclib, tmp, count, progress
         self.lo, self.hi = lo, hi
-        self.center = (lo + hi) / 2
         self.half = max(float((hi - lo).max()) / 2, 1e-3) * (1 + 1e-9) + 1e-9
-        # The coordinate step: the input's own (LAS), else 0.1 mm, coarser only where int32 needs it.
-        step = scale or 1e-4
+        # The cube starts at the minimum corner, as copclib's own node boxes assume (header min + span).
+        self.center = lo + self.half
+        # Coarser than asked only where int32 coordinates need it (a cloud over 100 km across at 0.1 mm).
+        step = scale
         while self.half / step > 2**30:
             step *= 10
         self.scale = step

@@ -292,7 +292,9 @@ class _Ply(Cloud):
 
     def chunks(self) -> Iterator[np.ndarray]:
         if self.encoding == "ascii":
-            yield from _text_chunks(self.path, self.offset, self.names, self.vertices, self._convert)
+            # ASCII values carry the declared types too (uchar colour is 0..255, not 0..1).
+            yield from _text_chunks(self.path, self.offset, self.names, self.vertices,
+                                    lambda rec: self._convert(rec.astype(self.dtype)))
             return
         need = self.offset + self.vertices * self.dtype.itemsize
         if self.path.stat().st_size < need:
@@ -365,7 +367,8 @@ class _Pcd(Cloud):
 
     def chunks(self) -> Iterator[np.ndarray]:
         if self.encoding == "ascii":
-            yield from _text_chunks(self.path, self.offset, self.names, self.points, self._convert)
+            yield from _text_chunks(self.path, self.offset, self.names, self.points,
+                                    lambda rec: self._convert(rec.astype(self.dtype)))
             return
         if self.path.stat().st_size < self.offset + self.points * self.dtype.itemsize:
             raise CloudError("PCD is truncated")
