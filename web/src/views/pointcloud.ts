@@ -33,13 +33,14 @@ export function rangeGetter(url: string, headers: Record<string, string> = beare
 }
 
 type Loaded = { key: string; points: THREE.Points; count: number }
-type Stats = { nodes: number; points: number; total: number; firstFrameMs: number | null; done: boolean }
+type Stats = { nodes: number; points: number; total: number; firstFrameMs: number | null; done: boolean; order: string[] }
 
 export type CloudViewer = { stats: Stats; setMode: (m: Mode) => void; destroy: () => void }
 
 /** Streams the COPC behind `getter` into `container`; `details` is the file's record details. */
 export async function copcViewer(container: HTMLElement, getter: Getter, details: any = {}, onStats?: (s: Stats) => void): Promise<CloudViewer> {
   const started = performance.now()
+  void wasm() // the decoder compiles while the header and hierarchy come in
   const copc = await Copc.create(getter)
   const [x0, y0, z0, x1, y1, z1] = copc.info.cube
   const center = new THREE.Vector3((x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2)
@@ -58,7 +59,7 @@ export async function copcViewer(container: HTMLElement, getter: Getter, details
   const extent = new THREE.Vector3(hx1 - hx0, hy1 - hy0, hz1 - hz0)
   const focus = new THREE.Vector3((hx0 + hx1) / 2, (hy0 + hy1) / 2, (hz0 + hz1) / 2).sub(center)
   const radius = Math.max(extent.length() / 2, 1e-3)
-  camera.position.copy(focus).add(new THREE.Vector3(radius * 1.2, -radius * 1.6, radius * 1.1))
+  camera.position.copy(focus).add(new THREE.Vector3(radius * 0.9, -radius * 1.2, radius * 0.8))
   const controls = new OrbitControls(camera, renderer.domElement)
   controls.target.copy(focus)
   controls.update()
@@ -69,13 +70,13 @@ export async function copcViewer(container: HTMLElement, getter: Getter, details
   // Scan positions, as small yellow markers.
   for (const scan of details.scans ?? []) {
     if (!scan.position) continue
-    const marker = new THREE.Mesh(new THREE.SphereGeometry(radius / 80, 12, 8), new THREE.MeshBasicMaterial({ color: 0xffd400 }))
+    const marker = new THREE.Mesh(new THREE.SphereGeometry(radius / 50, 12, 8), new THREE.MeshBasicMaterial({ color: 0xffd400 }))
     marker.position.set(scan.position[0] - center.x, scan.position[1] - center.y, scan.position[2] - center.z)
     marker.name = `scan-${scan.index}`
     scene.add(marker)
   }
 
-  const stats: Stats = { nodes: 0, points: 0, total: copc.header.pointCount, firstFrameMs: null, done: false }
+  const stats: Stats = { nodes: 0, points: 0, total: copc.header.pointCount, firstFrameMs: null, done: false, order: [] }
   const nodes: Hierarchy.Node.Map = {}
   const pages: Hierarchy.Page.Map = {}
   const loaded = new Map<string, Loaded>()
@@ -157,6 +158,7 @@ export async function copcViewer(container: HTMLElement, getter: Getter, details
       loaded.set(key, { key, points, count: n })
       stats.nodes++
       stats.points += n
+      if (stats.order.length < 64) stats.order.push(key)
       dirty = true
     } catch (err) {
       failed.add(key)
@@ -263,7 +265,7 @@ export async function pointCloudView(project: string, file: string): Promise<Vie
   const box = h('div', { class: 'pointcloud', id: 'pointcloud-view', role: 'application', 'aria-label': `3D view of ${file}` })
   const facts = h('dl', { class: 'facts', id: 'pointcloud-facts' })
   const fact = (k: string, v: string) => facts.append(h('dt', {}, k), h('dd', {}, v))
-  if (d.points != null) fact('Points', fmt(d.points))
+  if (d.points != null && !d.error) fact('Points', fmt(d.points))
   if (d.bounds) fact('Bounds', `${d.bounds.min.map((v: number) => v.toFixed(2)).join(', ')} → ${d.bounds.max.map((v: number) => v.toFixed(2)).join(', ')}`)
   if (d.crs) fact('CRS', d.crs.epsg ? `EPSG:${d.crs.epsg}` : String(d.crs.wkt ?? '').slice(0, 80))
   if (d.scans?.length) fact('Scans', String(d.scans.length))
@@ -273,9 +275,15 @@ export async function pointCloudView(project: string, file: string): Promise<Vie
   }, `Panorama: ${x.name ?? x.role}`)))
   const select = h('select', { id: 'pointcloud-colour', 'aria-label': 'Colour by' },
     h('option', { value: 'rgb' }, 'Colour'), h('option', { value: 'intensity' }, 'Intensity'), h('option', { value: 'height' }, 'Height'))
+  const controls = h('div', { class: 'actions' }, h('label', {}, 'Colour by ', select))
   const el = h('section', { class: 'pointcloud-page' },
     h('div', { class: 'titlebar' }, title, h('a', { href: `#/project/${encodeURIComponent(project)}` }, 'Project')),
-    status, box, h('div', { class: 'actions' }, h('label', {}, 'Colour by ', select)), links, facts)
+    status, box, controls, links, facts)
+  const nothingToShow = (text: string, error = false) => {
+    status.textContent = text
+    if (error) status.className = 'error'
+    box.hidden = controls.hidden = true
+  }
 
   let viewer: CloudViewer | null = null
   let gone = false
@@ -283,29 +291,20 @@ export async function pointCloudView(project: string, file: string): Promise<Vie
     status.textContent = `${fmt(s.points)} of ${fmt(s.total)} points · ${s.nodes} node${s.nodes === 1 ? '' : 's'}${s.done ? '' : ' · loading…'}`
     box.dataset.points = String(s.points)
     box.dataset.nodes = String(s.nodes)
+    box.dataset.order = s.order.join(' ') // the first nodes in the order they arrived (root first)
   }
   return {
     el,
     mounted: () => {
-      if (d.error) {
-        status.textContent = `This point cloud could not be converted: ${d.message ?? d.error}`
-        status.className = 'error'
-        return
-      }
+      if (d.error) return nothingToShow(`This point cloud could not be converted: ${d.message ?? d.error}`, true)
       const url = f.assets?.copc
-      if (!url) {
-        status.textContent = 'No streamed copy of this point cloud.'
-        return
-      }
+      if (!url) return nothingToShow('No streamed copy of this point cloud.')
       copcViewer(box, rangeGetter(new URL(url).pathname), d, onStats).then((v) => {
         if (gone) return v.destroy()
         viewer = v
         select.value = d.color === false ? (d.intensity ? 'intensity' : 'height') : 'rgb'
         select.onchange = () => v.setMode(select.value as Mode)
-      }).catch((err) => {
-        status.textContent = `Cannot open the point cloud: ${err.message ?? err}`
-        status.className = 'error'
-      })
+      }).catch((err) => nothingToShow(`Cannot open the point cloud: ${err.message ?? err}`, true))
     },
     destroy: () => { gone = true; viewer?.destroy() },
   }
