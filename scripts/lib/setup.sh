@@ -74,6 +74,20 @@ ensure_node_packages() {
   done
 }
 
+ensure_splat_tools() {
+  # PlayCanvas splat-transform, the CLI the project job runs to make Gaussian splats web-ready (SOG, SPZ):
+  # tools/splat-transform, pinned by its package-lock.json. The server finds it there (or on PATH, or at
+  # OMNIDROP_SPLAT_TRANSFORM).
+  command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
+  local dir="$ROOT/tools/splat-transform" stamp want
+  stamp="$dir/node_modules/.omnidrop-lock"
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  echo "setup: installing splat-transform (npm ci in tools/splat-transform)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+}
+
 ensure_postgres() {
   pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && return 0
   ensure_debian_packages postgresql

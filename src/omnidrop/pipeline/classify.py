@@ -103,6 +103,8 @@ def _sniff_magic(s: _Sample) -> Classification | None:
         return Classification(Kind.CAD_BIM, "application/x-revit", {"format": s.ext[1:]})
     if head.startswith(b"\x1f\x8b") and _gunzip_head(head, 4) == b"NGSP":
         return Classification(Kind.SPLAT, "application/x-spz", {"format": "spz"})
+    if head.startswith(b"NGSP") and s.ext == ".spz":  # SPZ v4: a plain header, zstd-coded streams
+        return Classification(Kind.SPLAT, "application/x-spz", {"format": "spz"})
     return None
 
 
@@ -416,6 +418,8 @@ def _sniff_by_hint(s: _Sample) -> Classification | None:
         return Classification(Kind.SPLAT, "application/octet-stream", {"format": "splat", "splats": s.size // 32})
     if s.ext == ".ksplat" and s.size > 4096:
         return Classification(Kind.SPLAT, "application/octet-stream", {"format": "ksplat"})
+    if s.ext == ".stl" and (found := _stl(s)) is not None:
+        return found
     if s.ext == ".gltf" and s.head.lstrip().startswith(b"{"):
         return Classification(Kind.CAD_BIM, "model/gltf+json", {"format": "gltf"})
     if not _is_utf8(s.head):
@@ -424,6 +428,16 @@ def _sniff_by_hint(s: _Sample) -> Classification | None:
         return Classification(Kind.CAD_BIM, "model/obj", {"format": "obj"})
     if s.ext in (".pts", ".xyz", ".asc") and (columns := _numeric_columns(s.head)):
         return Classification(Kind.POINT_CLOUD, "text/plain", {"format": s.ext[1:], "columns": columns})
+    return None
+
+
+def _stl(s: _Sample) -> Classification | None:
+    # Binary: an 80-byte header, a triangle count, 50 bytes per triangle (the header may say "solid" too).
+    if s.size >= 84 and s.size == 84 + 50 * struct.unpack_from("<I", s.head, 80)[0]:
+        return Classification(Kind.CAD_BIM, "model/stl", {"format": "stl", "encoding": "binary",
+                                                          "faces": struct.unpack_from("<I", s.head, 80)[0]})
+    if s.head.lstrip().startswith(b"solid") and b"facet" in s.head and _is_utf8(s.head):
+        return Classification(Kind.CAD_BIM, "model/stl", {"format": "stl", "encoding": "ascii"})
     return None
 
 
