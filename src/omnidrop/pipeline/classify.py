@@ -420,6 +420,10 @@ def _sniff_by_hint(s: _Sample) -> Classification | None:
         return Classification(Kind.SPLAT, "application/octet-stream", {"format": "ksplat"})
     if s.ext == ".stl" and (found := _stl(s)) is not None:
         return found
+    if s.ext == ".3ds" and s.head[:2] == b"MM" and s.size >= 6 and struct.unpack_from("<I", s.head, 2)[0] == s.size:
+        return Classification(Kind.CAD_BIM, "application/x-3ds", {"format": "3ds"})  # main chunk spans the file
+    if s.ext == ".dae" and b"<COLLADA" in s.head:
+        return Classification(Kind.CAD_BIM, "model/vnd.collada+xml", {"format": "dae"})
     if s.ext == ".gltf" and s.head.lstrip().startswith(b"{"):
         return Classification(Kind.CAD_BIM, "model/gltf+json", {"format": "gltf"})
     if not _is_utf8(s.head):
@@ -432,12 +436,15 @@ def _sniff_by_hint(s: _Sample) -> Classification | None:
 
 
 def _stl(s: _Sample) -> Classification | None:
-    # Binary: an 80-byte header, a triangle count, 50 bytes per triangle (the header may say "solid" too).
-    if s.size >= 84 and s.size == 84 + 50 * struct.unpack_from("<I", s.head, 80)[0]:
-        return Classification(Kind.CAD_BIM, "model/stl", {"format": "stl", "encoding": "binary",
-                                                          "faces": struct.unpack_from("<I", s.head, 80)[0]})
     if s.head.lstrip().startswith(b"solid") and b"facet" in s.head and _is_utf8(s.head):
         return Classification(Kind.CAD_BIM, "model/stl", {"format": "stl", "encoding": "ascii"})
+    # Binary: an 80-byte header, a triangle count, 50 bytes per triangle (the header may say "solid" too).
+    # A size that does not fit the count is still an STL by its name, a damaged one: conversion says so.
+    if s.size >= 84 and (count := struct.unpack_from("<I", s.head, 80)[0]):
+        details = {"format": "stl", "encoding": "binary", "faces": count}
+        if s.size != 84 + 50 * count:
+            details["damaged"] = True
+        return Classification(Kind.CAD_BIM, "model/stl", details)
     return None
 
 

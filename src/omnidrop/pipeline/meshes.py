@@ -1,5 +1,5 @@
 """3D models made viewable: any mesh format read (trimesh for glTF/GLB, OBJ, STL, PLY, OFF; Assimp's
-`assimp` CLI turns FBX into glTF first) and written as one GLB the browser's three.js loads, with its
+`assimp` CLI turns FBX, COLLADA and 3DS into GLB first) and written as one GLB the browser's three.js loads, with its
 vertex/face counts, bounds and a JPEG thumbnail.
 
 The thumbnail is rendered here, on the CPU, with no GPU or browser: the mesh seen from the front-right
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-FORMATS = ("glb", "gltf", "obj", "stl", "ply", "off", "fbx")
-_ASSIMP_FORMATS = ("fbx",)  # read through Assimp (trimesh has no reader for them)
+FORMATS = ("glb", "gltf", "obj", "stl", "ply", "off", "fbx", "dae", "3ds")
+_ASSIMP_FORMATS = ("fbx", "dae", "3ds")  # read through Assimp (trimesh has no reader for them)
 _BACKGROUND = (238, 240, 243)
 _DEFAULT_COLOUR = (176, 184, 196)
 _AZIMUTH, _ELEVATION = np.radians(35.0), np.radians(25.0)
@@ -51,6 +51,8 @@ def to_glb(src: Path, fmt: str, dest_glb: Path, thumb: Path | None = None, max_e
     if fmt not in FORMATS:
         raise MeshError("unsupported_format", f"{fmt!r} is not a mesh format omnidrop reads")
     with tempfile.TemporaryDirectory(prefix="omnidrop-mesh-") as tmp:
+        if fmt == "stl":
+            _check_binary_stl(Path(src))
         if fmt in _ASSIMP_FORMATS:
             src, fmt = _through_assimp(Path(src), fmt, Path(tmp), timeout), "glb"
         try:
@@ -161,6 +163,24 @@ def _through_assimp(src: Path, fmt: str, tmp: Path, timeout: float) -> Path:
         reason = next((ln for ln in reversed(said) if "error" in ln.lower()), said[-1] if said else "")
         raise MeshError("unreadable", f"Assimp cannot read the {fmt.upper()} model: {reason[:300] or done.returncode}")
     return out
+
+
+def _check_binary_stl(path: Path) -> None:
+    """A binary STL's size is fixed by its triangle count: a file cut short (or padded) is refused, not guessed."""
+    with open(path, "rb") as f:
+        head = f.read(84)
+        size = f.seek(0, 2)
+    if len(head) < 84 or head.lstrip().startswith(b"solid") and b"facet" in _first_bytes(path, 4096):
+        return  # ASCII STL (or too short to say): trimesh's reader decides
+    count = int.from_bytes(head[80:84], "little")
+    if size != 84 + 50 * count:
+        raise MeshError("truncated", f"the binary STL declares {count} triangles ({84 + 50 * count} bytes) "
+                                     f"but the file has {size} bytes")
+
+
+def _first_bytes(path: Path, n: int) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(n)
 
 
 def _replace(dest: Path, data: bytes) -> None:

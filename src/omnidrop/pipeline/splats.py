@@ -66,14 +66,19 @@ def web_ready(src: Path, fmt: str, dest: Path, cli: list[str], *, timeout: float
     source.unlink(missing_ok=True)
     os.symlink(Path(src).resolve(), source)
     try:
-        summary = _run(cli, ["-q", str(source), "-m", "null"], timeout, "read")
-        stats = parse_summary(summary)
+        stats = None
         made: dict[str, Path] = {}
-        for out in outputs:
+        for out in outputs or ("null",):
             target = dest / f"splat.{out}"
             extra = ["--spz-version", "3"] if out == "spz" else []
+            # -m: the input's summary (count, columns, extents) on stdout, taken from the first run.
             # -g cpu: SOG's k-means on the CPU (a server has no WebGPU adapter to count on).
-            _run(cli, ["-q", "-w", "-g", "cpu", str(source), str(target), *extra], timeout, f"write {out}")
+            said = _run(cli, ["-q", "-w", "-g", "cpu", str(source), *(["-m"] if stats is None else []),
+                              "null" if out == "null" else str(target), *extra], timeout, f"write {out}", stats is None)
+            if stats is None:
+                stats = parse_summary(said)
+            if out == "null":
+                break
             if not target.is_file() or target.stat().st_size == 0:
                 raise SplatError("conversion_failed", f"splat-transform wrote no {out} file")
             made[out] = target
@@ -122,7 +127,7 @@ def sog_count(path: Path) -> int:
         return int(json.loads(zf.read(name))["count"])
 
 
-def _run(cli: list[str], args: list[str], timeout: float, what: str) -> str:
+def _run(cli: list[str], args: list[str], timeout: float, what: str, reading: bool) -> str:
     try:
         done = subprocess.run([*cli, *args], capture_output=True, text=True, timeout=timeout, check=False,
                               stdin=subprocess.DEVNULL)
@@ -131,8 +136,15 @@ def _run(cli: list[str], args: list[str], timeout: float, what: str) -> str:
     except OSError as exc:
         raise SplatError("converter_missing", f"cannot run splat-transform: {exc}") from None
     if done.returncode != 0:
-        said = (done.stderr or done.stdout).strip()
-        said = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", said)[-_OUTPUT_TAIL:]
-        raise SplatError("unreadable" if what == "read" else "conversion_failed",
-                         f"splat-transform could not {what} the splat: {said or f'exit code {done.returncode}'}")
+        raise SplatError("unreadable" if reading else "conversion_failed",
+                         f"splat-transform could not {'read' if reading else what} the splat: {_reason(done.stderr or done.stdout, done.returncode)}")
     return done.stdout
+
+
+def _reason(output: str, code: int) -> str:
+    """The tool's own error line, without its stack trace or this server's paths."""
+    lines = [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", ln).strip(" ✗") for ln in output.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("at ") and not ln.startswith("failed in")]
+    said = next((ln.split("Error:", 1)[1].strip() for ln in lines if "Error:" in ln), lines[-1] if lines else "")
+    said = re.sub(r"(?:in )?(?:file )?'[^']*/input\.(\w+)'", r"in the .\1 file", said)
+    return said[:_OUTPUT_TAIL] or f"exit code {code}"

@@ -1,0 +1,68 @@
+// A 3D model (GLB) in three.js: #/model?src=<url>[&auth=1][&title=…]. `auth` fetches the bytes with the
+// signed-in credential (project assets); without it `src` is loaded as it is (a signed or public URL).
+import * as THREE from 'three'
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js'
+import { RoomEnvironment } from 'three/examples/jsm/environments/RoomEnvironment.js'
+import { bytes } from '../api'
+import { h } from '../dom'
+import type { View } from '../main'
+import { sourceBytes, stage, type Stage } from '../stage'
+
+export async function modelView(q: URLSearchParams): Promise<View> {
+  const src = q.get('src')
+  if (!src) throw new Error('no model given')
+  const title = q.get('title') || '3D model'
+  const status = h('p', { id: 'viewer-status', class: 'muted', 'aria-live': 'polite' }, 'Loading model…')
+  const box = h('div', { class: 'stage', id: 'model-viewer', role: 'application',
+    'aria-label': `3D view of ${title}. Drag to orbit, scroll to zoom, right-drag or arrow keys to pan.` })
+  let s: Stage | null = null
+  let root: THREE.Object3D | null = null
+  let wire = false
+  const wireframe = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
+    wire = !wire
+    wireframe.setAttribute('aria-pressed', String(wire))
+    root?.traverse((o) => {
+      const m = (o as THREE.Mesh).material as THREE.Material | THREE.Material[] | undefined
+      for (const mat of Array.isArray(m) ? m : m ? [m] : []) if ('wireframe' in mat) (mat as THREE.MeshStandardMaterial).wireframe = wire
+    })
+  } }, 'Wireframe')
+  const full = h('button', { type: 'button', onclick: () => s?.fullscreen() }, 'Fullscreen')
+  const el = h('section', { class: 'viewer3d' },
+    h('div', { class: 'titlebar' }, h('h1', {}, title), h('a', { href: 'javascript:history.back()' }, 'Back')),
+    box, h('div', { class: 'actions' }, wireframe, full), status)
+
+  const mounted = () => {
+    s = stage(box, { background: 0xeef0f3 })
+    const st = s
+    const pmrem = new THREE.PMREMGenerator(st.renderer)
+    st.scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04).texture
+    st.scene.add(new THREE.HemisphereLight(0xffffff, 0x888888, 0.6))
+    const sun = new THREE.DirectionalLight(0xffffff, 1.2)
+    sun.position.set(3, 5, 4)
+    st.scene.add(sun)
+    void (async () => {
+      try {
+        const data = await sourceBytes(src, q.get('auth') === '1', (done, total) => {
+          status.textContent = `Loading model… ${bytes(done)}${total ? ` of ${bytes(total)}` : ''}`
+        })
+        const gltf = await new GLTFLoader().parseAsync(data, '')
+        root = gltf.scene
+        st.scene.add(root)
+        const bounds = new THREE.Box3().setFromObject(root)
+        st.frame(bounds)
+        let faces = 0
+        root.traverse((o) => {
+          const g = (o as THREE.Mesh).geometry as THREE.BufferGeometry | undefined
+          if ((o as THREE.Mesh).isMesh && g) faces += (g.index ? g.index.count : g.attributes.position.count) / 3
+        })
+        status.textContent = `${faces.toLocaleString()} triangles · ${bytes(data.byteLength)}`
+        box.setAttribute('data-loaded', 'true')
+      } catch (err) {
+        status.textContent = `Could not show the model: ${(err as Error).message ?? err}`
+        status.className = 'error'
+        box.setAttribute('data-failed', 'true')
+      }
+    })()
+  }
+  return { el, mounted, destroy: () => s?.destroy() }
+}
