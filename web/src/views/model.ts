@@ -34,12 +34,15 @@ export async function modelView(q: URLSearchParams): Promise<View> {
   const mounted = () => {
     s = stage(box, { background: 0xeef0f3 })
     const st = s
+    // A neutral room as the environment: glTF's default material is fully metallic, which only an
+    // environment lights. A small (64 px) prefiltered map: quick even on software WebGL and old phones.
     const pmrem = new THREE.PMREMGenerator(st.renderer)
-    st.scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04).texture
-    st.scene.add(new THREE.HemisphereLight(0xffffff, 0x888888, 0.6))
+    st.scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04, 0.1, 100, { size: 64 }).texture
+    pmrem.dispose()
     const sun = new THREE.DirectionalLight(0xffffff, 1.2)
     sun.position.set(3, 5, 4)
-    st.scene.add(sun)
+    st.camera.add(sun) // moves with the viewer: the side turned to it is lit
+    st.scene.add(st.camera)
     void (async () => {
       try {
         const data = await sourceBytes(src, q.get('auth') === '1', (done, total) => {
