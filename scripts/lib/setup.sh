@@ -74,10 +74,11 @@ ensure_node_packages() {
   done
 }
 
-ensure_splat_tools() {
-  # PlayCanvas splat-transform, the CLI the project job runs to make Gaussian splats web-ready (SOG, SPZ):
-  # tools/splat-transform, pinned by its package-lock.json. The server finds it there (or on PATH, or at
-  # OMNIDROP_SPLAT_TRANSFORM).
+ensure_model_tools() {
+  # What the project job runs for splats and meshes: Assimp's CLI (FBX, COLLADA, 3DS to GLB; Debian's
+  # assimp-utils) and PlayCanvas splat-transform (Gaussian splats to SOG and SPZ) in tools/splat-transform,
+  # pinned by its package-lock.json. The server finds it there (or on PATH, or at OMNIDROP_SPLAT_TRANSFORM).
+  ensure_debian_packages assimp-utils
   command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
   local dir="$ROOT/tools/splat-transform" stamp want
   stamp="$dir/node_modules/.omnidrop-lock"

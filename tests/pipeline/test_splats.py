@@ -49,6 +49,21 @@ def test_a_re_run_overwrites_the_same_outputs(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["splat.spz"]  # no input link left behind
 
 
+def test_spz_version_4_is_classified_and_read(tmp_path):
+    import subprocess
+
+    from omnidrop.pipeline.classify import Kind, classify
+
+    src = models.splat_ply(tmp_path / "ball.ply", n=300, sh_degree=2)
+    v4 = tmp_path / "ball.spz"
+    subprocess.run([*CLI, "-q", "-w", str(src), str(v4), "--spz-version", "4"], check=True, capture_output=True, timeout=120)
+    assert v4.read_bytes()[:4] == b"NGSP"  # v4: a plain header, not gzip
+    kind = classify(v4)
+    assert (kind.kind, kind.details["format"]) == (Kind.SPLAT, "spz")
+    made = web_ready(v4, "spz", tmp_path / "out", CLI, outputs=("spz",))
+    assert (made.count, made.sh_degree) == (300, 2) and spz_header(made.outputs["spz"])[:2] == (3, 300)
+
+
 def test_an_antimatter_splat_file(tmp_path):
     src = models.splat_file(tmp_path / "garden.splat", n=1500)
     made = web_ready(src, "splat", tmp_path / "out", CLI, outputs=("spz",))
