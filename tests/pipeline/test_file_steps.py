@@ -82,7 +82,8 @@ async def test_splats_and_meshes_in_one_project(services, tmp_path):
     assert sorted(files) == sorted(inputs)
 
     ball = files["ball.ply"]
-    assert ball.kind == "splat" and sorted(ball.assets) == ["sog", "spz"]
+    assert ball.kind == "splat" and sorted(ball.assets) == ["sog", "spz", "thumbnail"]
+    assert Image.open(io.BytesIO(await blob(services, ball.assets["thumbnail"]))).size == (256, 192)
     assert (ball.details["splats"], ball.details["sh_degree"]) == (1200, 1) and "error" not in ball.details
     assert ball.assets["sog"] == f"projects/{project_id}/splats/ball.ply.sog"
     sog = tmp_path / "ball.sog"

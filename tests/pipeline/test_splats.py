@@ -40,6 +40,27 @@ def test_a_3dgs_ply_becomes_sog_and_spz(tmp_path):
     assert (back.count, back.sh_degree) == (2000, 1)
 
 
+def test_the_preview_shows_the_splat_in_its_colours(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    src = models.splat_ply(tmp_path / "ball.ply", n=3000, sh_degree=1, scale=0.03)
+    made = web_ready(src, "ply", tmp_path / "out", CLI, outputs=(), preview_edge=200)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["preview.jpg"]  # its flat PLY is gone
+    assert Image.open(made.outputs["preview"]).format == "JPEG"
+    picture = Image.open(made.outputs["preview"]).convert("RGB")
+    assert picture.size == (200, 150)
+    pixels = np.asarray(picture).astype(int)
+    drawn = np.abs(pixels - [21, 24, 29]).sum(axis=2) > 40
+    assert 0.2 < drawn.mean() < 0.8  # a ball in the middle, background around it
+    rows, cols = np.nonzero(drawn)
+    assert abs((cols.min() + cols.max()) / 2 - 100) < 8 and abs((rows.min() + rows.max()) / 2 - 75) < 8
+    # Colour follows position (red grows with x): the right side of the ball is redder than the left.
+    left = pixels[:, :90][drawn[:, :90]][:, 0].mean()
+    right = pixels[:, 110:][drawn[:, 110:]][:, 0].mean()
+    assert right > left + 20, (left, right)
+
+
 def test_a_re_run_overwrites_the_same_outputs(tmp_path):
     src = models.splat_ply(tmp_path / "ball.ply", n=500, sh_degree=0)
     first = web_ready(src, "ply", tmp_path / "out", CLI, outputs=("spz",))

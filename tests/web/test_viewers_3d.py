@@ -49,7 +49,7 @@ def test_splat_and_model_viewers_draw_the_project_assets(live, tmp_path):
     assert projects.create(live.api, headers, upload_id=sid).status_code == 201
     record = projects.wait(live.api, headers, sid, timeout=180)
     files = {f["name"]: f for f in record["files"]}
-    assert sorted(files["ball.ply"]["assets"]) == ["sog", "spz"], files["ball.ply"]
+    assert sorted(files["ball.ply"]["assets"]) == ["sog", "spz", "thumbnail"], files["ball.ply"]
     assert sorted(files["scene.glb"]["assets"]) == ["model", "thumbnail"], files["scene.glb"]
 
     views = [

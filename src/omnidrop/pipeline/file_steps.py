@@ -62,7 +62,8 @@ def _file_failed(kind: Classification, code: str, message: str) -> None:
 
 @step(Kind.SPLAT)
 async def web_splat(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> dict[str, str]:
-    """A Gaussian splat as SOG and SPZ v3 for the browser (pipeline/splats.py), with count, SH degree, bounds."""
+    """A Gaussian splat as SOG and SPZ v3 for the browser and a preview thumbnail (pipeline/splats.py), with
+    count, SH degree and bounds in details."""
     fmt = kind.details.get("format")
     if fmt not in splats.FORMATS:
         _file_failed(kind, "unsupported_format", f"no converter reads {fmt or 'this'} splat format")
@@ -75,15 +76,17 @@ async def web_splat(ctx: JobContext, project_id: str, name: str, path: Path, kin
     try:
         try:
             made = await asyncio.to_thread(splats.web_ready, path, fmt, work, cli,
-                                           timeout=ctx.settings.model_convert_timeout_seconds)
+                                           timeout=ctx.settings.model_convert_timeout_seconds,
+                                           preview_edge=ctx.settings.thumbnail_max_edge)
         except splats.SplatError as exc:
             _file_failed(kind, exc.code, exc.message)
             return {}
         assets = {}
         for out, local in made.outputs.items():
-            key = f"projects/{project_id}/splats/{name}.{out}"
+            role, key = (("thumbnail", f"projects/{project_id}/thumbs/{name}.jpg") if out == "preview"
+                         else (out, f"projects/{project_id}/splats/{name}.{out}"))
             await put_file(ctx.services.store, key, local)
-            assets[out] = key
+            assets[role] = key
     finally:
         await asyncio.to_thread(shutil.rmtree, work, True)
     kind.details.update(splats=made.count, sh_degree=made.sh_degree, bounds=made.bounds)

@@ -91,12 +91,7 @@ def render(meshes: list, max_edge: int = 512, aspect: float = 4 / 3) -> Image.Im
     faces = np.concatenate([m.faces + o for m, o in zip(meshes, offsets, strict=True)])
     colours = np.concatenate([_face_colours(m) for m in meshes])
 
-    # Camera: looking at the model's centre from the front-right and above, +Y up.
-    ca, sa, ce, se = np.cos(_AZIMUTH), np.sin(_AZIMUTH), np.cos(_ELEVATION), np.sin(_ELEVATION)
-    back = np.array([sa * ce, se, ca * ce])  # from the model towards the camera
-    right = np.cross([0.0, 1.0, 0.0], back)
-    right /= np.linalg.norm(right)
-    up = np.cross(back, right)
+    right, up, back = camera_axes()
     centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2
     rel = vertices - centre
     x, y, depth = rel @ right, rel @ up, rel @ back
@@ -128,6 +123,16 @@ def render(meshes: list, max_edge: int = 512, aspect: float = 4 / 3) -> Image.Im
     for poly, fill in zip(pts, fills, strict=True):
         draw.polygon([tuple(p) for p in poly], fill=fill, outline=fill)
     return image.resize((max_edge, max(1, round(max_edge / aspect))), Image.Resampling.LANCZOS)
+
+
+def camera_axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The thumbnails' camera: (right, up, back) unit vectors looking at a model from the front-right and
+    above, +Y up (glTF's axes, as the viewers start)."""
+    ca, sa, ce, se = np.cos(_AZIMUTH), np.sin(_AZIMUTH), np.cos(_ELEVATION), np.sin(_ELEVATION)
+    back = np.array([sa * ce, se, ca * ce])  # from the model towards the camera
+    right = np.cross([0.0, 1.0, 0.0], back)
+    right /= np.linalg.norm(right)
+    return right, np.cross(back, right), back
 
 
 def _face_colours(mesh) -> np.ndarray:

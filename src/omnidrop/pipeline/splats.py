@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 # Input formats splat-transform reads, by the extension it decides on.
 FORMATS = ("ply", "spz", "splat", "ksplat", "sog")
 _SH_DEGREE = {0: 0, 9: 1, 24: 2, 45: 3}  # f_rest_* columns -> spherical-harmonics degree
@@ -38,7 +40,7 @@ class WebSplat:
     count: int
     sh_degree: int
     bounds: dict[str, list[float]]  # {"min": [x, y, z], "max": [x, y, z]}
-    outputs: dict[str, Path] = field(default_factory=dict)  # {"sog": path, "spz": path}
+    outputs: dict[str, Path] = field(default_factory=dict)  # {"sog": path, "spz": path, "preview": jpeg}
 
 
 def find_cli(configured: str = "") -> list[str] | None:
@@ -55,9 +57,10 @@ def find_cli(configured: str = "") -> list[str] | None:
 
 
 def web_ready(src: Path, fmt: str, dest: Path, cli: list[str], *, timeout: float = 900.0,
-              outputs: tuple[str, ...] = ("sog", "spz")) -> WebSplat:
+              outputs: tuple[str, ...] = ("sog", "spz"), preview_edge: int = 0) -> WebSplat:
     """Read the splat at `src` (format `fmt`, one of FORMATS) and write `dest/splat.<out>` for each of
-    `outputs` ("sog", "spz", "ply"). Overwrites what an earlier run left. Raises SplatError."""
+    `outputs` ("sog", "spz", "ply"), and `dest/preview.jpg` when `preview_edge` > 0 (see `preview`).
+    Overwrites what an earlier run left. Raises SplatError."""
     if fmt not in FORMATS:
         raise SplatError("unsupported_format", f"{fmt!r} is not a splat format splat-transform reads")
     dest.mkdir(parents=True, exist_ok=True)
@@ -82,6 +85,14 @@ def web_ready(src: Path, fmt: str, dest: Path, cli: list[str], *, timeout: float
             if not target.is_file() or target.stat().st_size == 0:
                 raise SplatError("conversion_failed", f"splat-transform wrote no {out} file")
             made[out] = target
+        if preview_edge > 0:
+            # Degree-0 colours are all a picture needs: a PLY without the higher SH bands, read and dropped.
+            flat = dest / "preview.ply"
+            _run(cli, ["-q", "-w", str(source), "-H", "0", str(flat)], timeout, "write a preview of", False)
+            try:
+                made["preview"] = preview(flat, dest / "preview.jpg", preview_edge)
+            finally:
+                flat.unlink(missing_ok=True)
     finally:
         source.unlink(missing_ok=True)
     return WebSplat(stats.count, stats.sh_degree, stats.bounds, made)
@@ -116,6 +127,92 @@ def parse_summary(text: str) -> _Stats:
     if rest not in _SH_DEGREE:
         raise SplatError("unreadable", f"{rest} higher-order SH coefficients is no SH degree")
     return _Stats(count, _SH_DEGREE[rest], {"min": lo, "max": hi})
+
+
+_PLY_TYPES = {"float": "<f4", "float32": "<f4", "double": "<f8", "float64": "<f8", "uchar": "u1", "uint8": "u1",
+              "char": "i1", "int8": "i1", "short": "<i2", "int16": "<i2", "ushort": "<u2", "uint16": "<u2",
+              "int": "<i4", "int32": "<i4", "uint": "<u4", "uint32": "<u4"}
+SH_C0 = 0.28209479177387814
+_MAX_DOT = 4  # largest disc radius in the (double-size) preview, in pixels
+
+
+def preview(ply: Path, out: Path, max_edge: int = 512, max_splats: int = 200_000, aspect: float = 4 / 3) -> Path:
+    """A JPEG of a 3DGS PLY (binary little-endian, as splat-transform writes): the splat centres seen from
+    the meshes' thumbnail camera (front-right, above, +Y up), each a small disc in its degree-0 colour,
+    nearest in front, on the viewer's dark background. Framed on the 1st-99th percentile of the centres,
+    so a few far-off floaters do not shrink the scene to a dot. At most `max_splats`, picked evenly, are
+    read (through a memory map: a large splat costs no more memory than that)."""
+    from PIL import Image
+
+    from omnidrop.pipeline.meshes import camera_axes
+
+    with open(ply, "rb") as f:
+        head = f.read(64 * 1024)
+    end = head.find(b"end_header\n")
+    if not head.startswith(b"ply") or end < 0 or b"binary_little_endian" not in head[:end]:
+        raise SplatError("conversion_failed", "the preview PLY is not binary little-endian")
+    fields, count, in_vertex = [], 0, False
+    for line in head[:end].decode("ascii", "replace").splitlines():
+        words = line.split()
+        if words[:1] == ["element"]:
+            in_vertex = words[1] == "vertex"
+            count = int(words[2]) if in_vertex else count
+        elif words[:1] == ["property"] and in_vertex and words[1] in _PLY_TYPES:
+            fields.append((words[2], _PLY_TYPES[words[1]]))
+    rows = np.memmap(ply, dtype=np.dtype(fields), mode="r", offset=end + len(b"end_header\n"), shape=(count,))
+    pick = np.linspace(0, count - 1, min(count, max_splats)).astype(np.int64) if count > max_splats else slice(None)
+    xyz = np.stack([np.asarray(rows["x"][pick], np.float64), np.asarray(rows["y"][pick], np.float64),
+                    np.asarray(rows["z"][pick], np.float64)], axis=1)
+    rgb = np.clip(0.5 + SH_C0 * np.stack([np.asarray(rows[f"f_dc_{i}"][pick]) for i in range(3)], axis=1), 0, 1)
+    alpha = 1 / (1 + np.exp(-np.asarray(rows["opacity"][pick], np.float64)))
+    names = rows.dtype.names or ()
+    scales = (np.stack([np.asarray(rows[f"scale_{i}"][pick], np.float64) for i in range(3)], axis=1)
+              if all(f"scale_{i}" in names for i in range(3)) else None)
+    del rows
+    keep = np.isfinite(xyz).all(axis=1) & (alpha > 0.2)
+    xyz, rgb = xyz[keep], rgb[keep]
+    scales = scales[keep] if scales is not None else None
+
+    width = 2 * max_edge
+    height = max(1, round(width / aspect))
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:] = (21, 24, 29)  # the viewer's background
+    if len(xyz):
+        right, up, back = camera_axes()
+        x, y, depth = xyz @ right, xyz @ up, xyz @ back
+        lo_x, hi_x = np.percentile(x, [1, 99])
+        lo_y, hi_y = np.percentile(y, [1, 99])
+        scale = 0.9 / max((hi_x - lo_x) / width, (hi_y - lo_y) / height, 1e-12)
+        px = np.round(width / 2 + (x - (lo_x + hi_x) / 2) * scale).astype(np.int64)
+        py = np.round(height / 2 - (y - (lo_y + hi_y) / 2) * scale).astype(np.int64)
+        colour = (rgb * 255).astype(np.uint8)
+        # Each splat as a disc about its Gaussian's size (largest axis, 1.5 sigma), 1 to _MAX_DOT pixels.
+        sigma = np.exp(scales.max(axis=1)) * scale if scales is not None else np.ones(len(xyz))
+        radius = np.clip(np.round(1.5 * sigma), 1, _MAX_DOT).astype(np.int64)
+        near_first = np.argsort(-depth, kind="stable")  # depth grows towards the camera
+        px, py, depth, colour, radius = px[near_first], py[near_first], depth[near_first], colour[near_first], radius[near_first]
+        zbuf = np.full(height * width, -np.inf)
+        pixels = image.reshape(-1, 3)
+        for r in np.unique(radius):
+            mine = np.nonzero(radius == r)[0]
+            for dy in range(-r, r + 1):
+                for dx in range(-r, r + 1):
+                    if dx * dx + dy * dy > r * r:
+                        continue
+                    cx, cy = px[mine] + dx, py[mine] + dy
+                    inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+                    flat, who = cy[inside] * width + cx[inside], mine[inside]  # still nearest first
+                    first = np.unique(flat, return_index=True)[1]  # so each pixel's first is its nearest
+                    flat, who = flat[first], who[first]
+                    near = depth[who]
+                    closer = near > zbuf[flat]
+                    zbuf[flat[closer]] = near[closer]
+                    pixels[flat[closer]] = colour[who[closer]]
+    picture = Image.fromarray(image).resize((max_edge, max(1, round(max_edge / aspect))), Image.Resampling.LANCZOS)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    picture.save(tmp, "JPEG", quality=85, optimize=True)
+    os.replace(tmp, out)
+    return out
 
 
 def sog_count(path: Path) -> int:
