@@ -120,9 +120,10 @@ async def test_splats_and_meshes_in_one_project(services, tmp_path):
     assert await blob(services, files["cube.obj"].assets["model"]) == glb
 
 
-def test_a_mesh_converts_in_a_child_process(tmp_path):
+def test_a_mesh_and_a_splat_convert_in_a_child_process(tmp_path):
     from omnidrop.pipeline.child import run_in_child
     from omnidrop.pipeline.meshes import MeshError, to_glb
+    from omnidrop.pipeline.splats import SplatError, web_ready
 
     info = run_in_child(to_glb, models.cube(tmp_path / "cube.obj"), "obj", tmp_path / "out.glb", tmp_path / "t.jpg", 128)
     assert (info["faces"], (tmp_path / "out.glb").stat().st_size > 0) == (12, True)
@@ -130,3 +131,10 @@ def test_a_mesh_converts_in_a_child_process(tmp_path):
     with pytest.raises(MeshError) as err:  # the slug comes back across the process boundary
         run_in_child(to_glb, tmp_path / "bad.glb", "glb", tmp_path / "bad-out.glb")
     assert err.value.code == "unreadable"
+    made = run_in_child(web_ready, models.splat_ply(tmp_path / "s.ply", n=200), "ply", tmp_path / "s", find_cli(),
+                        outputs=("spz",))
+    assert made.count == 200 and made.outputs["spz"].is_file()
+    (tmp_path / "bad.ply").write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\nend_header\n")
+    with pytest.raises(SplatError) as bad:
+        run_in_child(web_ready, tmp_path / "bad.ply", "ply", tmp_path / "b", find_cli())
+    assert bad.value.code in ("unreadable", "empty") and str(bad.value) == bad.value.message

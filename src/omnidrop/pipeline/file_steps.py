@@ -75,11 +75,14 @@ async def web_splat(ctx: JobContext, project_id: str, name: str, path: Path, kin
     work = Path(tempfile.mkdtemp(prefix="omnidrop-splat-"))
     try:
         try:
-            made = await asyncio.to_thread(splats.web_ready, path, fmt, work, cli,
+            made = await asyncio.to_thread(run_step, ctx.settings, splats.web_ready, path, fmt, work, cli,
                                            timeout=ctx.settings.model_convert_timeout_seconds,
                                            preview_edge=ctx.settings.thumbnail_max_edge)
         except splats.SplatError as exc:
             _file_failed(kind, exc.code, exc.message)
+            return {}
+        except ChildDied as exc:
+            _file_failed(kind, "conversion_failed", f"the splat converter stopped ({exc})")
             return {}
         assets = {}
         for out, local in made.outputs.items():

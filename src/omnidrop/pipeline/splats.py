@@ -4,7 +4,8 @@ SPZ v3 (gzip; what Spark and most viewers read), with the splat count, spherical
 bounds from the same tool's summary.
 
 `web_ready(src, fmt, dest, cli)` is the reusable part (project files here; captures' trained splats
-later): it knows nothing of jobs, stores or HTTP. The CLI runs as its own process with a time limit,
+later): it knows nothing of jobs, stores or HTTP. The CLI runs as its own process with a time limit;
+the project step runs `web_ready` itself in a child process too (the preview reads splats with NumPy),
 so a worker's memory is untouched whatever the splat's size.
 """
 
@@ -31,8 +32,11 @@ class SplatError(Exception):
     """A splat that could not be made web-ready; `code` is a short slug for the file's record."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(code, message)  # both in args, so it pickles back from a child process
         self.code, self.message = code, message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
