@@ -85,7 +85,8 @@ ensure_model_tools() {
   want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
   echo "setup: installing splat-transform (npm ci in tools/splat-transform)"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  # --omit=peer: its CLI bundles what it uses of the PlayCanvas engine (a 100 MB peer dependency).
+  (cd "$dir" && npm ci --omit=peer --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 }
 
