@@ -50,6 +50,18 @@ def test_a_glb_is_kept_as_made_with_a_thumbnail_in_its_colours(tmp_path):
     assert 0.3 < background < 0.9  # the model fills the frame, with room around it
 
 
+def test_a_textured_model_is_thumbnailed_in_its_texture_colours(tmp_path):
+    box = trimesh.creation.box(extents=(2.0, 1.0, 1.0))
+    texture = Image.new("RGB", (64, 64), (20, 160, 60))  # green
+    box.visual = trimesh.visual.TextureVisuals(uv=np.full((len(box.vertices), 2), 0.5), image=texture)
+    src = tmp_path / "textured.glb"
+    src.write_bytes(trimesh.Scene([box]).export(file_type="glb"))
+    to_glb(src, "glb", tmp_path / "out.glb", tmp_path / "thumb.jpg", max_edge=160)
+    pixels = np.asarray(Image.open(tmp_path / "thumb.jpg").convert("RGB")).reshape(-1, 3).astype(int)
+    green = (pixels[:, 1] > pixels[:, 0] + 30) & (pixels[:, 1] > pixels[:, 2] + 30)
+    assert green.mean() > 0.25, green.mean()
+
+
 def test_the_thumbnail_is_the_model_seen_from_above_right():
     # A flat plate: seen from above, its top face is a wide shape; the image is not blank and not all model.
     plate = trimesh.creation.box(extents=(2.0, 0.05, 2.0))

@@ -139,12 +139,15 @@ def _face_colours(mesh) -> np.ndarray:
     visual = mesh.visual
     try:
         if visual.kind == "texture":
-            try:
-                return np.asarray(visual.to_color().face_colors, dtype=np.float64)  # texture sampled at vertices
-            except Exception:  # noqa: BLE001 - no usable texture: the material's base colour below
+            try:  # the texture sampled at the vertices, averaged over each face
+                vertex = np.asarray(visual.to_color().vertex_colors, dtype=np.float64)
+                return vertex[mesh.faces].mean(axis=1)
+            except Exception:  # noqa: BLE001 - no usable texture: the material's base colour
                 main = visual.material.main_color
                 return np.tile(np.asarray(main, dtype=np.float64)[:4], (len(mesh.faces), 1))
-        if visual.kind in ("face", "vertex"):
+        if visual.kind == "vertex":
+            return np.asarray(visual.vertex_colors, dtype=np.float64)[mesh.faces].mean(axis=1)
+        if visual.kind == "face":
             return np.asarray(visual.face_colors, dtype=np.float64)
     except Exception:  # noqa: BLE001 - a colour we cannot work out falls back to the neutral one
         pass
