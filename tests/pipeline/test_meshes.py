@@ -121,3 +121,16 @@ def test_stl_and_collada_and_3ds_are_classified(tmp_path):
     odd = tmp_path / "notes.stl"
     odd.write_bytes(b"\x00" * 100)  # no triangle count, no "solid": not a model
     assert classify(odd).kind == Kind.OTHER
+
+
+def test_a_gltf_reads_with_embedded_buffers_and_says_what_is_missing_without(tmp_path):
+    box = trimesh.creation.box(extents=(2.0, 1.0, 1.0))
+    embedded = tmp_path / "embedded.gltf"
+    embedded.write_bytes(box.export(file_type="gltf", embed_buffers=True)["model.gltf"])
+    assert classify(embedded).details == {"format": "gltf"}
+    assert to_glb(embedded, "gltf", tmp_path / "out.glb")["faces"] == 12
+    outside = tmp_path / "outside.gltf"
+    outside.write_bytes(box.export(file_type="gltf")["model.gltf"])  # its .bin is left behind
+    with pytest.raises(MeshError) as err:
+        to_glb(outside, "gltf", tmp_path / "out2.glb")
+    assert err.value.code == "unreadable" and "not inside the file" in err.value.message

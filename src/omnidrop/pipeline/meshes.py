@@ -61,6 +61,10 @@ def to_glb(src: Path, fmt: str, dest_glb: Path, thumb: Path | None = None, max_e
         except MeshError:
             raise
         except Exception as exc:  # noqa: BLE001 - every reader failure is "unreadable" for this file
+            if fmt in ("gltf", "obj") and isinstance(exc, (KeyError, FileNotFoundError)):
+                # A resource next to the file on the uploader's disk (buffers, textures) that did not come along.
+                raise MeshError("unreadable", f"the {fmt.upper()} model refers to {_said(exc)}, which is not inside "
+                                              "the file; upload a .glb (or a .gltf with embedded buffers)") from None
             raise MeshError("unreadable", f"cannot read the {fmt.upper()} model: {_said(exc)}") from None
         meshes = [g for g in scene.dump(concatenate=False) if isinstance(g, trimesh.Trimesh) and len(g.faces)]
         if not meshes:
