@@ -1,5 +1,6 @@
-// A 3D model (GLB) in three.js: #/model?src=<url>[&auth=1][&title=…]. `auth` fetches the bytes with the
+// A 3D model (GLB) in three.js: #/model?src=<url>[&auth=1][&up=z][&title=…]. `auth` fetches the bytes with the
 // signed-in credential (project assets); without it `src` is loaded as it is (a signed or public URL).
+// glTF is +Y up; `up=z` (or the Z-up button) stands up a CAD model drawn with +Z up.
 import * as THREE from 'three'
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js'
 import { RoomEnvironment } from 'three/examples/jsm/environments/RoomEnvironment.js'
@@ -26,10 +27,19 @@ export async function modelView(q: URLSearchParams): Promise<View> {
       for (const mat of Array.isArray(m) ? m : m ? [m] : []) if ('wireframe' in mat) (mat as THREE.MeshStandardMaterial).wireframe = wire
     })
   } }, 'Wireframe')
+  let zUp = q.get('up') === 'z'
+  const orient = () => {
+    if (!root || !s) return
+    root.rotation.set(zUp ? -Math.PI / 2 : 0, 0, 0)
+    zAxis.setAttribute('aria-pressed', String(zUp))
+    s.frame(new THREE.Box3().setFromObject(root))
+  }
+  const zAxis = h('button', { type: 'button', 'aria-pressed': String(zUp), title: 'The model was drawn with +Z up (CAD, 3D printing)',
+    onclick: () => { zUp = !zUp; orient() } }, 'Z up')
   const full = h('button', { type: 'button', onclick: () => s?.fullscreen() }, 'Fullscreen')
   const el = h('section', { class: 'viewer3d' },
     h('div', { class: 'titlebar' }, h('h1', {}, title), h('a', { href: 'javascript:history.back()' }, 'Back')),
-    box, h('div', { class: 'actions' }, wireframe, full), status)
+    box, h('div', { class: 'actions' }, wireframe, zAxis, full), status)
 
   const mounted = () => {
     s = stage(box, { background: 0xeef0f3 })
@@ -51,8 +61,7 @@ export async function modelView(q: URLSearchParams): Promise<View> {
         const gltf = await new GLTFLoader().parseAsync(data, '')
         root = gltf.scene
         st.scene.add(root)
-        const bounds = new THREE.Box3().setFromObject(root)
-        st.frame(bounds)
+        orient()
         let faces = 0
         root.traverse((o) => {
           const g = (o as THREE.Mesh).geometry as THREE.BufferGeometry | undefined

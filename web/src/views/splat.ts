@@ -1,7 +1,8 @@
-// A Gaussian splat in Spark (three.js): #/splat?src=<url>[&auth=1][&format=sog|spz|ply|splat|ksplat][&title=…].
+// A Gaussian splat in Spark (three.js): #/splat?src=<url>[&auth=1][&format=sog|spz|ply|splat|ksplat][&flip=1][&title=…].
 // `auth` fetches the bytes with the signed-in credential (project assets); without it `src` is loaded as
 // it is (a signed or public URL, as share links and captures give). Spark tells SOG, SPZ and PLY apart
-// by their bytes; `format` is needed for .splat/.ksplat, which have no signature.
+// by their bytes; `format` is needed for .splat/.ksplat, which have no signature. `flip=1` starts it turned
+// upside down (captures trained in COLMAP/OpenCV axes, Y down); the Flip button does the same.
 import * as THREE from 'three'
 import { SparkRenderer, SplatFileType, SplatMesh } from '@sparkjsdev/spark'
 import { bytes } from '../api'
@@ -40,6 +41,7 @@ export async function splatView(q: URLSearchParams): Promise<View> {
         })
         const fmt = q.get('format') ?? ''
         mesh = new SplatMesh({ fileBytes: data, ...(FILE_TYPES[fmt] ? { fileType: FILE_TYPES[fmt] } : {}) })
+        if (q.get('flip') === '1') mesh.rotateX(Math.PI)
         st.scene.add(mesh)
         await mesh.initialized
         st.frame(worldBox(mesh))
