@@ -1,7 +1,7 @@
 """The splat viewer (Spark) and the model viewer (three.js) in Debian's chromium against a live server:
 a project's 3DGS PLY and GLB are processed, then each viewer page loads the web copy through the
 project's asset URL with the signed-in key and draws it: a non-blank canvas, in the model's colours,
-that changes when dragged. Screenshots in test-artifacts/web/ (splat-viewer.png, model-viewer.png).
+that changes when dragged and when its Flip / Z-up button is pressed. Screenshots in test-artifacts/web/ (splat-viewer.png, model-viewer.png).
 (The SPZ copy is read back in tests/pipeline/test_splats.py; the viewer shows it the same way.)"""
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ def test_splat_and_model_viewers_draw_the_project_assets(live, tmp_path):
     assert sorted(files["scene.glb"]["assets"]) == ["model", "thumbnail"], files["scene.glb"]
 
     views = [
-        {"name": "splat-viewer", "box": "splat-viewer", "settle_ms": 1500,
+        {"name": "splat-viewer", "box": "splat-viewer", "settle_ms": 1500, "button": "Flip",
          "hash": viewer_hash("splat", files["ball.ply"]["assets"]["sog"], "ball.ply", format="sog")},
-        {"name": "model-viewer", "box": "model-viewer",
+        {"name": "model-viewer", "box": "model-viewer", "button": "Z up",
          "hash": viewer_hash("model", files["scene.glb"]["assets"]["model"], "scene.glb")},
     ]
     cfg = {"base": live.url, "key": key, "artifacts": str(ARTIFACTS), "views": views}
@@ -70,5 +70,6 @@ def test_splat_and_model_viewers_draw_the_project_assets(live, tmp_path):
         assert 0.03 < got["before"]["fraction"] < 0.9, (name, got)  # something drawn, not a full-screen smear
         assert got["before"]["colours"] >= 8, (name, got)  # shaded/coloured, not a flat silhouette
         assert got["orbitChanged"], (name, got)  # dragging orbits the camera
+        assert got["buttonChanged"], (name, got)  # Flip / Z up turn the model
     assert out["results"]["splat-viewer"]["status"].startswith("4,000 splats"), out["results"]["splat-viewer"]
     assert "triangles" in out["results"]["model-viewer"]["status"]

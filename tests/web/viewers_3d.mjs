@@ -77,10 +77,17 @@ try {
     mark('dragged')
     const orbited = await pixels()
     const after = await measure()
+    let buttonChanged = null
+    if (v.button) { // a viewer button (Flip, Z up) turns the model: the picture changes again
+      await page.getByRole('button', { name: v.button, exact: true }).click()
+      await page.waitForTimeout(600)
+      buttonChanged = (await pixels()) !== orbited
+      await page.screenshot({ path: path.join(cfg.artifacts, `${v.name}-${v.button.replace(/\W+/g, '-').toLowerCase()}.png`) })
+    }
     results[v.name] = {
       failed, before, webgl2,
       status: await page.locator('#viewer-status').textContent(),
-      after, orbitChanged: orbited !== still,
+      after, orbitChanged: orbited !== still, buttonChanged,
       errors, logs,
     }
     await page.close()
