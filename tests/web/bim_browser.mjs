@@ -1,5 +1,5 @@
 // The BIM viewer in Debian's chromium (playwright-core from web/node_modules), driven by
-// tests/web/test_bim_view.py and bench/bim/run.py:
+// tests/web/test_bim_view.py and bench/bim/run.py (scenarios firstView and webIfc):
 //   node tests/web/bim_browser.mjs <scenario> '<json config>'
 // Prints one JSON line with what the page showed; screenshots go to config.artifacts.
 import { createRequire } from 'node:module'
@@ -127,6 +127,15 @@ const scenarios = {
     const heap = await page.evaluate(() => performance.memory.usedJSHeapSize)
     await shot('first-view')
     return { firstViewMs, elements, heap }
+  },
+
+  // bench/bim/webifc.html: the same model parsed by web-ifc in the page.
+  async webIfc() {
+    await page.goto(`${cfg.base}/webifc.html?src=${encodeURIComponent(cfg.ifc)}`)
+    await page.waitForFunction(() => window.result, null, { timeout: cfg.timeout_ms ?? 300000, polling: 200 })
+    const result = await page.evaluate(() => window.result)
+    await shot('first-view')
+    return result
   },
 }
 
