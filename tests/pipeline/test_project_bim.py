@@ -51,3 +51,45 @@ def test_ifc_files_become_models_and_a_broken_one_fails_alone(live, tmp_path):
     assert cut["type"] == "cad_bim" and cut["assets"] == {}
     assert cut["error"] == "unreadable_ifc" and "truncated" in cut["message"]
     assert files["site.jpg"]["assets"].keys() == {"thumbnail"} and "error" not in files["site.jpg"]
+
+
+def _ctx(store, **settings):
+    from types import SimpleNamespace
+
+    from omnidrop.settings import Settings
+
+    return SimpleNamespace(services=SimpleNamespace(store=store), settings=Settings(media_child_process=False, **settings))
+
+
+async def _keys(store, prefix: str) -> list[str]:
+    return sorted([b.key async for b in store.list(prefix)])
+
+
+async def test_the_step_rerun_writes_the_same_keys_and_drops_strays(tmp_path):
+    from omnidrop.pipeline.classify import classify
+    from omnidrop.pipeline.file_steps import run_file_steps
+    from omnidrop.storage.local import LocalBlobStore
+
+    store = LocalBlobStore(tmp_path / "blobs", fsync=False)
+    ctx = _ctx(store)
+    src = ifc.small_model(tmp_path / "office.ifc")
+    kind = classify(src)
+    assert (kind.details["format"], kind.details["schema"]) == ("ifc", "IFC4")
+    prefix = "projects/p1/bim/office.ifc"
+
+    first = await run_file_steps(ctx, "p1", "office.ifc", src, kind)
+    await store.put(f"{prefix}/left-by-a-dead-attempt.glb", _one(b"x"))
+    again = await run_file_steps(ctx, "p1", "office.ifc", src, kind)
+    assert again == first and "error" not in first.details
+    assert await _keys(store, prefix) == sorted(first.assets.values())
+    assert first.details["elements"] == {"IfcDoor": 1, "IfcSlab": 1, "IfcWall": 1}
+
+    # The same name, now an unreadable file: marked failed, and the earlier model's assets are gone.
+    src.write_bytes(src.read_bytes()[:500])
+    failed = await run_file_steps(ctx, "p1", "office.ifc", src, kind)
+    assert failed.assets == {} and failed.details["error"] == "unreadable_ifc"
+    assert await _keys(store, prefix) == []
+
+
+async def _one(data: bytes):
+    yield data
