@@ -4,8 +4,9 @@
 //   #/bim/<project>/<file>                          the file's assets, fetched with the signed-in credential
 //   #/bim?model=<url>&tree=<url>&properties=<url>   signed URLs (a share link), loaded without credentials
 //
-// Large models stay usable: the tree renders a node's children only when it is opened, the
-// properties load after the model is on screen, and the scene is drawn only when something changed.
+// Large models stay usable: elements are drawn through one BatchedMesh per material (a handful of
+// draw calls for thousands of elements), the tree renders a node's children only when it is opened,
+// the properties load after the model is on screen, and the scene is drawn only when something changed.
 import * as THREE from 'three'
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js'
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js'
@@ -99,8 +100,13 @@ export function bimViewer(title: string, facts: string, src: BimSources): View {
   const content = new THREE.Group()
   scene.add(content)
   const highlight = new THREE.MeshStandardMaterial({ color: 0xff7a00, emissive: 0x7a2e00, roughness: 0.6 })
+  const overlay = new THREE.Group() // the selected elements, drawn in the highlight material
+  scene.add(overlay)
+  // An element: its node in the loaded glTF (kept out of the scene, for bounds and highlight geometry)
+  // and its instances in the batches that draw it.
   const byId = new Map<string, THREE.Object3D>()
-  const original = new Map<THREE.Mesh, THREE.Material | THREE.Material[]>()
+  const instances = new Map<string, [THREE.BatchedMesh, number][]>()
+  const batches: THREE.BatchedMesh[] = []
   const treeItems = new Map<string, HTMLElement>()
   const parentOf = new Map<string, string>()
   const nodes = new Map<string, TreeNode>()
@@ -155,17 +161,18 @@ export function bimViewer(title: string, facts: string, src: BimSources): View {
     return selected ? descendants(selected).map((i) => byId.get(i)!) : []
   }
   function paint(ids: string[], on: boolean): void {
+    if (!on) overlay.clear()
     for (const id of ids) {
+      for (const [batch, i] of instances.get(id) ?? []) batch.setVisibleAt(i, !on)
+      if (!on) continue
       byId.get(id)?.traverse((o) => {
         const m = o as THREE.Mesh
         if (!m.isMesh) return
-        if (on) {
-          if (!original.has(m)) original.set(m, m.material)
-          m.material = highlight
-        } else if (original.has(m)) {
-          m.material = original.get(m)!
-          original.delete(m)
-        }
+        const copy = new THREE.Mesh(m.geometry, highlight)
+        copy.matrixAutoUpdate = false
+        copy.matrix.copy(m.matrixWorld)
+        copy.userData.element = id
+        overlay.add(copy)
       })
     }
   }
@@ -271,11 +278,52 @@ export function bimViewer(title: string, facts: string, src: BimSources): View {
     if (!down || Math.hypot(e.clientX - down.x, e.clientY - down.y) > 4) return // a drag, not a click
     const r = renderer.domElement.getBoundingClientRect()
     ray.setFromCamera(new THREE.Vector2(((e.clientX - r.left) / r.width) * 2 - 1, -((e.clientY - r.top) / r.height) * 2 + 1), camera)
-    const hit = ray.intersectObject(content, true)[0]
-    let o: THREE.Object3D | null = hit?.object ?? null
-    while (o && !byId.has(o.name)) o = o.parent
-    void select(o ? o.name : null)
+    const hit = ray.intersectObjects([content, overlay], true)[0]
+    const element: string | null = !hit ? null
+      : hit.batchId !== undefined ? hit.object.userData.elements?.[hit.batchId] ?? null
+        : hit.object.userData.element ?? null
+    void select(element)
   })
+
+  /** Every mesh of the glTF into one BatchedMesh per material; a geometry shared by several elements
+   *  is stored once per batch. */
+  function batch(root: THREE.Object3D): void {
+    type Part = { mesh: THREE.Mesh; element: string }
+    const byMaterial = new Map<THREE.Material, Part[]>()
+    root.traverse((o) => {
+      const m = o as THREE.Mesh
+      if (!m.isMesh || Array.isArray(m.material)) return
+      let owner: THREE.Object3D | null = m
+      while (owner && !byId.has(owner.name)) owner = owner.parent
+      if (!owner) return
+      const g = m.geometry
+      for (const name of Object.keys(g.attributes)) if (name !== 'position' && name !== 'normal') g.deleteAttribute(name)
+      if (!g.getAttribute('normal')) g.computeVertexNormals()
+      if (!g.index) g.setIndex([...Array(g.getAttribute('position').count).keys()])
+      const parts = byMaterial.get(m.material) ?? []
+      parts.push({ mesh: m, element: owner.name })
+      byMaterial.set(m.material, parts)
+    })
+    for (const [material, parts] of byMaterial) {
+      const unique = [...new Set(parts.map((p) => p.mesh.geometry))]
+      const vertices = unique.reduce((n, g) => n + g.getAttribute('position').count, 0)
+      const indices = unique.reduce((n, g) => n + g.index!.count, 0)
+      const b = new THREE.BatchedMesh(parts.length, vertices, indices, material)
+      const ids = new Map(unique.map((g) => [g, b.addGeometry(g)]))
+      const elements: string[] = []
+      for (const { mesh, element } of parts) {
+        const i = b.addInstance(ids.get(mesh.geometry)!)
+        b.setMatrixAt(i, mesh.matrixWorld)
+        elements[i] = element
+        const list = instances.get(element) ?? []
+        list.push([b, i])
+        instances.set(element, list)
+      }
+      b.userData.elements = elements
+      batches.push(b)
+      content.add(b)
+    }
+  }
 
   async function load(): Promise<void> {
     const started = performance.now()
@@ -285,12 +333,12 @@ export function bimViewer(title: string, facts: string, src: BimSources): View {
     ])
     const gltf = await new GLTFLoader().parseAsync(glb, '')
     if (!alive) return
+    gltf.scene.updateMatrixWorld(true)
     gltf.scene.traverse((o) => {
       const m = o as THREE.Mesh
-      if (m.isMesh && !m.geometry.getAttribute('normal')) m.geometry.computeVertexNormals()
       if (o.name && o !== gltf.scene && !byId.has(o.name) && (m.isMesh || o.children.some((c) => (c as THREE.Mesh).isMesh))) byId.set(o.name, o)
     })
-    content.add(gltf.scene)
+    batch(gltf.scene)
     resize()
     frame([content])
     renderer.render(scene, camera)
@@ -319,12 +367,8 @@ export function bimViewer(title: string, facts: string, src: BimSources): View {
     alive = false
     observer.disconnect()
     controls.dispose()
-    scene.traverse((o) => {
-      const m = o as THREE.Mesh
-      if (!m.isMesh) return
-      m.geometry.dispose()
-      ;(Array.isArray(m.material) ? m.material : [m.material]).forEach((x) => x.dispose())
-    })
+    batches.forEach((b) => { b.dispose(); (b.material as THREE.Material).dispose() })
+    byId.forEach((o) => o.traverse((m) => (m as THREE.Mesh).isMesh && (m as THREE.Mesh).geometry.dispose()))
     highlight.dispose()
     renderer.dispose()
   }
