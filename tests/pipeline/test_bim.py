@@ -78,6 +78,17 @@ def test_elements_outside_the_spatial_tree_are_listed_as_unplaced(tmp_path):
     assert details["storeys"] == [{"name": "Level 1", "elevation": 3000.0}]
 
 
+def test_a_model_without_geometry_gives_an_empty_valid_glb(tmp_path):
+    b = ifc.Builder()
+    b.storey("Empty", 0.0)
+    details = convert(b.write(tmp_path / "empty.ifc"), tmp_path / "out")
+    assert (details["drawn"], details["element_count"], details["elements"]) == (0, 0, {})
+    scene = trimesh.load(tmp_path / "out" / MODEL, file_type="glb", force="scene")
+    assert len(scene.geometry) == 0
+    tree = json.loads((tmp_path / "out" / TREE).read_text())
+    assert [n["type"] for n, _ in _walk(tree["root"])] == ["IfcProject", "IfcSite", "IfcBuilding", "IfcBuildingStorey"]
+
+
 def test_ifc2x3_models_convert_too(tmp_path):
     b = ifc.Builder(schema="IFC2X3")
     b.wall(b.storey("EG", 0.0), "Wand", ifc._at(0, 0, 0))

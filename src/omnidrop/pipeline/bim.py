@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
@@ -92,9 +93,17 @@ def _geometry(model, dest: Path, threads: int, progress: Callable[[float], None]
                 break
     serializer.finalize()
     del serializer  # the file is complete once the serializer is gone
+    if drawn == 0:  # the serializer's empty file is not valid glTF (null bufferViews): write an empty scene
+        tmp.write_bytes(_empty_glb())
     os.replace(tmp, dest)
     progress(1.0)
     return drawn
+
+
+def _empty_glb() -> bytes:
+    doc = json.dumps({"asset": {"version": "2.0", "generator": "omnidrop"}, "scene": 0, "scenes": [{"nodes": []}]}).encode()
+    doc += b" " * (-len(doc) % 4)  # chunks are 4-byte aligned, JSON padded with spaces
+    return struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(doc)) + struct.pack("<I4s", len(doc), b"JSON") + doc
 
 
 # --- the spatial tree ---------------------------------------------------------------------------
