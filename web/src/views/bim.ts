@@ -71,7 +71,7 @@ export async function bimView(project: string | null, file: string | null, q: UR
 export function bimViewer(title: string, facts: string, src: BimSources): View {
   const status = h('p', { id: 'bim-status', 'aria-live': 'polite' }, 'Loading the model…')
   const stage = h('div', { class: 'bim-stage', id: 'bim-stage', role: 'application', tabindex: 0,
-    'aria-label': `3D view of ${title}. Drag to orbit, right-drag to pan, wheel to zoom; click an element to select it.` })
+    'aria-label': `3D view of ${title}. Drag to orbit, right-drag or arrow keys to pan, wheel to zoom; click an element to select it.` })
   const tree = h('ul', { class: 'bim-tree', id: 'bim-tree', role: 'tree', 'aria-label': 'Spatial structure' })
   const props = h('div', { class: 'bim-props', id: 'bim-properties', 'aria-live': 'polite' },
     h('p', { class: 'muted' }, 'Select an element in the view or the tree to see its properties.'))
@@ -97,6 +97,7 @@ export function bimViewer(title: string, facts: string, src: BimSources): View {
   scene.add(sun)
   const camera = new THREE.PerspectiveCamera(50, 1, 0.05, 10000)
   const controls = new OrbitControls(camera, renderer.domElement)
+  controls.listenToKeyEvents(stage) // arrow keys pan while the view has focus
   const content = new THREE.Group()
   scene.add(content)
   const highlight = new THREE.MeshStandardMaterial({ color: 0xff7a00, emissive: 0x7a2e00, roughness: 0.6 })
