@@ -89,6 +89,24 @@ def test_a_model_without_geometry_gives_an_empty_valid_glb(tmp_path):
     assert [n["type"] for n, _ in _walk(tree["root"])] == ["IfcProject", "IfcSite", "IfcBuilding", "IfcBuildingStorey"]
 
 
+def test_spaces_and_openings_are_in_the_tree_not_in_the_geometry(tmp_path):
+    b = ifc.Builder()
+    level = b.storey("Level 1", 0.0)
+    wall = b.wall(level, "Wall", ifc._at(0, 0, 0))
+    room = b.api.root.create_entity(b.file, ifc_class="IfcSpace", name="Room 1")
+    b.api.aggregate.assign_object(b.file, relating_object=level, products=[room])
+    rep = b.api.geometry.add_wall_representation(b.file, context=b.body, length=4, height=2.5, thickness=4)
+    b.api.geometry.edit_object_placement(b.file, product=room, matrix=ifc._at(0, 0.2, 0), is_si=True)
+    b.api.geometry.assign_representation(b.file, product=room, representation=rep)
+    details = convert(b.write(tmp_path / "room.ifc"), tmp_path / "out")
+    tree = json.loads((tmp_path / "out" / TREE).read_text())
+    listed = {n["type"]: n["id"] for n, _ in _walk(tree["root"])}
+    assert listed["IfcSpace"] == room.GlobalId and listed["IfcWall"] == wall.GlobalId
+    scene = trimesh.load(tmp_path / "out" / MODEL, file_type="glb", force="scene")
+    assert set(scene.graph.nodes_geometry) == {wall.GlobalId}
+    assert details["drawn"] == 1 and details["elements"] == {"IfcWall": 1}
+
+
 def test_ifc2x3_models_convert_too(tmp_path):
     b = ifc.Builder(schema="IFC2X3")
     b.wall(b.storey("EG", 0.0), "Wand", ifc._at(0, 0, 0))

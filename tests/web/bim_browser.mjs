@@ -99,6 +99,13 @@ const scenarios = {
     }
     await shot('tree-selected')
 
+    // A storey highlights everything in it.
+    await page.locator('#bim-tree li[data-type="IfcBuildingStorey"] .bim-node').first().click()
+    await page.locator('#bim-selected-name', { hasText: cfg.storey }).waitFor()
+    await page.waitForTimeout(200)
+    const storey = { orange: (await canvasFacts()).orange, name: await page.locator('#bim-selected-name').textContent() }
+    await shot('storey-selected')
+
     // Clear, then click the model in the view: an element is selected and its tree row marked.
     await page.click('#bim-clear')
     await page.waitForTimeout(200)
@@ -114,7 +121,7 @@ const scenarios = {
     }
     await page.waitForTimeout(200)
     await shot('view-selected')
-    return { drawn, tree, facts, fromTree, cleared: cleared.orange, fromView }
+    return { drawn, tree, facts, fromTree, storey, cleared: cleared.orange, fromView }
   },
 
   // A converted model opened through the signed-URL form, for the benchmark: time to first view and memory.

@@ -49,7 +49,8 @@ def test_the_viewer_draws_the_model_lists_the_tree_and_shows_properties(live, tm
     (model,) = record["files"]
     assert "bim_model" in model["assets"], model
 
-    got = browse(live, "view", project=sid, file="office.ifc", pick_type="IfcWall", pick_pset="Pset_WallCommon")
+    got = browse(live, "view", project=sid, file="office.ifc", pick_type="IfcWall", pick_pset="Pset_WallCommon",
+                 storey="Ground floor")
 
     # Drawn: many colours (shaded faces) and a good share of the canvas is model, not background.
     assert got["drawn"]["colours"] > 20 and got["drawn"]["model"] > 2000 and got["drawn"]["orange"] == 0
@@ -71,6 +72,8 @@ def test_the_viewer_draws_the_model_lists_the_tree_and_shows_properties(live, tm
     assert picked["selected"] == wall_id and picked["name"] == "North wall" and picked["ariaSelected"] == "true"
     assert picked["pset"] == {"IsExternal": "yes", "FireRating": "REI60"}
     assert picked["orange"] > 500  # the wall is highlighted in the view
+    # The storey lights up the wall, the slab and the door: more than the wall alone.
+    assert got["storey"]["name"] == "Ground floor" and got["storey"]["orange"] > picked["orange"] * 1.3
     assert got["cleared"] == 0  # and no longer after "Clear selection"
 
     clicked = got["fromView"]
