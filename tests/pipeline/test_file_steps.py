@@ -1,7 +1,7 @@
 """The project job's splat and mesh steps (run directly, no worker; SQLite: the database is not what is
 tested): a 3DGS PLY, a GLB, an OBJ, an STL, an FBX and two damaged files become one project at 100
-whose good files carry their web copies (SOG + SPZ, GLB + thumbnail) and details, the damaged ones
-`error` and `message`; a re-run rewrites the same record and outputs. Meshes are converted in the job's
+whose good files carry their web copies (SOG + SPZ, GLB, thumbnails) and details, the damaged ones
+`error` and `error_message`; a re-run rewrites the same record and outputs. Meshes are converted in the job's
 own process here (media_child_process off) to keep the test quick; the child path has its own test."""
 
 import io
@@ -85,7 +85,8 @@ async def test_splats_and_meshes_in_one_project(services, tmp_path):
     assert ball.kind == "splat" and sorted(ball.assets) == ["sog", "spz", "thumbnail"]
     assert Image.open(io.BytesIO(await blob(services, ball.assets["thumbnail"]))).size == (256, 192)
     assert (ball.details["splats"], ball.details["sh_degree"]) == (1200, 1) and "error" not in ball.details
-    assert ball.assets["sog"] == f"projects/{project_id}/splats/ball.ply.sog"
+    assert ball.assets["sog"] == f"projects/{project_id}/splats/ball.ply/scene.sog"
+    assert ball.assets["thumbnail"] == f"projects/{project_id}/thumbs/ball.ply.jpg"
     sog = tmp_path / "ball.sog"
     sog.write_bytes(await blob(services, ball.assets["sog"]))
     assert sog_count(sog) == 1200
@@ -95,7 +96,7 @@ async def test_splats_and_meshes_in_one_project(services, tmp_path):
     for name in ["scene.glb", "cube.obj", "part.stl", *(["box.fbx"] if "box.fbx" in inputs else [])]:
         row = files[name]
         assert row.kind == "cad_bim" and sorted(row.assets) == ["model", "thumbnail"], (name, row.details)
-        assert row.assets["model"] == f"projects/{project_id}/models/{name}.glb"
+        assert row.assets["model"] == f"projects/{project_id}/models/{name}/model.glb"
         model = trimesh.load_scene(io.BytesIO(await blob(services, row.assets["model"])), file_type="glb")
         assert sum(len(g.faces) for g in model.geometry.values()) == row.details["faces"]
         assert np.allclose(model.bounds, [row.details["bounds"]["min"], row.details["bounds"]["max"]])
@@ -104,7 +105,7 @@ async def test_splats_and_meshes_in_one_project(services, tmp_path):
     assert files["scene.glb"].details["meshes"] == 2
 
     assert files["broken.glb"].details["error"] == "unreadable" and files["broken.glb"].assets == {}
-    assert "GLB" in files["broken.glb"].details["message"]
+    assert "GLB" in files["broken.glb"].details["error_message"]
     assert files["cut.stl"].details["error"] == "truncated" and files["cut.stl"].assets == {}
 
     # A re-run (as after a crash) gives the same record and the same bytes under the same keys.
