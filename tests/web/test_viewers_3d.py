@@ -1,5 +1,5 @@
 """The splat viewer (Spark) and the model viewer (three.js) in Debian's chromium against a live server:
-a project's 3DGS PLY and GLB are processed, then each viewer page loads the web copy through the
+a project's 3DGS PLY and GLB are processed (a damaged STL beside them fails on its own), then each viewer page loads the web copy through the
 project's asset URL with the signed-in key and draws it: a non-blank canvas, in the model's colours,
 that changes when dragged and when its Flip / Z-up button is pressed. Screenshots in test-artifacts/web/ (splat-viewer.png, model-viewer.png).
 (The SPZ copy is read back in tests/pipeline/test_splats.py; the viewer shows it the same way.)"""
@@ -45,12 +45,15 @@ def test_splat_and_model_viewers_draw_the_project_assets(live, tmp_path):
     sid = projects.upload(live.api, headers, {
         "ball.ply": models.splat_ply(tmp_path / "ball.ply", n=4000, sh_degree=0, scale=0.03),
         "scene.glb": models.glb(tmp_path / "scene.glb"),
+        "cut.stl": models.cube(tmp_path / "cut.stl").read_bytes()[:-30],  # damaged: fails on its own
     })
     assert projects.create(live.api, headers, upload_id=sid).status_code == 201
     record = projects.wait(live.api, headers, sid, timeout=180)
     files = {f["name"]: f for f in record["files"]}
     assert sorted(files["ball.ply"]["assets"]) == ["sog", "spz", "thumbnail"], files["ball.ply"]
     assert sorted(files["scene.glb"]["assets"]) == ["model", "thumbnail"], files["scene.glb"]
+    assert record.get("state") != "failed" and files["cut.stl"]["assets"] == {}
+    assert files["cut.stl"]["error"] == "truncated" and "triangles" in files["cut.stl"]["message"]
 
     views = [
         {"name": "splat-viewer", "box": "splat-viewer", "settle_ms": 1500, "button": "Flip",
