@@ -59,4 +59,4 @@ def test_point_clouds_become_copc_with_details_and_a_bad_one_fails_alone(live, t
 
     broken = got["broken.las"]
     assert broken["type"] == "point_cloud" and broken["assets"] == {}
-    assert broken["details"]["error"] == "unreadable_point_cloud" and broken["details"]["message"]
+    assert broken["details"]["error"] == "unreadable_point_cloud" and broken["details"]["error_message"]

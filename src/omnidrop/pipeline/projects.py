@@ -202,8 +202,8 @@ async def _record(ctx: JobContext, project: Project, name: str, origin: str, key
             row = ProjectFile(project_id=project.id, name=name, created_at=utcnow())
             s.add(row)
         row.origin, row.blob_key, row.size, row.sha256 = origin, key, size, digest
-        row.kind, row.mime = str(kind.kind), kind.mime
-        row.details, row.assets = _jsonable({**kind.details, **derived.details}), derived.assets
+        row.kind, row.mime, row.assets = str(kind.kind), kind.mime, derived.assets
+        row.details = _jsonable({**kind.details, **derived.details})
 
 
 def _jsonable(details: dict) -> dict:

@@ -296,7 +296,7 @@ export async function pointCloudView(project: string, file: string): Promise<Vie
   return {
     el,
     mounted: () => {
-      if (d.error) return nothingToShow(`This point cloud could not be converted: ${d.message ?? d.error}`, true)
+      if (d.error) return nothingToShow(`This point cloud could not be converted: ${d.error_message ?? d.error}`, true)
       const url = f.assets?.copc
       if (!url) return nothingToShow('No streamed copy of this point cloud.')
       copcViewer(box, rangeGetter(new URL(url).pathname), d, onStats).then((v) => {
