@@ -27,6 +27,8 @@ const routes: [RegExp, Route][] = [
   // The 3D viewers load on demand: Spark and three.js's loaders stay out of the first page load.
   [/^\/splat$/, async (_, q) => (await import('./views/splat')).splatView(q)],
   [/^\/model$/, async (_, q) => (await import('./views/model')).modelView(q)],
+  // three.js and the COPC reader load only when a point cloud is opened.
+  [/^\/pointcloud\/([^/]+)\/(.+)$/, async ([project, file]) => (await import('./views/pointcloud')).pointCloudView(project, file)],
 ]
 
 let current: View | null = null
