@@ -162,6 +162,11 @@ class CaptureService:
             log.info("capture %s uploaded (%d bytes), queued for processing", eid, capture.bytesize)
         return capture
 
+    async def training(self, eid: str) -> Job | None:
+        """The capture's splat training job (queued on the gpu queue once it has camera poses), if any."""
+        async with self.db.read() as s:
+            return (await s.execute(select(Job).where(Job.kind == TRAIN_KIND, Job.subject_id == eid))).scalar_one_or_none()
+
     async def shared(self, sid: str) -> Capture:
         async with self.db.read() as s:
             capture = (await s.execute(select(Capture).where(Capture.sid == sid))).scalar_one_or_none()

@@ -5,8 +5,9 @@ FastAPI's own error shapes: invalid input (including a part list S3 would refuse
 A key goes in `Authorization: Bearer <key>` or, as the hosted API's clients send it,
 `Authorization: luma-api-key=<key>`; it needs the `captures` scope.
 Processing's outputs (preview, GIF, frames and their thumbnails) are stored as blob keys and turned
-into signed URLs when a response is made; `/share/{sid}/metadata` adds `state`, `frame_count` and
-`frames` to the document's CaptureMetadata.
+into signed URLs when a response is made; `/share/{sid}/metadata` adds `state`, `reconstruction` (camera
+poses, COLMAP export downloads), `splat` (training state), `frame_count` and `frames` to the document's
+CaptureMetadata.
 """
 
 from __future__ import annotations
@@ -265,6 +266,41 @@ async def complete_upload(eid: str, body: CaptureUploadedInput, request: Request
     return output(await service(request).uploaded(who.owner_id, eid, parts), sign=signer_for(request))
 
 
+def reconstruction(recon: dict | None, sign) -> dict | None:
+    """Camera poses as metadata shows them: counts, error, each registered frame's name and intrinsics
+    (in the order of `cameras`), and signed downloads of the COLMAP text export and `sparse.ply`."""
+    if not recon:
+        return None
+    if recon["state"] != "done":
+        return {k: recon.get(k) for k in ("state", "slug", "message", "registered", "total")}
+    keys = recon["keys"]
+    return {
+        "state": "done", "registered": recon["registered"], "total": recon["total"],
+        "mean_reprojection_error": recon["mean_reprojection_error"], "points": recon["points"],
+        "matcher": recon["matcher"], "aabb": recon["aabb"],
+        "convention": "cameras[i].matrix: world-from-camera, row-major 4x4; camera axes x right, y down, "
+                      "z forward (OpenCV/COLMAP); world = the COLMAP model's frame",
+        "frames": [{"name": f["name"], **f["camera"]} for f in recon["frames"]],
+        "downloads": {"cameras.txt": sign(keys["cameras.txt"]), "images.txt": sign(keys["images.txt"]),
+                      "points3D.txt": sign(keys["points3D.txt"]), "colmap_text_zip": sign(keys["zip"]),
+                      "sparse_ply": sign(keys["ply"])},
+    }
+
+
+def splat(job, recorded: dict | None) -> dict:
+    """The splat's training as its job tells it: none (no poses), waiting (queued for a GPU worker),
+    training (with the job's progress), done (with its held-out PSNR), or failed (with the reason)."""
+    if job is None:
+        return {"state": "none", "progress": 0.0}
+    state = {"queued": "waiting", "running": "training", "done": "done", "failed": "failed"}.get(job.state, job.state)
+    answer = {"state": state, "progress": round(float(job.progress or 0.0), 4)}
+    if recorded:
+        answer.update({k: recorded[k] for k in ("psnr", "steps", "gaussians", "seconds", "held_out") if k in recorded})
+    if job.state == "failed":
+        answer["message"] = job.error
+    return answer
+
+
 @router.get("/share/{sid}/metadata", summary="Get metadata")
 async def share_metadata(
     sid: str,
@@ -283,8 +319,10 @@ async def share_metadata(
     capture = await service(request).shared(sid)
     outputs = capture.outputs or {}
     frames, sign = outputs.get("frames", []), signer_for(request)
-    models = [m for m in outputs.get("models", []) if m.get("profile") in profiles
-              and m.get("quality", quality) == quality and bool(m.get("lod", False)) == lod]
+    models = [{**m, "url": sign(m["key"]) if "key" in m else m["url"]} for m in outputs.get("models", [])
+              if m.get("profile") in profiles and m.get("quality", quality) == quality
+              and bool(m.get("lod", False)) == lod]
+    training = await service(request).training(capture.eid)
     return {
         "eid": capture.eid, "sid": capture.sid, "name": capture.name, "segmented_capture_eid": None,
         "profile_name": profiles[0], "lod": lod, "hdr_mode": outputs.get("hdr_mode"),
@@ -294,8 +332,10 @@ async def share_metadata(
         "models": [{"url": m["url"], "size": m["size"], "id": m.get("id"), "aabb": m.get("aabb"),
                     "resolution_range": m.get("resolution_range"), "parent": m.get("parent")} for m in models],
         "video_trajectory": outputs.get("video_trajectory"), "reposition_data": outputs.get("reposition_data"),
-        # Added by omnidrop: the capture's state and its frames (empty until processing finished).
-        "state": capture.state, "frame_count": len(frames), "frames": [{
+        # Added by omnidrop: the capture's state, its camera poses and splat training, and its frames.
+        "state": capture.state, "reconstruction": reconstruction(outputs.get("reconstruction"), sign),
+        "splat": splat(training, outputs.get("splat")),
+        "frame_count": len(frames), "frames": [{
             "index": i, "name": f["name"], "url": sign(f["key"]), "thumbnail_url": sign(f.get("thumbnail_key")),
             "width": f["width"], "height": f["height"], **({"source": f["source"]} if "source" in f else {}),
         } for i, f in enumerate(frames, 1)],
