@@ -287,7 +287,7 @@ def reconstruction(recon: dict | None, sign) -> dict | None:
     }
 
 
-def splat(job, recorded: dict | None) -> dict:
+def splat(job, recorded: dict | None, sign) -> dict:
     """The splat's training as its job tells it: none (no poses), waiting (queued for a GPU worker),
     training (with the job's progress), done (with its held-out PSNR), or failed (with the reason)."""
     if job is None:
@@ -295,7 +295,10 @@ def splat(job, recorded: dict | None) -> dict:
     state = {"queued": "waiting", "running": "training", "done": "done", "failed": "failed"}.get(job.state, job.state)
     answer = {"state": state, "progress": round(float(job.progress or 0.0), 4)}
     if recorded:
-        answer.update({k: recorded[k] for k in ("psnr", "steps", "gaussians", "seconds", "held_out") if k in recorded})
+        answer.update({k: recorded[k] for k in ("psnr", "steps", "gaussians", "seconds", "held_out", "notes")
+                       if k in recorded})
+        if recorded.get("spz_key"):
+            answer["spz"] = {"url": sign(recorded["spz_key"]), "size": recorded.get("spz_size")}
     if job.state == "failed":
         answer["message"] = job.error
     return answer
@@ -334,7 +337,7 @@ async def share_metadata(
         "video_trajectory": outputs.get("video_trajectory"), "reposition_data": outputs.get("reposition_data"),
         # Added by omnidrop: the capture's state, its camera poses and splat training, and its frames.
         "state": capture.state, "reconstruction": reconstruction(outputs.get("reconstruction"), sign),
-        "splat": splat(training, outputs.get("splat")),
+        "splat": splat(training, outputs.get("splat"), sign),
         "frame_count": len(frames), "frames": [{
             "index": i, "name": f["name"], "url": sign(f["key"]), "thumbnail_url": sign(f.get("thumbnail_key")),
             "width": f["width"], "height": f["height"], **({"source": f["source"]} if "source" in f else {}),
