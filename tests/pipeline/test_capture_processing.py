@@ -44,7 +44,7 @@ async def test_bulk_images_become_frames_thumbnails_preview_and_gif(services):
     capture = await process(services, eid)
     assert (capture.state, capture.error_reason) == ("FINISHED", None)
     assert "no 3D model" in capture.state_description  # three flat colours: nothing to match
-    assert capture.error_reason_slug == "featureless" and capture.outputs["cameras"] == []
+    assert capture.outputs["reconstruction"]["slug"] == "featureless" and capture.outputs["cameras"] == []
     frames = capture.outputs["frames"]
     assert [(f["source"], (f["width"], f["height"])) for f in frames] == EXPECTED_FRAMES
     assert [f["name"] for f in frames] == ["frame_0001.jpg", "frame_0002.jpg", "frame_0003.jpg"]

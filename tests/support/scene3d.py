@@ -143,3 +143,29 @@ def umeyama(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, 
     rotation = u @ flip @ vt
     scale = np.trace(np.diag(d) @ flip) / (s ** 2).sum(1).mean()
     return scale, rotation, mu_t - scale * rotation @ mu_s
+
+
+# The scene the tests share: 12 views, 256x192, over a 110° arc (10° apart): SIFT and COLMAP's mapper
+# register all of them in a few seconds.
+TEST_VIEWS = {"count": 12, "size": (256, 192), "arc_degrees": 110.0}
+_cache: dict[tuple, list[View]] = {}
+
+
+def shared_orbit() -> list[View]:
+    key = tuple(sorted((k, str(v)) for k, v in TEST_VIEWS.items()))
+    if key not in _cache:
+        _cache[key] = orbit(**TEST_VIEWS)
+    return _cache[key]
+
+
+def centre_error(estimated: dict[str, np.ndarray], views: list[View]) -> tuple[float, float]:
+    """(largest camera-centre error after a similarity alignment, extent of the true camera path)."""
+    names = sorted(estimated)
+    truth = {v.name: v.centre for v in views}
+    est = np.array([estimated[n] for n in names])
+    tru = np.array([truth[n] for n in names])
+    scale, rotation, shift = umeyama(est, tru)
+    aligned = (scale * (rotation @ est.T)).T + shift
+    all_true = np.array([v.centre for v in views])
+    extent = float(np.linalg.norm(all_true[:, None] - all_true[None], axis=-1).max())
+    return float(np.linalg.norm(aligned - tru, axis=1).max()), extent

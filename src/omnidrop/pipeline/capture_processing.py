@@ -15,7 +15,8 @@ Camera poses: COLMAP's pipeline on the frames. The capture records `cameras` (on
 4x4 per registered frame, row-major), a `video_trajectory` for video captures, and stores the COLMAP
 text export and `sparse.ply` under `sparse/`. Frames that give no model (too few, featureless, no
 overlap, no parallax, too few registered) still FINISH the capture with its frames: its
-`error_reason_slug` names why and `state_description` says there is no 3D model. With poses, the same
+`state_description` says there is no 3D model and why, and metadata's `reconstruction.slug` names it
+(`error_reason` and its slug stay for captures that FAILED). With poses, the same
 transaction that makes the capture FINISHED queues its `capture.train` job on the `gpu` queue; the
 state description says the splat waits for a GPU worker until one trains it.
 
@@ -84,7 +85,7 @@ async def run(ctx: JobContext) -> None:
     merged = {**(capture.outputs or {}), **outputs, **poses, "input": source}
     recon = poses["reconstruction"]
     if recon["state"] != "done":
-        await _set(ctx, eid, state=FINISHED, outputs=merged, error_reason=None, error_reason_slug=recon["slug"],
+        await _set(ctx, eid, state=FINISHED, outputs=merged, error_reason=None, error_reason_slug=None,
                    state_description=f"{len(frames)} frames ready; no 3D model: {recon['message']}")
         return
     await _finish_and_queue_training(ctx, eid, merged, f"{len(frames)} frames ready; " + posed_summary(recon))

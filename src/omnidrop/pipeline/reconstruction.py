@@ -29,6 +29,8 @@ import numpy as np
 
 MIN_FRAMES = 3
 MIN_FEATURES = 64  # median keypoints per frame below this: the frames are featureless
+MIN_PAIR_INLIERS = 30  # a pair "overlaps" with this many verified matches (chance ones between unrelated
+# textured pictures stay below it; it is also what COLMAP's mapper needs to register an image)
 MIN_REGISTERED_RATIO = 0.25  # a model with fewer of the frames than this is no model of the capture
 EXHAUSTIVE_MAX = 150  # photo sets up to this size are matched every pair with every pair
 SEQUENTIAL_OVERLAP = 10
@@ -106,7 +108,8 @@ def reconstruct(frames_dir: Path, names: list[str], workdir: Path, *, video: boo
                                   device=pycolmap.Device.cpu)
     report(0.6)
     with pycolmap.Database.open(database) as db:
-        verified = db.num_verified_image_pairs()
+        _, geometries = db.read_two_view_geometries()
+        verified = sum(1 for g in geometries if len(g.inlier_matches) >= MIN_PAIR_INLIERS)
     if verified == 0:
         raise MappingFailed("no_overlap", "no two frames show the same part of the scene (no pair of frames "
                                           "matched), so no camera pose can be found")
