@@ -125,9 +125,14 @@ async def test_deleting_a_capture_stops_its_job_and_leaves_nothing(services):
 
 
 @pytest.fixture
-async def pg_services(databases, tmp_path):
+def pg_url(databases) -> str:
+    return databases("postgresql")  # migrated here, outside the event loop
+
+
+@pytest.fixture
+async def pg_services(pg_url, tmp_path):
     """On PostgreSQL only (the cluster's database): SfM twice is the slow part, the SQL is the same."""
-    settings = Settings(data_dir=tmp_path, database_url=databases("postgresql"), fsync=False)
+    settings = Settings(data_dir=tmp_path, database_url=pg_url, fsync=False)
     services = Services.open(settings)
     try:
         yield services
