@@ -312,6 +312,7 @@ def test_a_walk_around_becomes_poses_a_colmap_export_and_a_waiting_splat(client,
     assert (done["state"], done["error_reason"]) == ("FINISHED", None)
     assert "waits for a GPU worker" in done["state_description"]
     assert done["video_url"] is None  # no splat, no turntable
+    assert done["viewer_url"] == f"{server.url}/app/#/capture/{done['sid']}"
 
     meta = httpx.get(f"{server.url}/share/{done['sid']}/metadata",
                      params={"lod": "false", "profiles": ["ply", "sogs-sh0"], "quality": "high"}).json()

@@ -9,6 +9,7 @@ import { projectView } from './views/project'
 import { vehicleView } from './views/vehicle'
 import { panoramaView } from './views/panorama'
 import { walkthroughView } from './views/walkthrough'
+import { captureView } from './views/capture'
 
 export type View = { el: HTMLElement; mounted?: () => void; destroy?: () => void }
 type Route = (params: string[], query: URLSearchParams) => View | Promise<View>
@@ -21,7 +22,10 @@ const routes: [RegExp, Route][] = [
   [/^\/vehicle\/([^/]+)$/, ([uuid]) => vehicleView(uuid)],
   [/^\/panorama$/, (_, q) => panoramaView(q)],
   [/^\/walkthrough\/([^/]+)$/, ([id], q) => walkthroughView(id, q)],
+  [/^\/capture\/([^/]+)$/, ([sid]) => captureView(sid)],
 ]
+// Pages anyone with the link may open: a shared capture reads only public metadata.
+const PUBLIC = [/^\/capture\/[^/]+$/]
 
 let current: View | null = null
 
@@ -43,7 +47,7 @@ function nav(): void {
 async function render(): Promise<void> {
   const [rawPath, rawQuery = ''] = (location.hash.slice(1) || '/').split('?')
   const path = rawPath || '/'
-  if (!credential() && path !== '/signin') {
+  if (!credential() && path !== '/signin' && !PUBLIC.some((re) => re.test(path))) {
     location.replace('#/signin')
     return
   }

@@ -184,10 +184,13 @@ def signer_for(request: Request):
     return sign
 
 
-def output(c: Capture, time_zone: bool = False, sign=lambda key: None) -> CaptureOutput:
+def output(c: Capture, time_zone: bool = False, sign=lambda key: None, base_url: str | None = None) -> CaptureOutput:
     """`sign(key)` turns the stored keys of processing's outputs into URLs (signed at answer time,
-    so they are always fresh)."""
+    so they are always fresh). `viewer_url`: the web app's page of the shared capture (its point cloud
+    and cameras), once it has camera poses."""
     outputs = c.outputs or {}
+    posed = (outputs.get("reconstruction") or {}).get("state") == "done"
+    viewer = f"{base_url}app/#/capture/{c.sid}" if base_url and posed and c.sid else outputs.get("viewer_url")
     preview, gif = sign(outputs.get("preview_key")), sign(outputs.get("gif_key"))
     previews = {name: url for name, url in (("preview", preview), ("gif", gif)) if url}
     return CaptureOutput(
@@ -195,7 +198,7 @@ def output(c: Capture, time_zone: bool = False, sign=lambda key: None) -> Captur
         uploaded=_when(c.uploaded_at, time_zone), state=c.state, error_reason=c.error_reason,
         state_description=c.state_description, error_reason_slug=c.error_reason_slug,
         preview_urls={**outputs.get("preview_urls", {}), **previews}, preview_url=preview or outputs.get("preview_url"),
-        viewer_url=outputs.get("viewer_url"), share_url=outputs.get("share_url"),
+        viewer_url=viewer, share_url=outputs.get("share_url"),
         share_link=outputs.get("share_link"), gif_url=gif or outputs.get("gif_url"), video_url=outputs.get("video_url"),
         share_video_url=outputs.get("share_video_url"), is_public=c.is_public,
     )
@@ -218,7 +221,8 @@ async def list_captures(
     offset: Annotated[Int64, Query(ge=0)] = 0, time_zone: bool = False,
 ) -> list[CaptureOutput]:
     sign = signer_for(request)
-    return [output(c, time_zone, sign) for c in await service(request).list(who.owner_id, limit, offset)]
+    base = str(request.base_url)
+    return [output(c, time_zone, sign, base) for c in await service(request).list(who.owner_id, limit, offset)]
 
 
 @router.post("/api/v1/captures", response_model=NewCaptureOutput, summary="New capture")
@@ -235,7 +239,8 @@ async def new_capture(body: NewCaptureInput, request: Request, who: Who) -> NewC
 @router.put("/api/v1/captures/{eid}", response_model=CaptureOutput, summary="Modify capture")
 async def modify_capture(eid: str, body: EditCaptureInput, request: Request, who: Who,
                          time_zone: bool = False) -> CaptureOutput:
-    return output(await service(request).rename(who.owner_id, eid, body.name), time_zone, signer_for(request))
+    return output(await service(request).rename(who.owner_id, eid, body.name), time_zone, signer_for(request),
+                  str(request.base_url))
 
 
 @router.delete("/api/v1/captures/{eid}", status_code=204, summary="Delete capture")
@@ -263,7 +268,8 @@ async def create_upload_url(eid: str, part_no: Int64, body: RecreateCaptureUploa
 async def complete_upload(eid: str, body: CaptureUploadedInput, request: Request, who: Who) -> CaptureOutput:
     _body_eid_matches(eid, body.eid)
     parts = [(p.number, p.etag) for p in body.parts]
-    return output(await service(request).uploaded(who.owner_id, eid, parts), sign=signer_for(request))
+    return output(await service(request).uploaded(who.owner_id, eid, parts), sign=signer_for(request),
+                  base_url=str(request.base_url))
 
 
 def reconstruction(recon: dict | None, sign) -> dict | None:
