@@ -93,6 +93,12 @@ async def run(ctx: JobContext) -> None:
         sizes = {profile: path.stat().st_size for profile, path in files.items()}
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
+        async with ctx.services.db.read() as s:
+            gone = await s.get(Capture, eid) is None
+        if gone:  # deleted while it trained: what this run wrote after the delete goes too
+            await store.delete_prefix(outputs_prefix(eid))
+    if gone:
+        return
 
     models = [{"profile": profile, "key": keys[profile], "size": sizes[profile], "id": f"splat-{profile}",
                "aabb": stats["aabb"], "lod": False} for profile in ("ply", "sogs-sh0")]
