@@ -191,3 +191,26 @@ async def test_a_posed_capture_finishes_with_its_model_and_its_splat_waits_for_a
     async with services.db.read() as s:
         jobs = (await s.execute(select(Job).where(Job.kind == TRAIN_KIND, Job.subject_id == eid))).scalars().all()
     assert [(j.id, j.state) for j in jobs] == [(job.id, "queued")]
+
+
+async def test_a_walk_around_video_is_matched_in_sequence_and_gets_a_trajectory(pg_services, tmp_path):
+    """The same orbit as an MP4 (5 fps, so every rendered view is a frame): sequential matching, every
+    frame posed where it was, and a `video_trajectory` at the frames' rate."""
+    import numpy as np
+
+    from tests.support.scene3d import centre_error, shared_orbit
+
+    views = shared_orbit()
+    clip = write_video(tmp_path / "orbit.mp4", size=views[0].image.size, rate=5, frames=len(views),
+                       image=lambda i: views[i].image)
+    eid = await uploaded_capture(pg_services.captures, clip.read_bytes(), input_data_format="video")
+    capture = await process(pg_services, eid)
+    assert capture.state == "FINISHED", capture.state_description
+    recon = capture.outputs["reconstruction"]
+    assert recon["matcher"] == "sequential" and recon["registered"] >= 0.9 * len(views) == 0.9 * recon["total"]
+    trajectory = capture.outputs["video_trajectory"]
+    assert trajectory["fps"] == 5.0 and [k["matrix"] for k in trajectory["keyframes"]] == capture.outputs["cameras"]
+    centres = {views[int(f["name"][6:10]) - 1].name: np.array(m).reshape(4, 4)[:3, 3]
+               for f, m in zip(recon["frames"], capture.outputs["cameras"])}
+    error, extent = centre_error(centres, views)
+    assert error < 0.02 * extent
