@@ -163,3 +163,60 @@ async def test_housekeeping_runs_every_registered_task_even_after_one_fails(sett
     registry.add_housekeeping("counters", counters)
     await runner.reap(settings)
     assert ran == ["BareServices"]
+
+
+async def test_a_retried_job_goes_back_to_its_own_queue(db, settings, kind):
+    """A job of a named queue that crashed is re-sent (with its delay) to that queue, not the default one."""
+    from omnidrop.jobs.queue import pending_job_ids
+
+    async def crash(ctx):
+        raise RuntimeError("no GPU after all")
+
+    registry.register(kind, handler(crash, []))
+    queue = f"q{uuid.uuid4().hex[:8]}"
+    async with db.write() as s:
+        job_id = await add_job(s, kind, kind, max_attempts=2, queue=queue)
+    await run_job(job_id, settings)
+    job = await JobStore(db, 30).get(job_id)
+    assert (job.state, job.queue) == (QUEUED, queue)
+    assert job_id in pending_job_ids(queue) and job_id not in pending_job_ids("default")
+
+
+async def test_the_sweep_resends_a_named_queues_job_only_when_its_message_is_gone(db, settings, kind, monkeypatch):
+    """A job waiting on a queue nobody consumes yet (no GPU worker) is not piled up with copies of its
+    message at every sweep; a message that really went (a flushed queue, a dead worker) is sent again."""
+    from sqlalchemy import update
+
+    from omnidrop.db.models import Job
+    from omnidrop.jobs.dispatch import dispatch
+    from omnidrop.jobs.queue import pending_job_ids, queue_for
+
+    queue = f"q{uuid.uuid4().hex[:8]}"
+    async with db.write() as s:
+        job_id = await add_job(s, kind, kind, max_attempts=2, queue=queue)
+    await dispatch(job_id, queue=queue)
+    sent = []
+    monkeypatch.setattr(runner, "dispatch", lambda jid, delay=0.0, q="default": _record(sent, jid, q))
+    sweep_settings = settings
+
+    async def stale() -> None:  # "nobody picked it up for a while", on the database's clock
+        async with db.write() as s:
+            await s.execute(update(Job).where(Job.id == job_id).values(updated_at=_long_ago()))
+
+    await stale()
+    await runner.sweep(sweep_settings)
+    assert (job_id, queue) not in sent and job_id in pending_job_ids(queue)
+    queue_for(queue)[0].flush()  # the message is lost
+    await stale()
+    await runner.sweep(sweep_settings)
+    assert (job_id, queue) in sent
+
+
+def _long_ago():
+    from datetime import UTC, datetime
+
+    return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+async def _record(sent: list, job_id: str, queue: str) -> None:
+    sent.append((job_id, queue))

@@ -43,7 +43,8 @@ async def test_bulk_images_become_frames_thumbnails_preview_and_gif(services):
     eid = await uploaded_capture(services.captures, images_zip())
     capture = await process(services, eid)
     assert (capture.state, capture.error_reason) == ("FINISHED", None)
-    assert "camera poses and splat training are not run" in capture.state_description
+    assert "no 3D model" in capture.state_description  # three flat colours: nothing to match
+    assert capture.outputs["reconstruction"]["slug"] == "featureless" and capture.outputs["cameras"] == []
     frames = capture.outputs["frames"]
     assert [(f["source"], (f["width"], f["height"])) for f in frames] == EXPECTED_FRAMES
     assert [f["name"] for f in frames] == ["frame_0001.jpg", "frame_0002.jpg", "frame_0003.jpg"]
@@ -121,3 +122,95 @@ async def test_deleting_a_capture_stops_its_job_and_leaves_nothing(services):
     async with services.db.read() as s:
         assert await s.scalar(select(Job.id).where(Job.subject_id == eid)) is None
     assert [b.key async for b in services.store.list(f"captures/{eid}")] == []
+
+
+@pytest.fixture
+def pg_url(databases) -> str:
+    return databases("postgresql")  # migrated here, outside the event loop
+
+
+@pytest.fixture
+async def pg_services(pg_url, tmp_path):
+    """On PostgreSQL only (the cluster's database): SfM twice is the slow part, the SQL is the same."""
+    settings = Settings(data_dir=tmp_path, database_url=pg_url, fsync=False)
+    services = Services.open(settings)
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
+async def test_a_posed_capture_finishes_with_its_model_and_its_splat_waits_for_a_gpu_worker(pg_services):
+    """The photo set of a rendered orbit: camera poses, the COLMAP export and sparse.ply are stored, the
+    capture FINISHES saying the splat waits, and its training job sits queued on the gpu queue (the
+    default queue, which CPU workers consume, never gets it). A re-run changes nothing of that."""
+    import numpy as np
+    import pycolmap
+
+    from omnidrop.captures.service import GPU_QUEUE, TRAIN_KIND
+    from omnidrop.jobs.queue import pending_job_ids
+    from tests.support.scene3d import centre_error, shared_orbit, views_zip
+
+    services = pg_services
+    views = shared_orbit()
+    eid = await uploaded_capture(services.captures, views_zip(views))
+    capture = await process(services, eid)
+    assert capture.state == "FINISHED" and capture.error_reason_slug is None
+    assert "waits for a GPU worker" in capture.state_description
+    recon = capture.outputs["reconstruction"]
+    assert recon["state"] == "done" and recon["registered"] >= 0.9 * len(views) == 0.9 * recon["total"]
+    cameras = capture.outputs["cameras"]
+    assert len(cameras) == recon["registered"] and all(len(m) == 16 for m in cameras)
+    assert capture.outputs["video_trajectory"] is None  # a photo set has no frame rate
+    # Frame names follow the zip's order: view_001 ... became frame_0001 ...
+    centres = {f"view_{int(f['name'][6:10]):03d}.jpg": np.array(m).reshape(4, 4)[:3, 3]
+               for f, m in zip(recon["frames"], cameras)}
+    error, extent = centre_error(centres, views)
+    assert error < 0.02 * extent
+
+    keys = sorted([b.key async for b in services.store.list(f"captures/{eid}/sparse")])
+    assert keys == sorted(recon["keys"].values())
+    folder = services.settings.data_dir / "sparse-check"
+    folder.mkdir()
+    for name in ("cameras.txt", "images.txt", "points3D.txt"):
+        (folder / name).write_bytes(await blob(services, recon["keys"][name]))
+    assert pycolmap.Reconstruction(folder).num_reg_images() == recon["registered"]
+
+    async with services.db.read() as s:
+        job = (await s.execute(select(Job).where(Job.kind == TRAIN_KIND, Job.subject_id == eid))).scalar_one()
+    assert (job.queue, job.state, job.attempts) == (GPU_QUEUE, "queued", 0)
+    assert job.id in pending_job_ids(GPU_QUEUE) and job.id not in pending_job_ids("default")
+
+    # Re-run (as after a crash before the job row said done): same poses, same keys, still one training job.
+    async with services.db.write() as s:
+        await s.execute(update(Capture).where(Capture.eid == eid).values(state="PROCESSING"))
+        await s.execute(update(Job).where(Job.subject_id == eid, Job.kind == PROCESS_KIND).values(state="queued"))
+    again = await process(services, eid)
+    assert again.state == "FINISHED" and again.outputs["reconstruction"]["registered"] == recon["registered"]
+    assert sorted([b.key async for b in services.store.list(f"captures/{eid}/sparse")]) == keys
+    async with services.db.read() as s:
+        jobs = (await s.execute(select(Job).where(Job.kind == TRAIN_KIND, Job.subject_id == eid))).scalars().all()
+    assert [(j.id, j.state) for j in jobs] == [(job.id, "queued")]
+
+
+async def test_a_walk_around_video_is_matched_in_sequence_and_gets_a_trajectory(pg_services, tmp_path):
+    """The same orbit as an MP4 (5 fps, so every rendered view is a frame): sequential matching, every
+    frame posed where it was, and a `video_trajectory` at the frames' rate."""
+    import numpy as np
+
+    from tests.support.scene3d import centre_error, shared_orbit
+
+    views = shared_orbit()
+    clip = write_video(tmp_path / "orbit.mp4", size=views[0].image.size, rate=5, frames=len(views),
+                       image=lambda i: views[i].image)
+    eid = await uploaded_capture(pg_services.captures, clip.read_bytes(), input_data_format="video")
+    capture = await process(pg_services, eid)
+    assert capture.state == "FINISHED", capture.state_description
+    recon = capture.outputs["reconstruction"]
+    assert recon["matcher"] == "sequential" and recon["registered"] >= 0.9 * len(views) == 0.9 * recon["total"]
+    trajectory = capture.outputs["video_trajectory"]
+    assert trajectory["fps"] == 5.0 and [k["matrix"] for k in trajectory["keyframes"]] == capture.outputs["cameras"]
+    centres = {views[int(f["name"][6:10]) - 1].name: np.array(m).reshape(4, 4)[:3, 3]
+               for f, m in zip(recon["frames"], capture.outputs["cameras"])}
+    error, extent = centre_error(centres, views)
+    assert error < 0.02 * extent

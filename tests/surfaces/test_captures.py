@@ -295,3 +295,47 @@ def test_a_capture_that_cannot_give_frames_fails_with_its_reason(client):
         ("FAILED", "INVALID_INPUT", "unsupported-format")
     assert "not a usable video" in done["state_description"]
     assert done["preview_url"] is None and done["gif_url"] is None
+
+
+def test_a_walk_around_becomes_poses_a_colmap_export_and_a_waiting_splat(client, server, tmp_path):
+    """The rendered orbit as a photo-set zip through the four steps: the metadata has one world-from-camera
+    matrix per registered frame, the COLMAP export and sparse.ply download and read back, no splat is
+    claimed, and the training job waits for a GPU worker (this server's own worker consumes only `default`)."""
+    import pycolmap
+    from plyfile import PlyData
+
+    from tests.support.scene3d import shared_orbit, views_zip
+
+    views = shared_orbit()
+    out = upload_capture(client, views_zip(views), input_data_format="bulk-images")
+    done = wait_processed(client, out["eid"], timeout=300)
+    assert (done["state"], done["error_reason"]) == ("FINISHED", None)
+    assert "waits for a GPU worker" in done["state_description"]
+    assert done["video_url"] is None  # no splat, no turntable
+    assert done["viewer_url"] == f"{server.url}/app/#/capture/{done['sid']}"
+
+    meta = httpx.get(f"{server.url}/share/{done['sid']}/metadata",
+                     params={"lod": "false", "profiles": ["ply", "sogs-sh0"], "quality": "high"}).json()
+    recon = meta["reconstruction"]
+    assert recon["state"] == "done" and recon["registered"] >= 0.9 * len(views) and recon["total"] == len(views)
+    assert len(meta["cameras"]) == recon["registered"] == len(recon["frames"])
+    for camera in meta["cameras"]:
+        matrix = camera["matrix"]
+        assert len(matrix) == 16 and matrix[12:] == [0.0, 0.0, 0.0, 1.0]
+    assert meta["models"] == [] and meta["model_urls"] == []  # nothing pretends a splat exists
+    assert meta["splat"] == {"state": "waiting", "progress": 0.0}
+    assert meta["video_trajectory"] is None
+
+    folder = tmp_path / "colmap"
+    folder.mkdir()
+    for name in ("cameras.txt", "images.txt", "points3D.txt"):
+        r = httpx.get(recon["downloads"][name], timeout=30)
+        assert r.status_code == 200
+        (folder / name).write_bytes(r.content)
+    model = pycolmap.Reconstruction(folder)
+    assert model.num_reg_images() == recon["registered"] and model.num_points3D() == recon["points"]
+    ply = httpx.get(recon["downloads"]["sparse_ply"], timeout=30)
+    (tmp_path / "sparse.ply").write_bytes(ply.content)
+    assert PlyData.read(str(tmp_path / "sparse.ply"))["vertex"].count == recon["points"]
+    zipped = httpx.get(recon["downloads"]["colmap_text_zip"], timeout=30)
+    assert zipped.status_code == 200 and zipped.content[:2] == b"PK"

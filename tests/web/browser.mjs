@@ -233,6 +233,38 @@ const scenarios = {
     return { thumbOk, canvas, before, video }
   },
 
+  async capture3d() {
+    // A shared capture opens without signing in: the sparse cloud and the camera frustums draw.
+    await page.goto(`${cfg.base}/app/#/capture/${cfg.sid}`)
+    const stage = page.locator('.capture-stage[data-points]')
+    await stage.waitFor()
+    await page.waitForTimeout(500) // a few animation frames after the cloud arrived
+    await shot('viewer')
+    const drawn = await page.evaluate(() => {
+      const gl = document.querySelector('.capture-stage canvas')
+      const c = document.createElement('canvas')
+      c.width = gl.width
+      c.height = gl.height
+      const ctx = c.getContext('2d')
+      ctx.drawImage(gl, 0, 0)
+      const data = ctx.getImageData(0, 0, c.width, c.height).data
+      let lit = 0
+      let orange = 0
+      for (let i = 0; i < data.length; i += 4) {
+        const [r, g, b] = [data[i], data[i + 1], data[i + 2]]
+        if (Math.abs(r - 0x11) + Math.abs(g - 0x13) + Math.abs(b - 0x18) > 30) lit++
+        if (r > 200 && g > 140 && r - b > 70) orange++ // the frustums (0xffb020, after colour management)
+      }
+      return { lit, orange, total: data.length / 4 }
+    })
+    const el = page.locator('.capture-stage')
+    return {
+      points: Number(await el.getAttribute('data-points')), cameras: Number(await el.getAttribute('data-cameras')),
+      facts: await page.locator('.capture3d .facts').textContent(), splat: await page.locator('.splat-state').textContent(),
+      signedIn: await page.evaluate(() => localStorage.getItem('omnidrop.credential') !== null), ...drawn,
+    }
+  },
+
   async walkthrough() {
     // Until GET /360/{id}/points is served (wt/walkthrough), the test may hand the page contract-shaped points.
     if (cfg.points) {

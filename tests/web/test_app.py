@@ -263,3 +263,28 @@ def test_one_gib_through_the_browser_keeps_the_page_heap_flat(live, key, auth, t
     assert growth < 64 * MiB, got  # the file is 1024 MiB: a page that buffered it would show it here
     p = ready_project(live, auth, got["name"], timeout=120)
     assert p["files"][0]["size"] == 1024 * MiB
+
+
+def test_a_shared_capture_shows_its_point_cloud_and_cameras_without_signing_in(live, key):
+    """The rendered orbit through the Captures API; its share page (#/capture/<sid>) draws the sparse
+    cloud and a frustum per posed frame, with no credential in the browser, and says the splat waits."""
+    from tests.support.scene3d import shared_orbit, views_zip
+
+    data = views_zip(shared_orbit())
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+        created = c.post("/api/v1/captures", json={"name": "orbit", "bytesize": len(data),
+                                                   "input_data_format": "bulk-images"}).json()
+        eid = created["eid"]
+        url = c.post(f"/api/v1/captures/{eid}/create-upload-url/1", json={"eid": eid, "bytesize": len(data)}).json()
+        etag = httpx.put(url["upload_url"], content=data, timeout=60).headers["etag"]
+        done = c.post(f"/api/v1/captures/{eid}/uploaded", json={"eid": eid, "parts": [{"number": 1, "etag": etag}]})
+        assert done.status_code == 200, done.text
+        deadline = time.monotonic() + 300
+        while (found := next(x for x in c.get("/api/v1/captures").json() if x["eid"] == eid))["state"] != "FINISHED":
+            assert found["state"] in ("UPLOADED", "PROCESSING") and time.monotonic() < deadline, found
+            time.sleep(0.3)
+    got = browse(live, key, "capture3d", sid=found["sid"])
+    assert got["ok"] and not got["pageErrors"] and not got["signedIn"]
+    assert got["cameras"] == 12 and got["points"] > 100
+    assert "12 of 12 frames posed" in got["facts"] and "waits for a GPU worker" in got["splat"]
+    assert got["lit"] > 0.005 * got["total"] and got["orange"] > 100  # the cloud and the frustums drew

@@ -9,6 +9,7 @@ import { projectView } from './views/project'
 import { vehicleView } from './views/vehicle'
 import { panoramaView } from './views/panorama'
 import { walkthroughView } from './views/walkthrough'
+import { captureView } from './views/capture'
 
 export type View = { el: HTMLElement; mounted?: () => void; destroy?: () => void }
 type Route = (params: string[], query: URLSearchParams) => View | Promise<View>
@@ -29,7 +30,10 @@ const routes: [RegExp, Route][] = [
   [/^\/model$/, async (_, q) => (await import('./views/model')).modelView(q)],
   // three.js and the COPC reader load only when a point cloud is opened.
   [/^\/pointcloud\/([^/]+)\/(.+)$/, async ([project, file]) => (await import('./views/pointcloud')).pointCloudView(project, file)],
+  [/^\/capture\/([^/]+)$/, ([sid]) => captureView(sid)],
 ]
+// Pages anyone with the link may open: a shared capture reads only public metadata.
+const PUBLIC = [/^\/capture\/[^/]+$/]
 
 let current: View | null = null
 
@@ -51,7 +55,7 @@ function nav(): void {
 async function render(): Promise<void> {
   const [rawPath, rawQuery = ''] = (location.hash.slice(1) || '/').split('?')
   const path = rawPath || '/'
-  if (!credential() && path !== '/signin') {
+  if (!credential() && path !== '/signin' && !PUBLIC.some((re) => re.test(path))) {
     location.replace('#/signin')
     return
   }

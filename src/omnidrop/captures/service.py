@@ -1,6 +1,7 @@
 """Captures: one input file per capture, uploaded as S3-style parts, then queued for processing.
 
 States: CREATED (waiting for parts) -> UPLOADED (complete, queued) -> PROCESSING -> FINISHED | FAILED.
+A FINISHED capture with camera poses also has a `capture.train` job on the `gpu` queue (its splat).
 Completing the upload queues the `capture.process` job (pipeline/capture_processing.py) in the same
 transaction that makes the capture UPLOADED; the job moves it on from there.
 """
@@ -31,6 +32,9 @@ CREATED, UPLOADED, PROCESSING, FINISHED, FAILED = "CREATED", "UPLOADED", "PROCES
 CHUNK_SIZE = 16 * MiB  # grows for files that would need more than 10 000 parts
 INPUT_EXTENSIONS = {"bulk-images": "zip", "video": "mp4"}
 PROCESS_KIND = "capture.process"
+# Splat training (pipeline/splat_training.py): its own kind on its own queue, run only by workers started
+# for it on machines with CUDA (`omnidrop worker --queue gpu`). Queued once a capture has camera poses.
+TRAIN_KIND, GPU_QUEUE = "capture.train", "gpu"
 
 
 def outputs_prefix(eid: str) -> str:
@@ -121,7 +125,7 @@ class CaptureService:
         async with self.db.write() as s:
             # Its job goes too: a worker running it loses its lease and stops, and the job itself
             # removes anything it wrote after this point (it finds the capture gone).
-            await s.execute(delete(Job).where(Job.kind == PROCESS_KIND, Job.subject_id == eid))
+            await s.execute(delete(Job).where(Job.kind.in_((PROCESS_KIND, TRAIN_KIND)), Job.subject_id == eid))
             await s.execute(delete(Capture).where(Capture.eid == eid))
         await self.store.delete_prefix(outputs_prefix(eid))  # what a running job wrote meanwhile
 
@@ -157,6 +161,11 @@ class CaptureService:
             await self.dispatch(job_id)
             log.info("capture %s uploaded (%d bytes), queued for processing", eid, capture.bytesize)
         return capture
+
+    async def training(self, eid: str) -> Job | None:
+        """The capture's splat training job (queued on the gpu queue once it has camera poses), if any."""
+        async with self.db.read() as s:
+            return (await s.execute(select(Job).where(Job.kind == TRAIN_KIND, Job.subject_id == eid))).scalar_one_or_none()
 
     async def shared(self, sid: str) -> Capture:
         async with self.db.read() as s:

@@ -13,14 +13,28 @@ def worker(
                                   "a lease in the database picks the one that runs each round."),
     metrics_port: int | None = typer.Option(None, help="Serve this worker's Prometheus metrics on this port "
                                             "(a worker under `omnidrop serve` reports through the server's /metrics)."),
+    queue: str = typer.Option("default", help="The job queue to consume: `default` (every job kind but splat "
+                              "training) or `gpu` (splat training; needs CUDA and the [gpu] extra)."),
 ) -> None:
     """Run background jobs until SIGINT (finish running jobs) or SIGTERM (stop now)."""
+    if queue == "gpu":
+        from omnidrop.pipeline.splats.trainer import cuda_problem
+
+        problem = cuda_problem()
+        if problem:
+            typer.echo(f"omnidrop worker --queue gpu: refusing to start, splat training needs CUDA: {problem}",
+                       err=True)
+            raise typer.Exit(2)
+    elif queue != "default":
+        typer.echo(f"omnidrop worker: unknown queue {queue!r} (use default or gpu)", err=True)
+        raise typer.Exit(2)
+
     from huey.consumer import Consumer
 
     from omnidrop.chores import EVERY_TICK, ROUNDS
     from omnidrop.jobs import runner, scratch
     from omnidrop.jobs.housekeeping import Housekeeper
-    from omnidrop.jobs.queue import huey
+    from omnidrop.jobs.queue import queue_for
     from omnidrop.jobs.registry import chore_for
     from omnidrop.settings import get_settings
     from omnidrop.telemetry.logs import configure_logging
@@ -48,7 +62,9 @@ def worker(
     # Huey's idle backoff would reach 10 s between polls; a job queued after a quiet spell should start
     # within a second (one cheap poll per second per thread on SQLite or Redis).
     try:
-        Consumer(huey, workers=threads or settings.worker_threads, worker_type="thread", periodic=False,
+        # A gpu worker runs one training at a time unless told otherwise (one GPU, one splat).
+        workers = threads or (1 if queue == "gpu" else settings.worker_threads)
+        Consumer(queue_for(queue)[0], workers=workers, worker_type="thread", periodic=False,
                  max_delay=1.0).run()
     finally:  # a graceful stop cleans up after itself; a killed worker's folder waits for the next one
         shutil.rmtree(own_scratch, ignore_errors=True)

@@ -16,7 +16,7 @@ from omnidrop.jobs.dispatch import dispatch
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.outputs import drop_failed, reap_orphans
 from omnidrop.jobs.registry import HANDLERS, HOUSEKEEPING, Handler, JobServices, handler_for, open_services
-from omnidrop.jobs.store import ClaimedJob, JobStore
+from omnidrop.jobs.store import DEFAULT_QUEUE, ClaimedJob, JobStore
 from omnidrop.settings import Settings, get_settings
 from omnidrop.telemetry.context import JOB_ID, REQUEST_ID
 from omnidrop.telemetry.metrics import JOB_DURATION, LEASE_TAKEOVERS
@@ -130,7 +130,7 @@ async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, 
             return "failed"
         await store.retry(job.id, worker, message)
         delay = RETRY_BACKOFF_SECONDS[min(job.attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)]
-        await dispatch(job.id, delay)  # carries the request id on (telemetry.context)
+        await dispatch(job.id, delay, job.queue)  # carries the request id on (telemetry.context)
         return "retried"
     finally:
         beat.cancel()
@@ -156,11 +156,23 @@ async def sweep(settings: Settings | None = None) -> int:
     try:
         store = JobStore(services.db, settings.job_lease_seconds)
         ids = await store.lapsed(timedelta(seconds=settings.job_sweep_seconds))
+        queues = await store.queues(ids)
+        waiting: dict[str, set[str]] = {}
+        sent = 0
         for job_id in ids:
-            await dispatch(job_id)
-        if ids:
-            log.info("sweep re-sent %d jobs", len(ids))
-        return len(ids)
+            queue = queues.get(job_id, DEFAULT_QUEUE)
+            if queue != DEFAULT_QUEUE:
+                # A named queue may have no worker for hours (no GPU machine yet): its jobs stay queued on
+                # purpose. Re-send only a message that is really gone, so waiting jobs do not pile up copies.
+                if queue not in waiting:
+                    waiting[queue] = await asyncio.to_thread(_pending, queue)
+                if job_id in waiting[queue]:
+                    continue
+            await dispatch(job_id, 0.0, queue)
+            sent += 1
+        if sent:
+            log.info("sweep re-sent %d jobs", sent)
+        return sent
     finally:
         await services.close()
 
@@ -176,6 +188,12 @@ async def reap(settings: Settings | None = None) -> None:
                 log.exception("housekeeping %s failed", name)
     finally:
         await services.close()
+
+
+def _pending(queue: str) -> set[str]:
+    from omnidrop.jobs.queue import pending_job_ids
+
+    return pending_job_ids(queue)
 
 
 def run_job_sync(job_id: str, request_id: str | None = None) -> None:

@@ -19,6 +19,7 @@ from omnidrop.db.models import Job
 from omnidrop.uploads.ids import new_id
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+DEFAULT_QUEUE = "default"  # every worker consumes it; other queues only the workers started for them
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,15 @@ class ClaimedJob:
     subject_id: str
     attempts: int
     max_attempts: int
+    queue: str = DEFAULT_QUEUE
 
 
-async def add_job(s: AsyncSession, kind: str, subject_id: str, max_attempts: int) -> str:
-    """Insert a queued job inside the caller's transaction (so it commits with its subject)."""
+async def add_job(s: AsyncSession, kind: str, subject_id: str, max_attempts: int, queue: str = DEFAULT_QUEUE) -> str:
+    """Insert a queued job inside the caller's transaction (so it commits with its subject). `queue`: which
+    workers may run it (send its message to the same queue)."""
     now = await db_now(s)  # the sweep compares updated_at with the database's clock
     job = Job(id=new_id(16), kind=kind, subject_id=subject_id, state=QUEUED, attempts=0, max_attempts=max_attempts,
-              progress=0.0, created_at=now, updated_at=now)
+              progress=0.0, created_at=now, updated_at=now, queue=queue)
     s.add(job)
     return job.id
 
@@ -55,7 +58,7 @@ class JobStore:
                 )
                 .values(state=RUNNING, lease_owner=worker, lease_expires=now + self.lease,
                         attempts=Job.attempts + 1, updated_at=now)
-                .returning(Job.id, Job.kind, Job.subject_id, Job.attempts, Job.max_attempts)
+                .returning(Job.id, Job.kind, Job.subject_id, Job.attempts, Job.max_attempts, Job.queue)
             )
             row = result.first()
         return ClaimedJob(*row) if row else None
@@ -109,6 +112,14 @@ class JobStore:
             async with self.db.write() as s:  # touch, so the next sweep waits again before re-sending
                 await s.execute(update(Job).where(Job.id.in_(ids), Job.state == QUEUED).values(updated_at=now))
         return ids
+
+    async def queues(self, job_ids: list[str]) -> dict[str, str]:
+        """{job id: its queue}."""
+        if not job_ids:
+            return {}
+        async with self.db.read() as s:
+            rows = await s.execute(select(Job.id, Job.queue).where(Job.id.in_(job_ids)))
+            return dict(rows.all())
 
     async def get(self, job_id: str) -> Job | None:
         async with self.db.read() as s:

@@ -1,4 +1,5 @@
-"""The `capture.process` job: a capture's input becomes JPEG frames, thumbnails, a preview and a GIF.
+"""The `capture.process` job: a capture's input becomes JPEG frames, thumbnails, a preview, a GIF, and
+camera poses with a sparse point cloud (pycolmap, pipeline/reconstruction.py).
 
 - video: validated by content with the probe, then `num_frames` evenly spaced frames (when the
   capture gave one) or frames at `capture_frames_fps` (5 by default) with the frame extractor;
@@ -8,12 +9,20 @@
 
 State: UPLOADED -> PROCESSING -> FINISHED, or FAILED with `error_reason` (INVALID_INPUT when the
 input cannot give frames, PROCESSING_ERROR when processing itself kept failing), a specific
-`error_reason_slug` and the human reason in `state_description`. Camera poses and splat training
-are not done here, so a finished capture lists frames but no models or cameras.
+`error_reason_slug` and the human reason in `state_description`.
+
+Camera poses: COLMAP's pipeline on the frames. The capture records `cameras` (one world-from-camera
+4x4 per registered frame, row-major), a `video_trajectory` for video captures, and stores the COLMAP
+text export and `sparse.ply` under `sparse/`. Frames that give no model (too few, featureless, no
+overlap, no parallax, too few registered) still FINISH the capture with its frames: its
+`state_description` says there is no 3D model and why, and metadata's `reconstruction.slug` names it
+(`error_reason` and its slug stay for captures that FAILED). With poses, the same
+transaction that makes the capture FINISHED queues its `capture.train` job on the `gpu` queue; the
+state description says the splat waits for a GPU worker until one trains it.
 
 Idempotent: every output's key follows from the input (frames/frame_0001.jpg ...), blobs are
 overwritten and stale ones dropped, so a re-run after a crash ends with the same outputs.
-Progress: frames 0..60 %, storing frames and thumbnails 60..90 %, preview and GIF 90..100 %.
+Progress: frames 0..35 %, storing frames and thumbnails 35..50 %, preview and GIF 50..55 %, poses 55..100 %.
 """
 
 from __future__ import annotations
@@ -24,22 +33,26 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from omnidrop.captures.service import FAILED, FINISHED, PROCESSING, UPLOADED, CaptureService, outputs_prefix
-from omnidrop.db.models import Capture
+from omnidrop.captures.service import (
+    FAILED, FINISHED, GPU_QUEUE, PROCESSING, TRAIN_KIND, UPLOADED, CaptureService, outputs_prefix,
+)
+from omnidrop.db.models import Capture, Job
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.outputs import keep_only
 from omnidrop.jobs.runner import JobContext
+from omnidrop.jobs.store import DONE, RUNNING, add_job
 from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
 from omnidrop.pipeline.blobs import local_copy, put_bytes, put_file
 from omnidrop.pipeline.image_frames import frames_from_files
 from omnidrop.pipeline.previews import PreviewError, make_gif, make_preview
+from omnidrop.pipeline.reconstruction import PLY_NAME, TEXT_FILES, MappingFailed, reconstruct
 from omnidrop.pipeline.thumbnails import ThumbnailError, make_thumbnail
 from omnidrop.pipeline.child import run_step
 from omnidrop.pipeline.video_frames import extract_video_frames
 
-FRAMES, STORE = 0.60, 0.90  # where each phase ends on the progress scale
+FRAMES, STORE, PREVIEW = 0.35, 0.50, 0.55  # where each phase ends on the progress scale
 INVALID_INPUT, PROCESSING_ERROR = "INVALID_INPUT", "PROCESSING_ERROR"
 SKIPPED_LISTED = 100  # skipped archive entries named in the outputs (the count is always given)
 
@@ -64,13 +77,45 @@ async def run(ctx: JobContext) -> None:
         async with local_copy(ctx.services.store, input_key, workdir) as path:
             frames, source = await _frames(ctx, capture, path, workdir, frames_dir)
         outputs = await _store(ctx, eid, frames_dir, frames)
+        await _set(ctx, eid, state_description="finding camera poses")
+        poses = await _poses(ctx, eid, frames_dir, frames, source, workdir)
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
         await _drop_if_deleted(ctx, eid)
-    merged = {**(capture.outputs or {}), **outputs, "input": source}
-    await _set(ctx, eid, state=FINISHED, outputs=merged, error_reason=None, error_reason_slug=None,
-               state_description=f"{len(frames)} frames ready; camera poses and splat training are not run by "
-                                 "this server")
+    merged = {**(capture.outputs or {}), **outputs, **poses, "input": source}
+    recon = poses["reconstruction"]
+    if recon["state"] != "done":
+        await _set(ctx, eid, state=FINISHED, outputs=merged, error_reason=None, error_reason_slug=None,
+                   state_description=f"{len(frames)} frames ready; no 3D model: {recon['message']}")
+        return
+    await _finish_and_queue_training(ctx, eid, merged, f"{len(frames)} frames ready; " + posed_summary(recon))
+
+
+def posed_summary(recon: dict) -> str:
+    return (f"camera poses for {recon['registered']} of {recon['total']} frames (mean reprojection error "
+            f"{recon['mean_reprojection_error']:.2f} px), sparse point cloud of {recon['points']} points")
+
+
+WAITING_FOR_GPU = "the splat waits for a GPU worker (omnidrop worker --queue gpu)"
+
+
+async def _finish_and_queue_training(ctx: JobContext, eid: str, outputs: dict, summary: str) -> None:
+    """FINISHED and the training job queued in one transaction: never a posed capture without its job."""
+    job_id = None
+    async with ctx.services.db.write() as s:
+        live = Capture.state.in_((UPLOADED, PROCESSING))
+        job = (await s.execute(select(Job).where(Job.kind == TRAIN_KIND, Job.subject_id == eid))).scalar_one_or_none()
+        waiting = job is None or job.state not in (DONE, RUNNING)
+        result = await s.execute(update(Capture).where(Capture.eid == eid, live).values(
+            state=FINISHED, outputs=outputs, error_reason=None, error_reason_slug=None,
+            state_description=f"{summary}; {WAITING_FOR_GPU}" if waiting else summary))
+        if result.rowcount == 1:
+            if job is None:
+                job_id = await add_job(s, TRAIN_KIND, eid, ctx.settings.job_max_attempts, queue=GPU_QUEUE)
+            elif waiting:
+                job_id = job.id  # queued already (a re-run): its message may have been lost with us
+    if job_id is not None:
+        await ctx.services.dispatch(job_id, queue=GPU_QUEUE)
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
@@ -177,6 +222,63 @@ async def _store(ctx: JobContext, eid: str, frames_dir: Path, frames: list) -> d
         raise JobFailed("preview_failed", str(exc)) from None
     await put_bytes(store, f"{prefix}/preview.jpg", preview)
     await put_bytes(store, f"{prefix}/preview.gif", gif)
-    await ctx.progress(1.0)
+    await ctx.progress(PREVIEW)
     return {"frames": listed, "frame_count": len(listed), "preview_key": f"{prefix}/preview.jpg",
             "gif_key": f"{prefix}/preview.gif"}
+
+
+# -- camera poses ------------------------------------------------------------------------------
+
+SPARSE_ZIP = "colmap-text.zip"
+
+
+def sparse_keys(eid: str) -> dict[str, str]:
+    """Where the COLMAP export lives: each text file, the three zipped, and the point cloud."""
+    prefix = f"{outputs_prefix(eid)}/sparse"
+    keys = {name: f"{prefix}/{name}" for name in TEXT_FILES}
+    return {**keys, "zip": f"{prefix}/{SPARSE_ZIP}", "ply": f"{prefix}/{PLY_NAME}"}
+
+
+async def _poses(ctx: JobContext, eid: str, frames_dir: Path, frames: list, source: dict, workdir: Path) -> dict:
+    """Run COLMAP on the frames; store its export; return the outputs to merge (cameras, trajectory,
+    reconstruction). A model that cannot be made is recorded as such, its stale export removed."""
+    store, keys = ctx.services.store, sparse_keys(eid)
+    prefix = f"{outputs_prefix(eid)}/sparse"
+    names = [f[0] for f in frames]
+    video = source.get("format") == "video"
+    sfm = workdir / "sfm"
+
+    def work(progress):
+        return run_step(ctx.settings, reconstruct, frames_dir, names, sfm, video=video,
+                        vocab_tree=str(ctx.settings.capture_vocab_tree_path or "") or None, progress=progress)
+
+    try:
+        result = await ctx.on_thread(work, start=PREVIEW, end=0.95)
+    except MappingFailed as exc:
+        await keep_only(store, prefix, set())  # a model an earlier run made is no model of these frames
+        return {"cameras": [], "video_trajectory": None,
+                "reconstruction": {"state": "failed", "slug": error_slug(exc.code), "message": exc.message,
+                                   "total": len(names), "registered": 0}}
+    sparse = sfm / "sparse"
+    await asyncio.to_thread(_zip_text, sparse, sparse / SPARSE_ZIP)
+    for name in TEXT_FILES:
+        await put_file(store, keys[name], sparse / name)
+    await put_file(store, keys["zip"], sparse / SPARSE_ZIP)
+    await put_file(store, keys["ply"], sparse / PLY_NAME)
+    await keep_only(store, prefix, set(keys.values()))
+    await ctx.progress(1.0)
+    cameras = [[v for row in f["world_from_camera"] for v in row] for f in result["frames"]]
+    trajectory = None
+    if video:
+        fps = source.get("fps") or (len(names) / max(source["video"]["duration"], 1e-6))
+        trajectory = {"fps": round(float(fps), 6), "keyframes": [{"matrix": m} for m in cameras]}
+    return {"cameras": cameras, "video_trajectory": trajectory,
+            "reconstruction": {"state": "done", **result, "keys": keys}}
+
+
+def _zip_text(folder: Path, dest: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in TEXT_FILES:
+            zf.write(folder / name, name)

@@ -5,8 +5,9 @@ FastAPI's own error shapes: invalid input (including a part list S3 would refuse
 A key goes in `Authorization: Bearer <key>` or, as the hosted API's clients send it,
 `Authorization: luma-api-key=<key>`; it needs the `captures` scope.
 Processing's outputs (preview, GIF, frames and their thumbnails) are stored as blob keys and turned
-into signed URLs when a response is made; `/share/{sid}/metadata` adds `state`, `frame_count` and
-`frames` to the document's CaptureMetadata.
+into signed URLs when a response is made; `/share/{sid}/metadata` adds `state`, `reconstruction` (camera
+poses, COLMAP export downloads), `splat` (training state), `frame_count` and `frames` to the document's
+CaptureMetadata.
 """
 
 from __future__ import annotations
@@ -183,10 +184,13 @@ def signer_for(request: Request):
     return sign
 
 
-def output(c: Capture, time_zone: bool = False, sign=lambda key: None) -> CaptureOutput:
+def output(c: Capture, time_zone: bool = False, sign=lambda key: None, base_url: str | None = None) -> CaptureOutput:
     """`sign(key)` turns the stored keys of processing's outputs into URLs (signed at answer time,
-    so they are always fresh)."""
+    so they are always fresh). `viewer_url`: the web app's page of the shared capture (its point cloud
+    and cameras), once it has camera poses."""
     outputs = c.outputs or {}
+    posed = (outputs.get("reconstruction") or {}).get("state") == "done"
+    viewer = f"{base_url}app/#/capture/{c.sid}" if base_url and posed and c.sid else outputs.get("viewer_url")
     preview, gif = sign(outputs.get("preview_key")), sign(outputs.get("gif_key"))
     previews = {name: url for name, url in (("preview", preview), ("gif", gif)) if url}
     return CaptureOutput(
@@ -194,7 +198,7 @@ def output(c: Capture, time_zone: bool = False, sign=lambda key: None) -> Captur
         uploaded=_when(c.uploaded_at, time_zone), state=c.state, error_reason=c.error_reason,
         state_description=c.state_description, error_reason_slug=c.error_reason_slug,
         preview_urls={**outputs.get("preview_urls", {}), **previews}, preview_url=preview or outputs.get("preview_url"),
-        viewer_url=outputs.get("viewer_url"), share_url=outputs.get("share_url"),
+        viewer_url=viewer, share_url=outputs.get("share_url"),
         share_link=outputs.get("share_link"), gif_url=gif or outputs.get("gif_url"), video_url=outputs.get("video_url"),
         share_video_url=outputs.get("share_video_url"), is_public=c.is_public,
     )
@@ -217,7 +221,8 @@ async def list_captures(
     offset: Annotated[Int64, Query(ge=0)] = 0, time_zone: bool = False,
 ) -> list[CaptureOutput]:
     sign = signer_for(request)
-    return [output(c, time_zone, sign) for c in await service(request).list(who.owner_id, limit, offset)]
+    base = str(request.base_url)
+    return [output(c, time_zone, sign, base) for c in await service(request).list(who.owner_id, limit, offset)]
 
 
 @router.post("/api/v1/captures", response_model=NewCaptureOutput, summary="New capture")
@@ -234,7 +239,8 @@ async def new_capture(body: NewCaptureInput, request: Request, who: Who) -> NewC
 @router.put("/api/v1/captures/{eid}", response_model=CaptureOutput, summary="Modify capture")
 async def modify_capture(eid: str, body: EditCaptureInput, request: Request, who: Who,
                          time_zone: bool = False) -> CaptureOutput:
-    return output(await service(request).rename(who.owner_id, eid, body.name), time_zone, signer_for(request))
+    return output(await service(request).rename(who.owner_id, eid, body.name), time_zone, signer_for(request),
+                  str(request.base_url))
 
 
 @router.delete("/api/v1/captures/{eid}", status_code=204, summary="Delete capture")
@@ -262,7 +268,46 @@ async def create_upload_url(eid: str, part_no: Int64, body: RecreateCaptureUploa
 async def complete_upload(eid: str, body: CaptureUploadedInput, request: Request, who: Who) -> CaptureOutput:
     _body_eid_matches(eid, body.eid)
     parts = [(p.number, p.etag) for p in body.parts]
-    return output(await service(request).uploaded(who.owner_id, eid, parts), sign=signer_for(request))
+    return output(await service(request).uploaded(who.owner_id, eid, parts), sign=signer_for(request),
+                  base_url=str(request.base_url))
+
+
+def reconstruction(recon: dict | None, sign) -> dict | None:
+    """Camera poses as metadata shows them: counts, error, each registered frame's name and intrinsics
+    (in the order of `cameras`), and signed downloads of the COLMAP text export and `sparse.ply`."""
+    if not recon:
+        return None
+    if recon["state"] != "done":
+        return {k: recon.get(k) for k in ("state", "slug", "message", "registered", "total")}
+    keys = recon["keys"]
+    return {
+        "state": "done", "registered": recon["registered"], "total": recon["total"],
+        "mean_reprojection_error": recon["mean_reprojection_error"], "points": recon["points"],
+        "matcher": recon["matcher"], "aabb": recon["aabb"],
+        "convention": "cameras[i].matrix: world-from-camera, row-major 4x4; camera axes x right, y down, "
+                      "z forward (OpenCV/COLMAP); world = the COLMAP model's frame",
+        "frames": [{"name": f["name"], **f["camera"]} for f in recon["frames"]],
+        "downloads": {"cameras.txt": sign(keys["cameras.txt"]), "images.txt": sign(keys["images.txt"]),
+                      "points3D.txt": sign(keys["points3D.txt"]), "colmap_text_zip": sign(keys["zip"]),
+                      "sparse_ply": sign(keys["ply"])},
+    }
+
+
+def splat(job, recorded: dict | None, sign) -> dict:
+    """The splat's training as its job tells it: none (no poses), waiting (queued for a GPU worker),
+    training (with the job's progress), done (with its held-out PSNR), or failed (with the reason)."""
+    if job is None:
+        return {"state": "none", "progress": 0.0}
+    state = {"queued": "waiting", "running": "training", "done": "done", "failed": "failed"}.get(job.state, job.state)
+    answer = {"state": state, "progress": round(float(job.progress or 0.0), 4)}
+    if recorded:
+        answer.update({k: recorded[k] for k in ("psnr", "steps", "gaussians", "seconds", "held_out", "notes")
+                       if k in recorded})
+        if recorded.get("spz_key"):
+            answer["spz"] = {"url": sign(recorded["spz_key"]), "size": recorded.get("spz_size")}
+    if job.state == "failed":
+        answer["message"] = job.error
+    return answer
 
 
 @router.get("/share/{sid}/metadata", summary="Get metadata")
@@ -283,8 +328,10 @@ async def share_metadata(
     capture = await service(request).shared(sid)
     outputs = capture.outputs or {}
     frames, sign = outputs.get("frames", []), signer_for(request)
-    models = [m for m in outputs.get("models", []) if m.get("profile") in profiles
-              and m.get("quality", quality) == quality and bool(m.get("lod", False)) == lod]
+    models = [{**m, "url": sign(m["key"]) if "key" in m else m["url"]} for m in outputs.get("models", [])
+              if m.get("profile") in profiles and m.get("quality", quality) == quality
+              and bool(m.get("lod", False)) == lod]
+    training = await service(request).training(capture.eid)
     return {
         "eid": capture.eid, "sid": capture.sid, "name": capture.name, "segmented_capture_eid": None,
         "profile_name": profiles[0], "lod": lod, "hdr_mode": outputs.get("hdr_mode"),
@@ -294,8 +341,10 @@ async def share_metadata(
         "models": [{"url": m["url"], "size": m["size"], "id": m.get("id"), "aabb": m.get("aabb"),
                     "resolution_range": m.get("resolution_range"), "parent": m.get("parent")} for m in models],
         "video_trajectory": outputs.get("video_trajectory"), "reposition_data": outputs.get("reposition_data"),
-        # Added by omnidrop: the capture's state and its frames (empty until processing finished).
-        "state": capture.state, "frame_count": len(frames), "frames": [{
+        # Added by omnidrop: the capture's state, its camera poses and splat training, and its frames.
+        "state": capture.state, "reconstruction": reconstruction(outputs.get("reconstruction"), sign),
+        "splat": splat(training, outputs.get("splat"), sign),
+        "frame_count": len(frames), "frames": [{
             "index": i, "name": f["name"], "url": sign(f["key"]), "thumbnail_url": sign(f.get("thumbnail_key")),
             "width": f["width"], "height": f["height"], **({"source": f["source"]} if "source" in f else {}),
         } for i, f in enumerate(frames, 1)],

@@ -15,6 +15,8 @@ class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
+    # Which workers run it: "default" (all of them) or a named queue (e.g. "gpu": `omnidrop worker --queue gpu`).
+    queue: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
     subject_id: Mapped[str] = mapped_column(String(64))  # what the job works on, e.g. a project id
     # queued -> running -> done | failed; a running job whose lease lapsed is queued again by the sweep.
     state: Mapped[str] = mapped_column(String(16), default="queued")

@@ -1,0 +1,153 @@
+"""The `capture.train` job: a posed capture's Gaussian splat, trained with gsplat on a GPU worker.
+
+Queued on the `gpu` queue by `capture.process` once the capture has camera poses; only workers started
+with `omnidrop worker --queue gpu` (which refuse to start without CUDA) consume that queue, so on a
+server without one the job simply waits, and the capture (FINISHED, with its poses and sparse cloud)
+says so. The job:
+
+1. fetches the registered frames and the COLMAP text export, undistorts them to a PINHOLE model
+   (pycolmap), and trains in a child process (pipeline/splats/trainer.py; progress 5..90 %);
+2. writes the standard 3DGS `.ply` and `.spz` (gsply) and the `sogs-sh0` profile (splat-transform);
+3. stores them under `captures/{eid}/splat/` (fixed names: a re-run overwrites) and records them as the
+   capture's `models` (profile, size, aabb) and its `splat` (held-out PSNR, steps, Gaussians, notes).
+
+The capture stays FINISHED throughout; its `state_description` follows the splat (training, trained,
+or why training failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import update
+
+from omnidrop.captures.service import FINISHED, outputs_prefix
+from omnidrop.db.models import Capture
+from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.outputs import keep_only
+from omnidrop.jobs.runner import JobContext
+from omnidrop.pipeline.blobs import put_file
+from omnidrop.pipeline.capture_processing import posed_summary
+from omnidrop.pipeline.child import run_step
+from omnidrop.pipeline.reconstruction import TEXT_FILES
+from omnidrop.pipeline.splats.options import focus_note, training_options
+from omnidrop.pipeline.splats.writers import splat_transform_command, write_sogs_sh0
+
+SOG_ZIP = "sogs-sh0.zip"
+
+
+def splat_keys(eid: str) -> dict[str, str]:
+    prefix = f"{outputs_prefix(eid)}/splat"
+    return {"ply": f"{prefix}/splat.ply", "spz": f"{prefix}/splat.spz", "sogs-sh0": f"{prefix}/{SOG_ZIP}"}
+
+
+async def run(ctx: JobContext) -> None:
+    from omnidrop.pipeline.splats.trainer import PLY, SPZ, cuda_problem, train_splat
+
+    eid = ctx.job.subject_id
+    async with ctx.services.db.read() as s:
+        capture = await s.get(Capture, eid)
+    if capture is None:
+        return  # deleted meanwhile
+    recon = (capture.outputs or {}).get("reconstruction") or {}
+    if recon.get("state") != "done":
+        raise JobFailed("no_poses", "the capture has no camera poses to train a splat from")
+    problem = await asyncio.to_thread(cuda_problem)
+    if problem:  # a worker that should not consume the gpu queue: another attempt, elsewhere
+        raise RuntimeError(f"this worker cannot train splats: {problem}")
+    try:
+        options = training_options(capture.training_parameters, ctx.settings.capture_splat_steps)
+    except ValueError as exc:
+        raise JobFailed("invalid_training_parameters", str(exc)) from None
+    await _describe(ctx, eid, f"{posed_summary(recon)}; training the splat")
+
+    store, keys = ctx.services.store, splat_keys(eid)
+    workdir = Path(tempfile.mkdtemp(prefix=f"omnidrop-splat-{eid}-"))
+    try:
+        frames, sparse, out = workdir / "frames", workdir / "sparse", workdir / "out"
+        for folder in (frames, sparse, out):
+            folder.mkdir()
+        by_name = {f["name"]: f for f in (capture.outputs or {}).get("frames", [])}
+        for f in recon["frames"]:
+            await _fetch(store, by_name[f["name"]]["key"], frames / f["name"])
+        for name in TEXT_FILES:
+            await _fetch(store, recon["keys"][name], sparse / name)
+        undistorted = workdir / "undistorted"
+        await asyncio.to_thread(_undistort, sparse, frames, undistorted)
+        await ctx.progress(0.05)
+
+        def work(progress):
+            return run_step(ctx.settings, train_splat, undistorted / "sparse", undistorted / "images", out, options,
+                            progress=progress)
+
+        stats = await ctx.on_thread(work, start=0.05, end=0.9)
+        command = splat_transform_command(ctx.settings.capture_splat_transform)
+        await asyncio.to_thread(write_sogs_sh0, out / PLY, out / SOG_ZIP, command)
+        files = {"ply": out / PLY, "spz": out / SPZ, "sogs-sh0": out / SOG_ZIP}
+        for profile, path in files.items():
+            await put_file(store, keys[profile], path)
+        await keep_only(store, f"{outputs_prefix(eid)}/splat", set(keys.values()))
+        sizes = {profile: path.stat().st_size for profile, path in files.items()}
+    finally:
+        await asyncio.to_thread(shutil.rmtree, workdir, True)
+        async with ctx.services.db.read() as s:
+            gone = await s.get(Capture, eid) is None
+        if gone:  # deleted while it trained: what this run wrote after the delete goes too
+            await store.delete_prefix(outputs_prefix(eid))
+    if gone:
+        return
+
+    models = [{"profile": profile, "key": keys[profile], "size": sizes[profile], "id": f"splat-{profile}",
+               "aabb": stats["aabb"], "lod": False} for profile in ("ply", "sogs-sh0")]
+    notes = [*options.notes, *([n] if (n := focus_note(options, geo_registered=False)) else [])]
+    splat = {**stats, "spz_key": keys["spz"], "spz_size": sizes["spz"], "notes": notes}
+    psnr = f", held-out PSNR {stats['psnr']:.2f} dB" if stats.get("psnr") is not None else ""
+    await _record(ctx, eid, models, splat,
+                  f"{posed_summary(recon)}; splat trained ({stats['gaussians']} Gaussians{psnr})")
+    await ctx.progress(1.0)
+
+
+async def failed(ctx: JobContext, code: str, message: str) -> None:
+    """The capture keeps its frames and poses (it stays FINISHED); its description says the splat failed."""
+    eid = ctx.job.subject_id
+    async with ctx.services.db.read() as s:
+        capture = await s.get(Capture, eid)
+    if capture is None:
+        return
+    recon = (capture.outputs or {}).get("reconstruction") or {}
+    summary = posed_summary(recon) if recon.get("state") == "done" else "no camera poses"
+    await _describe(ctx, eid, f"{summary}; splat training failed ({code}): {message}")
+    await ctx.services.store.delete_prefix(f"{outputs_prefix(eid)}/splat")
+
+
+async def _describe(ctx: JobContext, eid: str, description: str) -> None:
+    async with ctx.services.db.write() as s:
+        await s.execute(update(Capture).where(Capture.eid == eid, Capture.state == FINISHED)
+                        .values(state_description=description))
+
+
+async def _record(ctx: JobContext, eid: str, models: list, splat: dict, description: str) -> None:
+    async with ctx.services.db.write() as s:
+        capture = await s.get(Capture, eid)
+        if capture is None:
+            return
+        outputs = {**(capture.outputs or {}), "models": models, "splat": splat}
+        await s.execute(update(Capture).where(Capture.eid == eid)
+                        .values(outputs=outputs, state_description=description))
+
+
+async def _fetch(store, key: str, dest: Path) -> None:
+    with dest.open("wb") as f:
+        async for chunk in store.read(key):
+            f.write(chunk)
+
+
+def _undistort(sparse: Path, frames: Path, dest: Path) -> None:
+    """The model and frames as an undistorted PINHOLE model (what the rasterizer projects with)."""
+    import pycolmap
+
+    shutil.rmtree(dest, ignore_errors=True)
+    pycolmap.undistort_images(dest, sparse, frames)
