@@ -60,11 +60,10 @@ ensure_python() {
 ensure_node_packages() {
   # Real JavaScript clients for the tests, each folder pinned by its package-lock.json: tus clients
   # (tests/js) and Uppy 5 / Uppy 6 with @uppy/aws-s3 (tests/js/uppy5, tests/js/uppy6: their @uppy/core
-  # peers clash, so one folder each); and PlayCanvas's splat-transform CLI (deploy/splat-transform), which
-  # writes a capture splat's sogs-sh0 profile (its tests run on CPU).
+  # peers clash, so one folder each).
   command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
   local dir stamp want
-  for dir in "$ROOT/tests/js" "$ROOT/tests/js/uppy5" "$ROOT/tests/js/uppy6" "$ROOT/deploy/splat-transform"; do
+  for dir in "$ROOT/tests/js" "$ROOT/tests/js/uppy5" "$ROOT/tests/js/uppy6"; do
     stamp="$dir/node_modules/.omnidrop-lock"
     want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

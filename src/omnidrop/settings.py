@@ -194,10 +194,9 @@ class Settings(BaseSettings):
     # Camera poses: a COLMAP vocabulary-tree file for photo sets too large to match every pair (none: such
     # sets are matched in path order with a wide overlap; COLMAP's own tree would be downloaded, offline not).
     capture_vocab_tree_path: Path | None = None
-    # Splat training (GPU workers): steps (gsplat's simple_trainer default), and the splat-transform command
-    # that writes the sogs-sh0 profile ("" = the one in deploy/splat-transform, else on PATH).
+    # Splat training (GPU workers): steps (gsplat's simple_trainer default); the sogs-sh0 profile is written
+    # by the same splat-transform as the project job's (splat_transform).
     capture_splat_steps: int = 30_000
-    capture_splat_transform: str = ""
     # Direct video: how far (seconds) the left and right eyes of a Separate group may differ in length.
     video_eye_duration_tolerance_seconds: float = 0.1
 

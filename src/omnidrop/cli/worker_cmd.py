@@ -18,7 +18,7 @@ def worker(
 ) -> None:
     """Run background jobs until SIGINT (finish running jobs) or SIGTERM (stop now)."""
     if queue == "gpu":
-        from omnidrop.pipeline.splats.trainer import cuda_problem
+        from omnidrop.pipeline.training.trainer import cuda_problem
 
         problem = cuda_problem()
         if problem:

@@ -6,7 +6,7 @@ server without one the job simply waits, and the capture (FINISHED, with its pos
 says so. The job:
 
 1. fetches the registered frames and the COLMAP text export, undistorts them to a PINHOLE model
-   (pycolmap), and trains in a child process (pipeline/splats/trainer.py; progress 5..90 %);
+   (pycolmap), and trains in a child process (pipeline/training/trainer.py; progress 5..90 %);
 2. writes the standard 3DGS `.ply` and `.spz` (gsply) and the `sogs-sh0` profile (splat-transform);
 3. stores them under `captures/{eid}/splat/` (fixed names: a re-run overwrites) and records them as the
    capture's `models` (profile, size, aabb) and its `splat` (held-out PSNR, steps, Gaussians, notes).
@@ -33,8 +33,8 @@ from omnidrop.pipeline.blobs import put_file
 from omnidrop.pipeline.capture_processing import posed_summary
 from omnidrop.pipeline.child import run_step
 from omnidrop.pipeline.reconstruction import TEXT_FILES
-from omnidrop.pipeline.splats.options import focus_note, training_options
-from omnidrop.pipeline.splats.writers import splat_transform_command, write_sogs_sh0
+from omnidrop.pipeline.training.options import focus_note, training_options
+from omnidrop.pipeline.training.writers import splat_transform_command, write_sogs_sh0
 
 SOG_ZIP = "sogs-sh0.zip"
 
@@ -45,7 +45,7 @@ def splat_keys(eid: str) -> dict[str, str]:
 
 
 async def run(ctx: JobContext) -> None:
-    from omnidrop.pipeline.splats.trainer import PLY, SPZ, cuda_problem, train_splat
+    from omnidrop.pipeline.training.trainer import PLY, SPZ, cuda_problem, train_splat
 
     eid = ctx.job.subject_id
     async with ctx.services.db.read() as s:
@@ -84,7 +84,7 @@ async def run(ctx: JobContext) -> None:
                             progress=progress)
 
         stats = await ctx.on_thread(work, start=0.05, end=0.9)
-        command = splat_transform_command(ctx.settings.capture_splat_transform)
+        command = splat_transform_command(ctx.settings.splat_transform)
         await asyncio.to_thread(write_sogs_sh0, out / PLY, out / SOG_ZIP, command)
         files = {"ply": out / PLY, "spz": out / SPZ, "sogs-sh0": out / SOG_ZIP}
         for profile, path in files.items():

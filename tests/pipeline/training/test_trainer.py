@@ -7,7 +7,7 @@ import pytest
 
 from omnidrop.pipeline.reconstruction import reconstruct
 from omnidrop.pipeline.splat_training import _undistort
-from omnidrop.pipeline.splats.trainer import cuda_problem, load_views, split_views
+from omnidrop.pipeline.training.trainer import cuda_problem, load_views, split_views
 from tests.support.scene3d import shared_orbit
 
 

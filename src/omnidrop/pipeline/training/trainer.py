@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from omnidrop.pipeline.splats.options import TrainOptions
-from omnidrop.pipeline.splats.writers import Splat, write_ply, write_spz
+from omnidrop.pipeline.training.options import TrainOptions
+from omnidrop.pipeline.training.writers import Splat, write_ply, write_spz
 
 PLY, SPZ = "splat.ply", "splat.spz"
 

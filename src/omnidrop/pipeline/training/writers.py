@@ -9,7 +9,6 @@ opacities, SH DC coefficients `sh0` (N, 3) and the higher bands `shN` (N, K, 3).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import zipfile
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_TOOL = Path(__file__).resolve().parents[4] / "deploy" / "splat-transform" / "node_modules" / ".bin" / "splat-transform"
+from omnidrop.pipeline.splats import find_cli
+
 SOG_FILES = ("meta.json", "means_l.webp", "means_u.webp", "quats.webp", "scales.webp", "sh0.webp")
 
 
@@ -71,16 +71,13 @@ def write_spz(splat: Splat, path: Path) -> None:
 
 
 def splat_transform_command(configured: str = "") -> list[str]:
-    """The CLI: as configured, else the pinned one in deploy/splat-transform, else on PATH."""
-    if configured:
-        return configured.split()
-    if REPO_TOOL.exists():
-        return [str(REPO_TOOL)]
-    found = shutil.which("splat-transform")
-    if found:
-        return [found]
-    raise WriterError("splat-transform is not installed: run `npm ci` in deploy/splat-transform (or set "
-                      "OMNIDROP_CAPTURE_SPLAT_TRANSFORM)")
+    """The CLI the project job uses too (pipeline/splats.find_cli: as configured, on PATH, or the
+    checkout's pinned tools/splat-transform)."""
+    found = find_cli(configured)
+    if found is None:
+        raise WriterError("splat-transform is not installed: run `npm ci --omit=peer` in tools/splat-transform "
+                          "(scripts/serve does) or set OMNIDROP_SPLAT_TRANSFORM")
+    return found
 
 
 def write_sogs_sh0(ply: Path, dest_zip: Path, command: list[str], timeout: float = 3600) -> list[str]:
@@ -88,7 +85,7 @@ def write_sogs_sh0(ply: Path, dest_zip: Path, command: list[str], timeout: float
     (meta.json and five WebP textures); they are zipped flat into `dest_zip`. Returns the zipped names."""
     with tempfile.TemporaryDirectory(prefix="omnidrop-sog-") as tmp:
         out = Path(tmp) / "meta.json"
-        run = subprocess.run([*command, "-q", "-w", str(ply), "--filter-harmonics", "0", str(out)],
+        run = subprocess.run([*command, "-q", "-w", "-g", "cpu", str(ply), "--filter-harmonics", "0", str(out)],
                              capture_output=True, text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
         if run.returncode != 0:
             raise WriterError(f"splat-transform failed ({run.returncode}): {(run.stderr or run.stdout).strip()[-500:]}")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from plyfile import PlyData
 
-from omnidrop.pipeline.splats.writers import (
+from omnidrop.pipeline.training.writers import (
     SOG_FILES, Splat, WriterError, splat_transform_command, write_ply, write_sogs_sh0, write_spz,
 )
 

@@ -3,7 +3,7 @@ focus area kept (with why it is not applied to a model that is not geo-registere
 
 import pytest
 
-from omnidrop.pipeline.splats.options import DEFAULT_STEPS, FocusArea, focus_note, training_options
+from omnidrop.pipeline.training.options import DEFAULT_STEPS, FocusArea, focus_note, training_options
 
 
 def test_defaults_follow_gsplats_simple_trainer():
