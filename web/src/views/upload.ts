@@ -198,12 +198,15 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       }
       try {
         for (const p of (await api('/360/projects')).projects) projects.append(h('option', { value: p.id }, p.name || p.id))
+        if (query.get('project')) projects.value = query.get('project')!
         await loadDrawings()
       } catch (err) {
         say(`Walkthrough projects: ${(err as Error).message}`, 'error')
       }
       projects.addEventListener('change', loadDrawings)
-      options.append(field('wt-project', 'Project', projects), field('wt-drawing', 'Drawing (floor plan)', drawings),
+      options.append(h('p', { class: 'hint' }, 'A walkthrough needs a project and a drawing (floor plan) first: ',
+        h('a', { href: '#/walkthroughs', id: 'manage-walkthroughs' }, 'make or manage them here'), '.'),
+        field('wt-project', 'Project', projects), field('wt-drawing', 'Drawing (floor plan)', drawings),
         field('wt-upload', 'Upload object', objects), field('wt-name', 'Name (new object)', name), field('wt-date', 'Date', date),
         field('wt-by', 'Uploaded by', by), field('wt-start', 'Start position', start), field('wt-end', 'End position', end),
         field('wt-points', 'Target points', count, '0: one every few seconds of video'))
