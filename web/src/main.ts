@@ -9,6 +9,10 @@ import { projectView } from './views/project'
 import { vehicleView } from './views/vehicle'
 import { panoramaView } from './views/panorama'
 import { walkthroughView } from './views/walkthrough'
+import { walkthroughsView } from './views/walkthroughs'
+import { framesView } from './views/frames'
+import { captureView } from './views/capture'
+import { videoGroupView } from './views/videos'
 
 export type View = { el: HTMLElement; mounted?: () => void; destroy?: () => void }
 type Route = (params: string[], query: URLSearchParams) => View | Promise<View>
@@ -21,6 +25,10 @@ const routes: [RegExp, Route][] = [
   [/^\/vehicle\/([^/]+)$/, ([uuid]) => vehicleView(uuid)],
   [/^\/panorama$/, (_, q) => panoramaView(q)],
   [/^\/walkthrough\/([^/]+)$/, ([id], q) => walkthroughView(id, q)],
+  [/^\/walkthroughs$/, (_, q) => walkthroughsView(q)],
+  [/^\/frames$/, (_, q) => framesView(q)],
+  [/^\/capture\/([^/]+)$/, ([eid]) => captureView(eid)],
+  [/^\/videos\/([^/]+)$/, ([id]) => videoGroupView(id)],
 ]
 
 let current: View | null = null
