@@ -112,7 +112,10 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       title.addEventListener('input', () => localStorage.setItem(TITLE, title.value))
       const from = h('input', { id: 'multipart-from', type: 'number', min: 5, step: 1, value: s.multipartFromMiB })
       const chunk = h('input', { id: 'tus-chunk', type: 'number', min: 1, step: 1, value: s.tusChunkMiB })
-      const save = () => localStorage.setItem(SETTINGS, JSON.stringify({ multipartFromMiB: +from.value, tusChunkMiB: +chunk.value }))
+      const save = () => {
+        localStorage.setItem(SETTINGS, JSON.stringify({ multipartFromMiB: +from.value, tusChunkMiB: +chunk.value }))
+        s = settings()
+      }
       from.addEventListener('change', () => { save(); void build() })
       chunk.addEventListener('change', () => { save(); void build() })
       const custom = s.multipartFromMiB !== DEFAULTS.multipartFromMiB || s.tusChunkMiB !== DEFAULTS.tusChunkMiB
@@ -120,9 +123,10 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
         h('details', { class: 'advanced', id: 'advanced', open: custom },
           h('summary', {}, 'Advanced'),
           h('p', { class: 'hint' }, `How files travel. The defaults suit almost everyone: files from ${DEFAULTS.multipartFromMiB} MiB go as S3 multipart (parallel parts), smaller ones over tus in ${DEFAULTS.tusChunkMiB} MiB requests.`),
-          field('multipart-from', 'S3 multipart from (MiB)', from, 'Smaller files go over tus.'),
-          field('tus-chunk', 'tus request size (MiB)', chunk),
-          h('button', { type: 'button', id: 'advanced-reset', onclick: () => { localStorage.removeItem(SETTINGS); s = settings(); void build() } }, 'Back to the defaults')))
+          h('div', { class: 'advanced-body' },
+            field('multipart-from', 'S3 multipart from (MiB)', from, 'Smaller files go over tus.'),
+            field('tus-chunk', 'tus request size (MiB)', chunk),
+            h('button', { type: 'button', id: 'advanced-reset', onclick: () => { localStorage.removeItem(SETTINGS); s = settings(); void build() } }, 'Back to the defaults'))))
       const threshold = Math.max(5, +from.value || DEFAULTS.multipartFromMiB) * MiB
       const large = (f: UppyFile<any, any>) => (f.size ?? 0) >= threshold
       const completed = new Map<string, string>() // S3 key -> upload id, from the signed CompleteMultipartUpload
@@ -271,7 +275,12 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
         ? `${restored.length} unfinished upload(s) restored. Choose ${ghosts.map((f) => f.name).join(', ')} again (Add more) to give ${ghosts.length === 1 ? 'it its' : 'them their'} bytes back, then Resume.`
         : `${restored.length} unfinished upload(s) restored.`
       const button = h('button', { type: 'button', id: 'resume-uploads', class: 'primary', disabled: ghosts.length > 0,
-        onclick: () => { resume.replaceChildren(); void u.upload() } }, 'Resume')
+        onclick: () => {
+          resume.replaceChildren()
+          // Golden Retriever's own resume: picks the restored uploads up where the server has them.
+          if (u.getState().recoveredState) u.emit('restore-confirmed')
+          else void u.upload()
+        } }, 'Resume')
       resume.replaceChildren(h('p', { id: 'resume-text' }, text), button)
     }
     u.on('restored', () => {
