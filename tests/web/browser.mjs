@@ -419,6 +419,7 @@ const scenarios = {
     const panel = page.locator(`details.wt-project[data-project="${cfg.id}"]`)
     await panel.waitFor()
     const form = panel.locator('form.drawing-form')
+    await form.waitFor() // a project without drawings shows the form open
     await form.locator('input[id^=dr-name]').fill('Ground floor')
     await form.locator('input[name=north]').fill('52.001')
     await form.locator('input[name=south]').fill('52.000')

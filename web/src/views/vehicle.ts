@@ -149,7 +149,7 @@ function spinViewer(frames: string[], masks: (string | null)[], label: string): 
     draw()
   })
   const box = h('div', { class: 'spin' })
-  const full = h('button', { type: 'button', id: 'spin-fullscreen', 'aria-label': 'Fullscreen', 'aria-pressed': 'false' }, '⛶ Fullscreen')
+  const full = h('button', { type: 'button', id: 'spin-fullscreen', 'aria-label': 'Fullscreen', 'aria-pressed': 'false' }, 'Fullscreen')
   const fullscreen = async () => {
     if (document.fullscreenElement) await document.exitFullscreen()
     else await box.requestFullscreen().catch(() => undefined)
@@ -158,7 +158,7 @@ function spinViewer(frames: string[], masks: (string | null)[], label: string): 
   const onFull = () => {
     const on = document.fullscreenElement === box
     full.setAttribute('aria-pressed', String(on))
-    full.textContent = on ? '✕ Exit fullscreen' : '⛶ Fullscreen'
+    full.textContent = on ? 'Exit fullscreen' : 'Fullscreen'
     draw()
   }
   document.addEventListener('fullscreenchange', onFull)

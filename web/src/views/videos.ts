@@ -62,6 +62,11 @@ export async function videoGroupView(id: string): Promise<View> {
       return h('figure', {}, v, h('figcaption', {}, eyes.length > 1 ? `${i ? 'Right' : 'Left'} eye · ${f.filename}` : f.filename))
     })
     if (videos.length === 2) linkEyes(videos[0], videos[1])
+    const vtt = g.files.find((f: any) => f.role === 'subtitle' && f.status === 'completed' && /\.vtt$/i.test(f.filename))
+    if (vtt) { // WebVTT subtitles play along (the browser reads no other subtitle format)
+      const t = await videoApi(`/api/videos/uploads/${encodeURIComponent(id)}/files/${vtt.uploadId}/url`)
+      videos[0].append(h('track', { kind: 'subtitles', src: t.url, label: vtt.filename, default: true }))
+    }
     player.className = `player ${eyes.length > 1 ? 'side-by-side' : ''}`
     player.replaceChildren(...figures)
     if (['SideBySide', 'OverUnder', 'MVHEVC'].includes(g.layout)) {
@@ -78,7 +83,9 @@ export async function videoGroupView(id: string): Promise<View> {
       ['Layout', g.layout], ['Files', `${g.files.length} · ${bytes(total)}`], ['Created', when(g.createdAt)],
       ['Completed', when(g.completedAt)], ['Expires', g.status === 'uploading' ? when(g.expiresAt) : null], ['Library id', g.libraryId],
     ] as [string, any][]).filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))
-    files.replaceChildren(...g.files.map((f: any) => h('tr', { 'data-role': f.role },
+    const order = ['video', 'video_left', 'video_right', 'audio', 'subtitle', 'aime', 'fcpxmld']
+    const sorted = [...g.files].sort((a: any, b: any) => order.indexOf(a.role) - order.indexOf(b.role) || a.filename.localeCompare(b.filename))
+    files.replaceChildren(...sorted.map((f: any) => h('tr', { 'data-role': f.role },
       h('td', {}, h('strong', {}, f.role)), h('td', {}, f.filename), h('td', { class: 'num' }, bytes(f.size)),
       h('td', {}, h('span', { class: `status ${stateKind(f.status)}` }, f.status)), h('td', { class: 'muted' }, probeText(f.probe)))))
     const v = g.verification

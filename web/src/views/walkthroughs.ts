@@ -34,13 +34,14 @@ export async function walkthroughsView(q: URLSearchParams): Promise<View> {
       await api('/360/projects', { method: 'POST', json: { id, name: pname.value.trim() } })
       say(`Project ${pname.value.trim()} created.`, 'ok')
       newProject.reset()
+      pid.placeholder = 'from the name'
       await render(id)
     } catch (err) {
       say(`Could not create the project: ${(err as Error).message}`, 'error')
     }
   })
 
-  function drawingForm(projectId: string): HTMLElement {
+  function drawingForm(projectId: string, open: boolean): HTMLElement {
     const id = (s: string) => `${s}-${slug(projectId)}`
     const name = h('input', { id: id('dr-name'), required: true, placeholder: 'e.g. Level 2' })
     const num = (key: string, label: string, hint: string) => {
@@ -53,9 +54,8 @@ export async function walkthroughsView(q: URLSearchParams): Promise<View> {
     const [east, fe] = num('east', 'East (longitude of the right edge)', '4.0020')
     const image = h('input', { id: id('dr-image'), type: 'file', accept: 'image/png,image/jpeg,image/webp,image/svg+xml,application/pdf' })
     const form = h('form', { class: 'drawing-form', 'data-project': projectId },
-      h('h4', {}, 'Add a drawing'),
       field(id('dr-name'), 'Name', name),
-      h('div', { class: 'grid2' }, fn, fs, fw, fe),
+      h('div', { class: 'bounds' }, fn, fs, fw, fe),
       field(id('dr-image'), 'Floor plan image', image, 'The image the bounds above cover; points are placed on it.'),
       h('button', { type: 'submit', class: 'primary' }, 'Add drawing'))
     form.addEventListener('submit', async (e) => {
@@ -74,7 +74,7 @@ export async function walkthroughsView(q: URLSearchParams): Promise<View> {
         say(`Could not add the drawing: ${(err as Error).message}`, 'error')
       }
     })
-    return form
+    return h('details', { class: 'drawing-add', open }, h('summary', {}, 'Add a drawing'), form)
   }
 
   async function panel(p: any, open: boolean): Promise<HTMLElement> {
@@ -94,7 +94,7 @@ export async function walkthroughsView(q: URLSearchParams): Promise<View> {
         h('span', { class: 'muted' }, ` · ${drawings.length} drawing${drawings.length === 1 ? '' : 's'} · ${uploads.length} upload${uploads.length === 1 ? '' : 's'}`)),
       h('h3', {}, 'Drawings'),
       drawings.length ? h('ul', { class: 'drawings' }, ...thumbs) : h('p', { class: 'muted' }, 'No drawings yet: add one to place the walk on.'),
-      drawingForm(p.id),
+      drawingForm(p.id, !drawings.length),
       h('h3', {}, 'Walkthrough uploads'),
       rows.length ? h('ul', { class: 'list' }, ...rows) : h('p', { class: 'muted' }, 'No uploads yet.'),
       drawings.length ? h('p', {}, h('a', { class: 'button', href: `#/upload?target=walkthrough&project=${encodeURIComponent(p.id)}` }, 'Upload a walkthrough video')) : null)
