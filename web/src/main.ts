@@ -29,6 +29,9 @@ const routes: [RegExp, Route][] = [
   [/^\/frames$/, (_, q) => framesView(q)],
   [/^\/capture\/([^/]+)$/, ([eid]) => captureView(eid)],
   [/^\/videos\/([^/]+)$/, ([id]) => videoGroupView(id)],
+  // The BIM viewer (three.js + GLTFLoader) loads on first use.
+  [/^\/bim\/([^/]+)\/(.+)$/, async ([project, file], q) => (await import('./views/bim')).bimView(project, file, q)],
+  [/^\/bim$/, async (_, q) => (await import('./views/bim')).bimView(null, null, q)],
 ]
 
 let current: View | null = null
