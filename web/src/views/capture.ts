@@ -1,6 +1,7 @@
 // One capture: #/capture/<eid>. Its state, the preview still and GIF processing makes, every frame
 // (a filmstrip from the share metadata, once the capture is uploaded and public) and a slot for the
-// 3D view: it lists the capture's models, or says none exists yet. Polls until processing is final.
+// 3D view: each of the capture's models opens in the splat viewer (#/splat), or it says none exists
+// yet. Polls until processing is final.
 import { api } from '../api'
 import { h, poll } from '../dom'
 import type { View } from '../main'
@@ -73,7 +74,9 @@ export async function captureView(eid: string): Promise<View> {
     slot.replaceChildren(...([
       c.viewer_url ? h('a', { class: 'button primary', href: c.viewer_url, id: 'capture-viewer-link' }, 'Open the 3D viewer') : null,
       models.length
-        ? h('ul', { class: 'list' }, ...models.map((m: any) => h('li', { class: 'row' }, h('a', { href: m.url }, m.id ?? m.url.split('?')[0].split('/').pop()), h('span', { class: 'muted' }, `${(m.size / 1048576).toFixed(1)} MiB`))))
+        ? h('ul', { class: 'list' }, ...models.map((m: any) => h('li', { class: 'row' },
+          h('a', { class: 'button primary', href: `#/splat?src=${encodeURIComponent(m.url)}&flip=1&title=${encodeURIComponent(c.name)}` }, 'Open in the 3D viewer'),
+          h('a', { href: m.url }, m.id ?? m.url.split('?')[0].split('/').pop()), h('span', { class: 'muted' }, `${(m.size / 1048576).toFixed(1)} MiB`))))
         : h('p', { class: 'muted', id: 'capture-3d-empty' }, FINAL.has(c.state)
           ? 'No 3D model for this capture yet: camera poses and splat training have not been run on it.'
           : 'The 3D view appears here once this capture has a model.'),
