@@ -3,6 +3,8 @@ import { defineConfig } from 'vite'
 
 export default defineConfig({
   base: '/app/',
+  // Copied as is to the build's root (favicon.svg): under src/ so the build stamp and the sdist carry it.
+  publicDir: 'src/public',
   build: {
     outDir: '../src/omnidrop/web/dist',
     emptyOutDir: true,

@@ -64,6 +64,8 @@ def test_four_steps_then_a_library_entry(client, server):
     group = r.json()
     sid, files = group["uploadSessionId"], {f["role"]: f for f in group["files"]}
     assert group["status"] == "uploading" and files["video"]["partCount"] == 2
+    url_of = lambda role: client.get(f"{BASE}/{sid}/files/{files[role]['uploadId']}/url")  # noqa: E731
+    assert error(url_of("video")) == (409, "upload_not_complete")  # nothing to play yet
     for role, data in (("video", video), ("audio", audio), ("aime", aime)):
         f = files[role]
         batches = [[1], [2]] if role == "video" else None
@@ -76,6 +78,12 @@ def test_four_steps_then_a_library_entry(client, server):
     assert final["status"] == "completed" and final["libraryId"]
     key = f"videos/{sid}/{files['video']['uploadId']}.mov"
     assert hashlib.sha256(read_blob(server, key)).digest() == hashlib.sha256(video).digest()
+    # The web app's player: a signed URL (no key header needed) that serves ranges of the stored video.
+    signed = url_of("video").json()["url"]
+    got = httpx.get(signed, headers={"Range": "bytes=10-19"})
+    assert (got.status_code, got.content) == (206, video[10:20])
+    assert httpx.get(signed.replace(files["video"]["uploadId"], files["audio"]["uploadId"])).status_code in (403, 404)
+    assert error(client.get(f"{BASE}/{sid}/files/nope/url")) == (404, "upload_not_found")
     library = client.get("/api/videos/library").json()["items"]
     entry = next(i for i in library if i["uploadSessionId"] == sid)
     assert entry["libraryId"] == final["libraryId"] and entry["title"] == "Trip" and len(entry["files"]) == 3

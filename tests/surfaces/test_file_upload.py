@@ -283,6 +283,24 @@ def test_tus_and_multipart_uploads_added_to_a_session_make_one_project(client, s
         "scan.e57": hashlib.sha256(scan).hexdigest(), "cloud.e57": hashlib.sha256(cloud).hexdigest()}
     listed = client.get("/projects").json()["projects"]
     assert listed[0]["name"] == name and listed[0]["status"] == 100 and listed[0]["state"] == "ready"
+    assert (listed[0]["file_count"], listed[0]["size"]) == (2, 10000)  # the web app's library shows both
+
+
+def test_project_listing_searches_titles_and_names_and_pages(client, server):
+    made = []
+    for title in ("North wing 50%", "South wing", "north_yard"):
+        sid = new_session(client)
+        assert client.put(f"/uploads/{sid}/a.e57", content=b"x" * 10).status_code in (200, 201)
+        made.append(client.post("/projects", json={"upload_id": sid, "title": title}).json()["name"])
+    titles = lambda r: [p["title"] for p in r.json()["projects"]]  # noqa: E731
+    assert titles(client.get("/projects", params={"q": "NORTH"})) == ["north_yard", "North wing 50%"]
+    assert titles(client.get("/projects", params={"q": "50%"})) == ["North wing 50%"]  # % is literal
+    assert titles(client.get("/projects", params={"q": "h_y"})) == ["north_yard"]  # _ is literal
+    assert titles(client.get("/projects", params={"q": "wing 5_"})) == []
+    by_name = client.get("/projects", params={"q": made[1]}).json()["projects"]
+    assert [p["name"] for p in by_name] == [made[1]]
+    page = client.get("/projects", params={"q": "wing", "limit": 1, "offset": 1}).json()["projects"]
+    assert [p["title"] for p in page] == ["North wing 50%"]
 
 
 def test_adding_files_refuses_bad_sources_in_the_apis_shape(client, server):

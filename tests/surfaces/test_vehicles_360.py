@@ -252,6 +252,8 @@ def test_mask_frames_without_model_or_imports_says_so_then_imported_masks(live, 
     params = {"vehicle_uuid": vehicle_uuid, "side": "INSIDE"}
     r = httpx.get(f"{live.url}/360/mask-frames", params=params, headers=headers)
     assert error(r) == (404, "MASKS_NOT_AVAILABLE")
+    (video,) = httpx.get(f"{live.url}/360/vehicles/{vehicle_uuid}", headers=headers).json()["sides"]["INSIDE"]
+    assert video["mask_frames"] == 0  # the web app does not ask for masks it would not get
     assert "no damage model is configured" in r.json()["error"]["message"]
 
     dent = {"class": "dent", "score": 0.8, "polygon": [[40, 40], [120, 40], [120, 100], [40, 100]]}
@@ -260,6 +262,8 @@ def test_mask_frames_without_model_or_imports_says_so_then_imported_masks(live, 
     assert r.status_code == 201 and r.json() == {**params, "job_id": job_id, "imported": 1}
     masks = httpx.get(f"{live.url}/360/mask-frames", params=params, headers=headers).json()
     assert masks["total"] == 1 and masks["job_id"] == job_id
+    (video,) = httpx.get(f"{live.url}/360/vehicles/{vehicle_uuid}", headers=headers).json()["sides"]["INSIDE"]
+    assert video["mask_frames"] == 1
     (item,) = masks["mask_frames"]
     assert (item["frame"], item["source"]) == ("frame_0003.jpg", "imported")
     assert item["detections"] == [{"class": "dent", "score": 0.8, "polygons": [dent["polygon"]]}]

@@ -25,6 +25,8 @@ const page = await context.newPage()
 page.setDefaultTimeout(cfg.timeout_ms ?? 30000)
 const consoleErrors = []
 page.on('pageerror', (e) => consoleErrors.push(String(e)))
+const notFound = [] // every 404 the pages asked for (the console shows each one)
+page.on('response', (r) => { if (r.status() === 404) notFound.push(new URL(r.url()).pathname) })
 
 const shot = (name) => page.screenshot({ path: path.join(cfg.artifacts, `${scenario}-${name}.png`), fullPage: true })
 
@@ -187,6 +189,25 @@ const scenarios = {
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
     await page.mouse.wheel(0, -400)
     const zoomed = await page.locator('#spin-counter').textContent()
+    // Zoomed in, a drag pans the picture and does not turn it.
+    const beforePan = { index: await frame.getAttribute('data-index'), pan: await stage.getAttribute('data-pan') }
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(box.x + box.width / 2 + 60, box.y + box.height / 2 + 30, { steps: 5 })
+    await page.mouse.up()
+    const afterPan = { index: await frame.getAttribute('data-index'), pan: await stage.getAttribute('data-pan') }
+    await shot('zoomed')
+    // The scrubber turns to any frame; fullscreen fills the screen with the viewer.
+    await page.locator('#spin-scrubber').fill('2')
+    const scrubbed = await frame.getAttribute('data-index')
+    await page.click('#spin-fullscreen')
+    await page.waitForFunction(() => document.fullscreenElement?.classList.contains('spin'))
+    const fullscreen = await page.evaluate(() => ({ w: document.querySelector('#spin').clientWidth, screen: innerWidth }))
+    await shot('fullscreen')
+    await page.click('#spin-fullscreen')
+    await page.waitForFunction(() => !document.fullscreenElement)
+    await stage.focus()
+    await page.keyboard.press('0')
     await page.keyboard.press('Home')
     await page.click('#mask-toggle')
     const maskShown = await page.locator('#spin .spin-mask').isVisible()
@@ -196,7 +217,7 @@ const scenarios = {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.waitForTimeout(200)
     await shot('phone')
-    return { first, firstSrc, dragged, draggedSrc, counter, keyed, zoomed, maskShown, maskSrc }
+    return { first, firstSrc, dragged, draggedSrc, counter, keyed, zoomed, maskShown, maskSrc, beforePan, afterPan, scrubbed, fullscreen, notFound }
   },
 
   async panorama() {
@@ -293,16 +314,25 @@ const scenarios = {
     const count = await page.locator('#plan .point').count()
     const positions = await page.locator('#plan .point').evaluateAll((els) => els.map((e) => [e.style.left, e.style.top]))
     await shot('plan')
+    await page.evaluate(() => window.scrollTo(0, 0))
     await page.locator('#plan .point').nth(1).click()
     await page.locator('#walkthrough-panorama[data-loaded="1"]').waitFor()
+    // The panorama opens over the page (a modal dialog), wholly inside the viewport: nothing below the fold.
+    const overlay = await page.evaluate(() => {
+      const d = document.querySelector('#pano-dialog')
+      const r = document.querySelector('#walkthrough-panorama').getBoundingClientRect()
+      return { open: d.open, modal: d.matches(':modal'), inView: r.top >= 0 && r.bottom <= innerHeight && r.height > 200 }
+    })
     const caption1 = await page.locator('#point-caption').textContent()
     await page.click('#point-next')
     await page.locator('#walkthrough-panorama[data-loaded="2"]').waitFor()
     const caption2 = await page.locator('#point-caption').textContent()
     const current = await page.locator('#plan .point[aria-current=true]').textContent()
     await shot('panorama')
+    await page.keyboard.press('Escape')
+    const closed = await page.evaluate(() => !document.querySelector('#pano-dialog').open)
     const status = await page.locator('#walkthrough-status').textContent()
-    return { count, positions, caption1, caption2, current, status, uploadLog }
+    return { count, positions, caption1, caption2, current, status, uploadLog, overlay, closed }
   },
 
   async targets() {
@@ -325,6 +355,195 @@ const scenarios = {
     const captureLog = await page.locator('#upload-log').textContent()
     await shot('capture')
     return { vehicleLog, captureLog }
+  },
+
+  async uploaderUx() {
+    // An empty uploader after a reload says nothing about restored uploads and shows no Resume.
+    await signedIn('#/upload?target=project')
+    await page.locator('.uppy-Dashboard').waitFor()
+    await page.reload()
+    await page.locator('.uppy-Dashboard').waitFor()
+    await page.waitForTimeout(500)
+    const emptyText = await page.locator('main').textContent()
+    const emptyResume = await page.locator('#resume-uploads').count()
+    // The developer settings are behind a closed "Advanced" disclosure.
+    const advancedOpen = await page.locator('#advanced').evaluate((d) => d.open)
+    const chunkVisible = await page.locator('#tus-chunk').isVisible()
+    await shot('empty')
+    await page.click('#advanced summary')
+    const chunkAfterOpen = await page.locator('#tus-chunk').isVisible()
+    await shot('advanced')
+    await page.click('#advanced summary')
+    // The title survives a reload; an upload interrupted by a reload comes back with a Resume button.
+    await page.fill('#project-title', cfg.title)
+    await page.locator('#tus-chunk').evaluate((el) => { el.value = '1'; el.dispatchEvent(new Event('change')) })
+    await page.locator('#project-title').waitFor()
+    await page.route('**/files/**', async (route) => {
+      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 300))
+      await route.continue()
+    })
+    let patches = 0
+    page.on('requestfinished', (r) => { if (r.method() === 'PATCH') patches++ })
+    await addFiles([cfg.file])
+    await startUpload()
+    for (let i = 0; patches < 2; i++) {
+      if (i > 300) throw new Error(`upload did not start: ${patches} PATCHes; ${await page.locator('main').textContent()}`)
+      await page.waitForTimeout(50)
+    }
+    await page.waitForTimeout(600) // Golden Retriever writes its state at most every 500 ms
+    await page.reload()
+    await page.locator('.uppy-Dashboard').waitFor()
+    const titleAfterReload = await page.locator('#project-title').inputValue()
+    await page.locator('#resume-uploads').waitFor()
+    const resumeText = await page.locator('#resume-text').textContent()
+    const resumeEnabled = [await page.locator('#resume-uploads').isEnabled()]
+    await shot('restored')
+    if (!resumeEnabled[0]) { // a ghost: give it its bytes back
+      await page.click('button.uppy-DashboardContent-addMore')
+      await addFiles([cfg.file])
+    }
+    await page.waitForFunction(() => !document.querySelector('#resume-uploads').disabled)
+    resumeEnabled.push(await page.locator('#resume-uploads').isEnabled())
+    const offsets = []
+    page.on('request', (r) => { if (r.method() === 'PATCH') offsets.push(Number(r.headers()['upload-offset'])) })
+    await page.click('#resume-uploads')
+    const link = page.locator('#new-project-link')
+    await link.waitFor({ timeout: 60000 })
+    const name = await link.getAttribute('data-name')
+    const log = await page.locator('#upload-log').textContent()
+    await shot('resumed')
+    return { emptyText, emptyResume, advancedOpen, chunkVisible, chunkAfterOpen, titleAfterReload, resumeText, resumeEnabled, name, log, offsets }
+  },
+
+  async library() {
+    await signedIn('#/')
+    await page.locator(`#list-projects li[data-name="${cfg.ready}"]`).waitFor()
+    const ready = page.locator(`#list-projects li[data-name="${cfg.ready}"]`)
+    const readyRow = { text: await ready.textContent(), bars: await ready.locator('progress').count(), time: await ready.locator('time').count() }
+    await shot('all')
+    await page.fill('#library-search', cfg.search)
+    await page.waitForFunction((q) => [...document.querySelectorAll('#list-projects li[data-name]')].every((li) => li.textContent.includes(q)) &&
+      document.querySelectorAll('#list-projects li[data-name]').length > 0, cfg.search)
+    await page.locator('#projects-next:not([hidden])').waitFor()
+    const firstPage = await page.locator('#list-projects li[data-name]').count()
+    const range1 = await page.locator('#projects-page').textContent()
+    await shot('search')
+    await page.click('#projects-next')
+    await page.waitForFunction(() => document.querySelector('#projects-page').textContent.startsWith('21'))
+    const secondPage = await page.locator('#list-projects li[data-name]').allTextContents()
+    const prevShown = await page.locator('#projects-prev').isVisible()
+    await shot('page2')
+    await page.fill('#library-search', 'no-such-thing-anywhere')
+    await page.locator('#list-projects li.empty').waitFor()
+    const empty = await page.locator('#list-projects').textContent()
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.fill('#library-search', '')
+    await page.locator(`#list-projects li[data-name="${cfg.ready}"]`).waitFor()
+    await shot('phone')
+    return { readyRow, firstPage, range1, secondPage, prevShown, empty, notFound }
+  },
+
+  async walkthroughAdmin() {
+    await signedIn('#/walkthroughs')
+    await page.locator('#new-project').waitFor()
+    await page.fill('#new-project-name', cfg.name)
+    await page.click('#new-project button[type=submit]')
+    const panel = page.locator(`details.wt-project[data-project="${cfg.id}"]`)
+    await panel.waitFor()
+    const form = panel.locator('form.drawing-form')
+    await form.waitFor() // a project without drawings shows the form open
+    await form.locator('input[id^=dr-name]').fill('Ground floor')
+    await form.locator('input[name=north]').fill('52.001')
+    await form.locator('input[name=south]').fill('52.000')
+    await form.locator('input[name=west]').fill('4.000')
+    await form.locator('input[name=east]').fill('4.002')
+    await form.locator('input[type=file]').setInputFiles(cfg.image)
+    await form.locator('button[type=submit]').click()
+    await page.locator('#wt-message', { hasText: 'Drawing Ground floor added with its image' }).waitFor()
+    const drawing = page.locator(`details.wt-project[data-project="${cfg.id}"] li.drawing`)
+    await drawing.waitFor()
+    await page.waitForFunction(() => document.querySelector('li.drawing img')?.naturalWidth > 0)
+    await shot('drawing')
+    await page.click(`details.wt-project[data-project="${cfg.id}"] a:has-text("Upload a walkthrough video")`)
+    await page.locator('#wt-project').waitFor()
+    await page.waitForFunction(() => document.querySelector('#wt-drawing')?.options.length > 0)
+    const chosen = { project: await page.locator('#wt-project').inputValue(), drawing: await page.locator('#wt-drawing option').first().textContent() }
+    await shot('upload-target')
+    return { message: await page.locator('#upload-log').textContent(), chosen }
+  },
+
+  async frames() {
+    await signedIn(`#/project/${cfg.project}`)
+    const link = page.locator(`[data-file="${cfg.filename}"] a`, { hasText: 'Frames (' })
+    await link.waitFor()
+    const label = await link.textContent()
+    await link.click()
+    await page.locator('#frame-stage[data-loaded="0"]').waitFor()
+    await page.waitForFunction((n) => [...document.querySelectorAll('#filmstrip img')].filter((i) => i.naturalWidth > 0).length === n, cfg.count)
+    const thumbs = await page.locator('#filmstrip .frame-thumb').count()
+    await shot('first')
+    await page.locator('#filmstrip .frame-thumb').nth(2).click()
+    await page.locator('#frame-stage[data-loaded="2"]').waitFor()
+    const third = await page.locator('#frame-counter').textContent()
+    await page.locator('#frame-scrubber').fill(String(cfg.count))
+    await page.locator(`#frame-stage[data-loaded="${cfg.count - 1}"]`).waitFor()
+    const last = await page.locator('#frame-counter').textContent()
+    const current = await page.locator('#filmstrip [aria-current=true]').getAttribute('data-i')
+    await page.click('#frame-prev')
+    await page.locator(`#frame-stage[data-loaded="${cfg.count - 2}"]`).waitFor()
+    const hash = await page.evaluate(() => location.hash)
+    await shot('scrubbed')
+    return { label, thumbs, third, last, current, hash }
+  },
+
+  async vehicleNoMasks() {
+    await signedIn(`#/vehicle/${cfg.vehicle}`)
+    await page.locator('#spin .spin-frame').waitFor()
+    await page.waitForFunction(() => document.querySelector('#spin .spin-frame')?.complete)
+    await page.waitForTimeout(4500) // one more poll of the vehicle: still no mask request
+    const button = await page.locator('#mask-toggle').textContent()
+    const disabled = await page.locator('#mask-toggle').isDisabled()
+    await shot('no-masks')
+    return { button, disabled, notFound }
+  },
+
+  async capture() {
+    await signedIn('#/')
+    const link = page.locator(`#list-captures li[data-eid="${cfg.eid}"] a`)
+    await link.waitFor()
+    await link.click()
+    await page.locator('#capture-state', { hasText: 'FINISHED' }).waitFor({ timeout: 60000 })
+    await page.waitForFunction(() => ['#capture-preview', '#capture-gif'].every((s) => document.querySelector(s)?.naturalWidth > 0))
+    await page.waitForFunction(() => document.querySelector('#capture-frame')?.naturalWidth > 0)
+    const frames = await page.locator('#capture-frames .frame-thumb').count()
+    await page.locator('#capture-frames .frame-thumb').nth(1).click()
+    await page.waitForFunction(() => document.querySelector('#capture-frame').alt.startsWith('Frame 2'))
+    const slot = { models: await page.locator('#capture-3d').getAttribute('data-models'), text: await page.locator('#capture-3d').textContent() }
+    await shot('page')
+    return { frames, slot, facts: await page.locator('#capture-facts').textContent() }
+  },
+
+  async videoGroup() {
+    await signedIn('#/')
+    const link = page.locator(`#list-videos li[data-group="${cfg.group}"] a`)
+    await link.waitFor()
+    await link.click()
+    await page.locator('#verification-status', { hasText: 'verified' }).waitFor({ timeout: 60000 })
+    await page.waitForFunction(() => ['#player-left', '#player-right'].every((s) => document.querySelector(s)?.readyState >= 1))
+    const durations = await page.evaluate(() => ['#player-left', '#player-right'].map((s) => document.querySelector(s).duration))
+    const sideBySide = await page.evaluate(() => {
+      const [a, b] = ['#player-left', '#player-right'].map((s) => document.querySelector(s).getBoundingClientRect())
+      return Math.abs(a.top - b.top) < 2 && b.left > a.right - 1
+    })
+    await page.evaluate(() => { const v = document.querySelector('#player-left'); v.currentTime = 1.0 })
+    await page.waitForFunction(() => Math.abs(document.querySelector('#player-right').currentTime - 1.0) < 0.2)
+    const roles = await page.locator('#group-files tr').evaluateAll((rows) => rows.map((r) => [r.dataset.role, r.textContent]))
+    const eyes = await page.locator('#verification-eyes').textContent()
+    await shot('page')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(200)
+    await shot('phone')
+    return { durations, sideBySide, roles, eyes }
   },
 
   async big() {

@@ -22,6 +22,8 @@ import pytest
 from PIL import Image
 
 from omnidrop.web.static import DEFAULT_DIST
+from tests.support import captures as cap
+from tests.support import direct_video as dv
 from tests.support import vehicles as v
 from tests.support import walkthroughs as w
 from tests.support.server import run_cli
@@ -210,6 +212,11 @@ def test_vehicle_spin_viewer_turns_when_dragged_and_shows_masks(live, key, vehic
     assert got["keyed"] == str(4 % n)
     assert "×" in got["zoomed"]  # the wheel zoomed in
     assert got["maskShown"] and "/mask" in got["maskSrc"]
+    # Zoomed in, a drag pans (the frame stays); the scrubber turns; fullscreen fills the screen.
+    assert got["afterPan"]["index"] == got["beforePan"]["index"] and got["afterPan"]["pan"] != got["beforePan"]["pan"]
+    assert got["scrubbed"] == "1"
+    assert got["fullscreen"]["w"] >= got["fullscreen"]["screen"] - 40
+    assert not [p for p in got["notFound"] if "favicon" in p or "mask-frames" in p], got["notFound"]
 
 
 def test_panorama_viewer_opens_an_equirectangular_image_and_a_360_video(live, key, auth, tmp_path):
@@ -238,6 +245,8 @@ def test_walkthrough_uploaded_through_uppy_shows_its_points_and_moves_between_pa
     assert shown[0] == pytest.approx([0.2, 0.8], abs=1e-3) and shown[2] == pytest.approx([0.8, 0.2], abs=1e-3)
     assert got["caption1"].startswith("Point 2 of 3") and got["caption2"].startswith("Point 3 of 3")
     assert got["current"] == "3"
+    # The panorama opens in an overlay over the plan, wholly in view; Escape closes it.
+    assert got["overlay"] == {"open": True, "modal": True, "inView": True} and got["closed"]
 
 
 def test_vehicle_and_capture_targets_upload_through_their_apis(live, key, auth, tmp_path):
@@ -288,3 +297,115 @@ def test_a_shared_capture_shows_its_point_cloud_and_cameras_without_signing_in(l
     assert got["cameras"] == 12 and got["points"] > 100
     assert "12 of 12 frames posed" in got["facts"] and "waits for a GPU worker" in got["splat"]
     assert got["lit"] > 0.005 * got["total"] and got["orange"] > 100  # the cloud and the frustums drew
+def test_uploader_says_nothing_when_empty_keeps_the_title_and_resumes_with_a_button(live, key, auth, tmp_path):
+    source = random_file(tmp_path / "survey.e57", 5 * MiB + 5)
+    got = browse(live, key, "uploaderUx", file=str(source), title="Quay wall survey")
+    assert "Restored" not in got["emptyText"] and "restored" not in got["emptyText"] and got["emptyResume"] == 0
+    assert got["advancedOpen"] is False and got["chunkVisible"] is False and got["chunkAfterOpen"] is True
+    assert got["titleAfterReload"] == "Quay wall survey"
+    # The file comes back with its bytes (Golden Retriever's IndexedDB) or as a ghost; a ghost keeps Resume
+    # disabled until it is chosen again. Either way Resume continues it.
+    assert got["resumeText"].startswith("1 unfinished upload(s) restored")
+    assert got["resumeEnabled"][-1] is True
+    if got["resumeEnabled"][0] is False:
+        assert "Choose survey.e57 again" in got["resumeText"]
+    assert got["offsets"][0] > 0, (got["offsets"], got["log"])  # continued from the server's offset, not from 0
+    assert f"Project {got['name']} (“Quay wall survey”) created from 1 file(s)" in got["log"]
+    project = ready_project(live, auth, got["name"])
+    assert project["title"] == "Quay wall survey"
+    assert_stored(live, auth, got["name"], source)
+
+
+def test_library_rows_tell_projects_apart_and_search_and_page(live, key, auth):
+    tag = uuid.uuid4().hex[:6]
+    for i in range(22):  # same title twice over: date, size and file count tell them apart
+        session = httpx.post(f"{live.api}/uploads", headers=auth).json()["upload_id"]
+        assert httpx.put(f"{live.api}/uploads/{session}/a{i}.e57", headers=auth, content=b"x" * (100 + i)).status_code in (200, 201)
+        r = httpx.post(f"{live.api}/projects", headers=auth, json={"upload_id": session, "title": f"Dock {tag} {i // 2}"})
+        assert r.status_code == 201, r.text
+    ready = api_project(live, auth, "pier.e57", os.urandom(3000))  # the newest: on the first page
+    got = browse(live, key, "library", ready=ready, search=f"Dock {tag}")
+    row = got["readyRow"]
+    assert "1 file · 2.9 KiB" in row["text"] and "ready" in row["text"]
+    assert row["bars"] == 0 and row["time"] == 1  # no progress bar once finished; a date
+    assert got["firstPage"] == 20 and got["range1"] == "1–20" and got["prevShown"]
+    assert len(got["secondPage"]) == 2 and all(f"Dock {tag}" in t for t in got["secondPage"])
+    assert "Nothing matches" in got["empty"]
+    assert not [p for p in got["notFound"] if "favicon" in p], got["notFound"]
+
+
+def test_walkthrough_projects_and_drawings_are_made_in_the_app(live, key, auth, tmp_path):
+    name = f"Quay {uuid.uuid4().hex[:5]}"
+    plan = Image.new("RGB", (400, 200), (240, 240, 235))
+    plan.paste((40, 40, 40), (20, 20, 380, 26))
+    out = io.BytesIO()
+    plan.save(out, "PNG")
+    image = tmp_path / "plan.png"
+    image.write_bytes(out.getvalue())
+    project_id = name.lower().replace(" ", "-")
+    got = browse(live, key, "walkthroughAdmin", name=name, id=project_id, image=str(image))
+    (drawing,) = httpx.get(f"{live.url}/360/projects/{project_id}/drawings", headers=auth).json()["drawings"]
+    assert drawing["name"] == "Ground floor" and drawing["bounds"] == {"north": 52.001, "south": 52.0, "east": 4.002, "west": 4.0}
+    stored = httpx.get(f"{live.url}{drawing['image_url']}", headers=auth)
+    assert stored.status_code == 200 and stored.content == out.getvalue()
+    assert got["chosen"] == {"project": project_id, "drawing": "Ground floor"}  # the uploader, ready for the video
+
+
+def test_frames_gallery_shows_every_frame_of_a_360_video(live, key, auth, tmp_path):
+    video = w.equirect(tmp_path / "harbour.mp4", seconds=2.0)
+    name = api_project(live, auth, "harbour.mp4", video.read_bytes())
+    (f,) = httpx.get(f"{live.api}/projects/{name}", headers=auth).json()["files"]
+    count = len([r for r in f["assets"] if r.startswith("frame_")])
+    assert count >= 3
+    got = browse(live, key, "frames", project=name, filename="harbour.mp4", count=count)
+    assert got["label"] == f"Frames ({count})" and got["thumbs"] == count
+    assert got["third"].startswith(f"Frame 3 / {count}") and got["last"].startswith(f"Frame {count} / {count}")
+    assert got["current"] == str(count - 1) and got["hash"].endswith(f"&i={count - 2}")
+
+
+def test_a_vehicle_without_masks_asks_for_none(live, key, auth, tmp_path):
+    mp4 = v.clip(tmp_path / "plain.mp4")
+    vehicle_uuid = str(uuid.uuid4())
+    r = v.upload(live.url, auth, mp4, side="OUTSIDE", vehicle_uuid=vehicle_uuid)
+    assert v.wait_frames(live.url, auth, r.json()["job_id"], "OUTSIDE").status_code == 200
+    got = browse(live, key, "vehicleNoMasks", vehicle=vehicle_uuid)
+    assert got["button"] == "No damage masks" and got["disabled"]
+    assert got["notFound"] == []  # no /360/mask-frames 404, no favicon 404
+
+
+def test_capture_page_shows_preview_gif_frames_and_the_3d_slot(live, key, auth):
+    data = cap.images_zip()
+    c = httpx.post(f"{live.api}/captures", headers=auth, json={"name": "Shed scan", "bytesize": len(data), "input_data_format": "bulk-images"}).json()
+    url = httpx.post(f"{live.api}/captures/{c['eid']}/create-upload-url/1", headers=auth, json={"eid": c["eid"], "bytesize": len(data)}).json()["upload_url"]
+    etag = httpx.put(url, content=data).headers["ETag"]
+    done = httpx.post(f"{live.api}/captures/{c['eid']}/uploaded", headers=auth, json={"eid": c["eid"], "parts": [{"number": 1, "etag": etag}]})
+    assert done.status_code == 200, done.text
+    got = browse(live, key, "capture", eid=c["eid"])
+    assert got["frames"] == len(cap.EXPECTED_FRAMES)
+    assert got["slot"]["models"] == "0" and "No 3D model for this capture yet" in got["slot"]["text"]
+    assert "FINISHED" in got["facts"]
+
+
+def test_video_group_page_plays_separate_eyes_side_by_side(live, key, tmp_path):
+    vkey = live.key("videos:upload")
+    files = [("video_left", "left.mp4", dv.eye(tmp_path / "l.mp4")), ("video_right", "right.mp4", dv.eye(tmp_path / "r.mp4")),
+             ("subtitle", "en.vtt", dv.VTT)]
+    with httpx.Client(base_url=live.url, headers={"X-SPATIALGEN-APPKEY": vkey}, timeout=60) as c:
+        r = c.post("/api/videos/uploads", json={"title": "Beach day", "layout": "Separate", "files": [
+            {"role": role, "filename": fn, "size": len(data)} for role, fn, data in files]})
+        assert r.status_code == 201, r.text
+        group = r.json()
+        for f, (_, _, data) in zip(group["files"], files):
+            urls = c.post(f"/api/videos/uploads/{group['uploadSessionId']}/files/{f['uploadId']}/part-urls").json()["parts"]
+            parts = []
+            for p in urls:
+                piece = data[(p["partNumber"] - 1) * f["partSize"]: p["partNumber"] * f["partSize"]]
+                parts.append({"partNumber": p["partNumber"], "etag": httpx.put(p["url"], content=piece).headers["ETag"]})
+            assert c.post(f"/api/videos/uploads/{group['uploadSessionId']}/files/{f['uploadId']}/complete", json={"parts": parts}).status_code == 200
+    got = browse(live, key, "videoGroup", group=group["uploadSessionId"])
+    assert got["durations"][0] == pytest.approx(2.0, abs=0.2) and got["durations"][1] == pytest.approx(2.0, abs=0.2)
+    assert got["sideBySide"]
+    roles = dict(got["roles"])
+    assert sorted(roles) == ["subtitle", "video_left", "video_right"]
+    assert "128×64" in roles["video_left"] and "ok" in roles["subtitle"]
+    assert got["eyes"].startswith("left and right eyes match")

@@ -50,6 +50,13 @@ def test_root_and_bare_prefix_redirect_to_the_app(dist):
     assert c.get("/app").headers["location"] == "/app/"
 
 
+def test_favicon_is_the_apps_icon_and_never_a_404(dist, tmp_path):
+    (dist / "favicon.svg").write_text("<svg/>")
+    r = client_for(dist).get("/favicon.ico")
+    assert (r.status_code, r.text, r.headers["content-type"]) == (200, "<svg/>", "image/svg+xml")
+    assert client_for(tmp_path / "missing").get("/favicon.ico").status_code == 204
+
+
 def test_an_unbuilt_app_says_how_to_build_it(tmp_path):
     r = client_for(tmp_path / "missing").get("/app/")
     assert r.status_code == 503 and r.json()["error"] == "web_app_not_built"

@@ -9,7 +9,11 @@ import { projectView } from './views/project'
 import { vehicleView } from './views/vehicle'
 import { panoramaView } from './views/panorama'
 import { walkthroughView } from './views/walkthrough'
+import { walkthroughsView } from './views/walkthroughs'
+import { framesView } from './views/frames'
 import { captureView } from './views/capture'
+import { captureDetailView } from './views/captureDetail'
+import { videoGroupView } from './views/videos'
 
 export type View = { el: HTMLElement; mounted?: () => void; destroy?: () => void }
 type Route = (params: string[], query: URLSearchParams) => View | Promise<View>
@@ -22,6 +26,10 @@ const routes: [RegExp, Route][] = [
   [/^\/vehicle\/([^/]+)$/, ([uuid]) => vehicleView(uuid)],
   [/^\/panorama$/, (_, q) => panoramaView(q)],
   [/^\/walkthrough\/([^/]+)$/, ([id], q) => walkthroughView(id, q)],
+  [/^\/walkthroughs$/, (_, q) => walkthroughsView(q)],
+  [/^\/frames$/, (_, q) => framesView(q)],
+  [/^\/captures\/([^/]+)$/, ([eid]) => captureDetailView(eid)],
+  [/^\/videos\/([^/]+)$/, ([id]) => videoGroupView(id)],
   // The BIM viewer (three.js + GLTFLoader) loads on first use.
   [/^\/bim\/([^/]+)\/(.+)$/, async ([project, file], q) => (await import('./views/bim')).bimView(project, file, q)],
   [/^\/bim$/, async (_, q) => (await import('./views/bim')).bimView(null, null, q)],

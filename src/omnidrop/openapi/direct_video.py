@@ -74,6 +74,12 @@ class PartUrls(BaseModel):
     parts: list[PartUrl]
 
 
+class FileUrl(BaseModel):
+    uploadId: str  # noqa: N815
+    url: str = Field(description="signed GET URL of the stored file; Range requests work")
+    expiresIn: int  # noqa: N815
+
+
 class FileCompleted(BaseModel):
     uploadId: str  # noqa: N815
     status: str
@@ -103,6 +109,9 @@ SURFACE = Surface(
             ok=PartUrls, errors={**AUTH, 400: "invalid_part_number, invalid_request", **FILE}),
         ("POST", "/api/videos/uploads/{upload_session_id}/files/{upload_id}/complete"): Operation(
             ok=FileCompleted, errors={**AUTH, 400: PART_LIST, **FILE}),
+        ("GET", "/api/videos/uploads/{upload_session_id}/files/{upload_id}/url"): Operation(
+            ok=FileUrl, errors={**AUTH, 404: "upload_session_not_found, upload_not_found",
+                                409: "upload_not_complete"}),
         ("POST", "/api/videos/uploads/{upload_session_id}/cancel"): Operation(
             ok=UploadGroup, errors={**AUTH, 404: "upload_session_not_found",
                                     409: "upload_session_completed", 410: "upload_session_expired"}),

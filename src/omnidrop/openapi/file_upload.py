@@ -60,6 +60,8 @@ class ProjectSummary(BaseModel):
     message: str | None = Field(None, description="only when state is failed")
     created_at: str
     ready_at: str | None
+    file_count: int = Field(description="files listed by processing (0 until then)")
+    size: int = Field(description="their total bytes")
 
 
 class ProjectList(BaseModel):

@@ -99,6 +99,7 @@ class VehicleVideo(BaseModel):
     side: str
     state: str
     frames_total: int | None
+    mask_frames: int = Field(0, description="mask frames of this video; ask GET /360/mask-frames only when above 0")
     original_filename: str | None
     size: int | None
     video_stored: bool

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
 from omnidrop.auth.quotas import Quotas
 from omnidrop.db.engine import Database
@@ -98,13 +98,25 @@ class ProjectService:
             ).all()
             return ProjectView(project, list(files))
 
-    async def list_recent(self, owner_id: str, limit: int, offset: int) -> list[Project]:
-        """The owner's projects, newest first (the web app's list; status and state per row)."""
+    async def list_recent(self, owner_id: str, limit: int, offset: int,
+                          search: str | None = None) -> list[tuple[Project, int, int]]:
+        """The owner's projects, newest first, each with its file count and total size (the web app's
+        list). `search` keeps those whose title or name contains it (case-insensitive)."""
+        totals = (
+            select(ProjectFile.project_id, func.count(ProjectFile.id).label("files"),
+                   func.coalesce(func.sum(ProjectFile.size), 0).label("size"))
+            .group_by(ProjectFile.project_id).subquery()
+        )
+        query = (
+            select(Project, func.coalesce(totals.c.files, 0), func.coalesce(totals.c.size, 0))
+            .outerjoin(totals, totals.c.project_id == Project.id).where(Project.owner_id == owner_id)
+        )
+        if search:
+            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(or_(Project.title.ilike(pattern, escape="\\"), Project.name.ilike(pattern, escape="\\")))
         async with self.db.read() as s:
-            return list((await s.scalars(
-                select(Project).where(Project.owner_id == owner_id)
-                .order_by(Project.created_at.desc(), Project.id).limit(limit).offset(offset)
-            )).all())
+            rows = (await s.execute(query.order_by(Project.created_at.desc(), Project.id).limit(limit).offset(offset))).all()
+            return [(p, int(files), int(size)) for p, files, size in rows]
 
     async def _take_session(self, s, owner_id: str, upload_id: str) -> list[UploadFile]:
         session = (

@@ -24,6 +24,7 @@ from omnidrop.auth.errors import AuthError, InsufficientScope, MissingCredential
 from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import VIDEOS_ADMIN, VIDEOS_UPLOAD
 from omnidrop.protocols.presigned_parts import part_url
+from omnidrop.protocols.signed_urls import blob_url
 from omnidrop.surfaces.common import (
     Int64, Refusal, authenticate, error_route, validation_errors, validation_message,
 )
@@ -180,6 +181,17 @@ async def complete_file(upload_session_id: str, upload_id: str, body: CompleteIn
     view = await uploads(request).complete_file(who.owner_id, upload_session_id, upload_id, parts)
     file = next(f for f in view.files if f.id == upload_id)
     return {"uploadId": file.id, "status": file.state, "uploadSession": group_json(view)}
+
+
+@router.get("/uploads/{upload_session_id}/files/{upload_id}/url")
+async def file_url(upload_session_id: str, upload_id: str, request: Request, who: Who) -> dict:
+    """Added by omnidrop: a signed GET URL (Range requests work) for a completed file, so a <video>
+    element, which cannot send the key header, can play it."""
+    services = request.app.state.services
+    key = await uploads(request).stored_key(who.owner_id, upload_session_id, upload_id)
+    ttl = services.settings.signed_url_expires_seconds
+    return {"uploadId": upload_id, "url": blob_url(services.store, services.signer, str(request.base_url), key, ttl),
+            "expiresIn": ttl}
 
 
 @router.post("/uploads/{upload_session_id}/cancel")

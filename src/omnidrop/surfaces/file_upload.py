@@ -172,15 +172,18 @@ async def add_file(upload_id: str, body: AddFile, request: Request,
 @router.get("/projects")
 async def list_projects(request: Request, who: Principal = guard("GET /projects", PROJECTS_READ),
                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                        offset: Annotated[Int64, Query(ge=0)] = 0) -> dict:
-    """The owner's projects, newest first (not in the spec; the web app lists them). Its own rate-limit
-    bucket, so a polling library page does not eat the spec's 60/minute of GET /projects/{name}."""
-    rows = await request.app.state.services.projects.list_recent(who.owner_id, limit, offset)
+                        offset: Annotated[Int64, Query(ge=0)] = 0,
+                        q: Annotated[str | None, Query(max_length=200)] = None) -> dict:
+    """The owner's projects, newest first (not in the spec; the web app lists them), with each one's file
+    count and total bytes; `q` keeps titles or names containing it. Its own rate-limit bucket, so a
+    polling library page does not eat the spec's 60/minute of GET /projects/{name}."""
+    rows = await request.app.state.services.projects.list_recent(who.owner_id, limit, offset, (q or "").strip() or None)
     return {"projects": [{
         "name": p.name, "title": p.title, "status": 100 if p.state == "failed" else p.status, "state": p.state,
         **({"error": p.error_code, "message": p.error_message} if p.state == "failed" else {}),
         "created_at": p.created_at.isoformat(), "ready_at": p.ready_at.isoformat() if p.ready_at else None,
-    } for p in rows]}
+        "file_count": files, "size": size,
+    } for p, files, size in rows]}
 
 
 class ProjectRequest(BaseModel):

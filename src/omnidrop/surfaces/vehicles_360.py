@@ -264,8 +264,8 @@ class NewVehicle(BaseModel):
     name: str | None = None
 
 
-def _video(v) -> dict:
-    return {"job_id": v.job_id, "side": v.side, "state": v.state, "frames_total": v.frame_count,
+def _video(v, masks: int = 0) -> dict:
+    return {"job_id": v.job_id, "side": v.side, "state": v.state, "frames_total": v.frame_count, "mask_frames": masks,
             "original_filename": v.original_filename, "size": v.size, "video_stored": v.blob_key is not None,
             "error": v.error_code, "decode_skipped": v.decode_skipped or [], "created_at": v.created_at.isoformat()}
 
@@ -288,5 +288,6 @@ async def list_vehicles(request: Request, who: Principal = caller("GET /360/vehi
 async def get_vehicle(vehicle_uuid: str, request: Request,
                       who: Principal = caller("GET /360/vehicles/{uuid}", VEHICLES_READ)) -> dict:
     v, videos = await vehicles(request).get(who.owner_id, parse_vehicle_uuid(vehicle_uuid))
+    masks = await vehicles(request).mask_counts([x.id for x in videos])
     return {"uuid": v.uuid, "name": v.name, "created_at": v.created_at.isoformat(),
-            "sides": {side: [_video(x) for x in videos if x.side == side] for side in SIDES}}
+            "sides": {side: [_video(x, masks.get(x.id, 0)) for x in videos if x.side == side] for side in SIDES}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Job, Vehicle, VehicleMask, VehicleVideo
@@ -124,6 +124,15 @@ class VehicleService:
         if videos and videos[0].state == FAILED:
             raise_failed(videos[0])
         raise FramesNotReady(f"no processed {side} frames for vehicle {vehicle_uuid} yet")
+
+    async def mask_counts(self, video_ids: list[str]) -> dict[str, int]:
+        """How many mask frames each video has (the web app asks for masks only where there are some)."""
+        if not video_ids:
+            return {}
+        async with self.db.read() as s:
+            rows = await s.execute(select(VehicleMask.video_id, func.count()).where(VehicleMask.video_id.in_(video_ids))
+                                   .group_by(VehicleMask.video_id))
+            return {video_id: int(n) for video_id, n in rows.all()}
 
     async def masks(self, video_id: str) -> list[VehicleMask]:
         async with self.db.read() as s:

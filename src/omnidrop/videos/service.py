@@ -83,6 +83,11 @@ class FileNotFound(VideoUploadError):
     status = 404
 
 
+class FileNotComplete(VideoUploadError):
+    code = "upload_not_complete"
+    status = 409
+
+
 class GroupCancelled(VideoUploadError):
     code = "upload_session_cancelled"
     status = 409
@@ -205,6 +210,16 @@ class VideoUploads:
         if file is None:
             raise FileNotFound(f"no file {file_id!r} in upload session {group_id!r}")
         return view, file
+
+    async def stored_key(self, owner_id: str, group_id: str, file_id: str) -> str:
+        """Where a completed file of a live group is stored (the web app's player reads it)."""
+        view = await self.view(owner_id, group_id)
+        file = next((f for f in view.files if f.id == file_id), None)
+        if file is None:
+            raise FileNotFound(f"no file {file_id!r} in upload session {group_id!r}")
+        if file.state != COMPLETED or view.group.state in (CANCELLED, EXPIRED):
+            raise FileNotComplete(f"file {file_id!r} is {file.state} in a {view.group.state} upload session")
+        return file_key(group_id, file.id, file.filename)
 
     async def part_urls(self, owner_id: str, group_id: str, file_id: str, numbers: list[int] | None, url_for):
         """`url_for(upload, number)` makes one URL. Callable any number of times (URLs expire)."""

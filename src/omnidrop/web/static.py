@@ -28,6 +28,14 @@ def router() -> APIRouter:
     async def root() -> Response:
         return RedirectResponse(PREFIX + "/", status_code=307)
 
+    @r.get("/favicon.ico")
+    async def favicon(request: Request) -> Response:
+        """Browsers ask for /favicon.ico on any page (the API's JSON, /docs): the app's icon, not a 404."""
+        icon = dist_dir(request).resolve() / "favicon.svg"
+        if not icon.is_file():
+            return Response(status_code=204)
+        return FileResponse(icon, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
     @r.get(PREFIX)
     async def bare() -> Response:
         return RedirectResponse(PREFIX + "/", status_code=307)

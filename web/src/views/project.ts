@@ -35,7 +35,7 @@ export async function projectView(name: string): Promise<View> {
     ]
     if (f.type === 'image' && f.details?.equirectangular) actions.push(h('a', { class: 'button', href: panoramaLink(f.url, f.name), 'aria-label': `Open ${f.name} as a panorama` }, 'Panorama'))
     if (f.type === 'video_360' && f.size <= VIDEO_IN_MEMORY_MAX) actions.push(h('a', { class: 'button', href: panoramaLink(f.url, f.name, '&video=1') }, 'Play 360 video'))
-    if (frames.length) actions.push(h('a', { class: 'button', href: panoramaLink(frames[0][1], `${f.name} · ${frames[0][0]}`) }, `Frames (${frames.length})`))
+    if (frames.length) actions.push(h('a', { class: 'button', href: `#/frames?project=${encodeURIComponent(name)}&file=${encodeURIComponent(f.name)}` }, `Frames (${frames.length})`))
     return h('li', { class: 'asset', 'data-file': f.name },
       thumb(f.assets?.thumbnail ?? frames[0]?.[1], f.name),
       h('div', { class: 'asset-body' },

@@ -1,10 +1,11 @@
 // The uploader: one Uppy dashboard, rebuilt for the chosen target.
 //
-// - new project: tus for ordinary files, S3 multipart (@uppy/aws-s3 against omnidrop's Companion routes)
-//   from a size threshold; then one File Upload API session gathers them and POST /api/v1/projects.
+// - new project: tus for ordinary files, S3 multipart (Uppy 6's @uppy/aws-s3 in its `signRequest` mode:
+//   each S3 request signed by POST /s3/sign) from a size threshold; then one File Upload API session
+//   gathers them and POST /api/v1/projects.
 // - vehicle + side: the Vehicles API's form upload (POST /360/upload, 100 MB cap), via @uppy/xhr-upload.
 // - walkthrough upload object: tus with `walkthrough_upload_id` metadata, then PUT /360/{id}/upload.
-// - capture: @uppy/aws-s3 with the Captures API's own part URLs (create-upload-url, uploaded).
+// - capture: the Captures API's own part URLs (create-upload-url, uploaded), see ../captureUploader.ts.
 //
 // Resume after a reload: Golden Retriever keeps each file's tus URL / multipart id in localStorage
 // (and small files' bytes in IndexedDB). A bigger file comes back as a "ghost": choose it again and
@@ -18,21 +19,24 @@ import GoldenRetriever from '@uppy/golden-retriever'
 import '@uppy/core/css/style.min.css'
 import '@uppy/dashboard/css/style.min.css'
 import { ApiError, api, bearer, bytes } from '../api'
+import CaptureUploader from '../captureUploader'
 import { announce, h } from '../dom'
 import type { View } from '../main'
 
 const MiB = 1024 * 1024
 const SETTINGS = 'omnidrop.upload-settings'
+const TITLE = 'omnidrop.project-title' // the title typed so far, kept across a reload until the project exists
 
 type Target = 'project' | 'vehicle' | 'walkthrough' | 'capture'
 type Settings = { multipartFromMiB: number; tusChunkMiB: number }
 
+const DEFAULTS: Settings = { multipartFromMiB: 100, tusChunkMiB: 50 }
+
 function settings(): Settings {
-  const fallback = { multipartFromMiB: 100, tusChunkMiB: 50 }
   try {
-    return { ...fallback, ...JSON.parse(localStorage.getItem(SETTINGS) || '{}') }
+    return { ...DEFAULTS, ...JSON.parse(localStorage.getItem(SETTINGS) || '{}') }
   } catch {
-    return fallback
+    return { ...DEFAULTS }
   }
 }
 
@@ -59,14 +63,14 @@ function tusOptions(chunkMiB: number, meta: Record<string, string> = {}) {
   }
 }
 
-/** The multipart state @uppy/aws-s3 keeps on a file (Golden Retriever persists it for the resume). */
+/** The multipart state @uppy/aws-s3 keeps on a file while it uploads (Golden Retriever persists it). */
 function mpu(f: UppyFile<any, any>): { uploadId: string; key: string } | undefined {
   return (f as any).s3Multipart
 }
 
-/** The capture's part size, as omnidrop computes it: 16 MiB, or more whole MiBs past 10 000 parts. */
-function capturePartSize(size: number): number {
-  return Math.max(16 * MiB, Math.ceil(size / 10000 / MiB) * MiB)
+/** Uppy 6's signRequest: one S3 request ({method, key, uploadId?, partNumber?}) in, a signed URL out. */
+async function signRequest(req: Record<string, unknown>): Promise<{ url: string; key?: string; headers?: Record<string, string> }> {
+  return api('/s3/sign', { method: 'POST', json: req })
 }
 
 export async function uploadView(query: URLSearchParams): Promise<View> {
@@ -75,7 +79,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
     log.append(h('li', { class: kind }, text))
     announce(text)
   }
-  const s = settings()
+  let s = settings()
   const targetPick = h('select', { id: 'target', 'aria-label': 'Upload target' },
     h('option', { value: 'project' }, 'New project (File Upload API)'),
     h('option', { value: 'vehicle' }, 'Vehicle + side (360 vehicle video)'),
@@ -84,6 +88,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
   targetPick.value = (query.get('target') as Target) || localStorage.getItem('omnidrop.target') || 'project'
   const options = h('div', { class: 'options', id: 'target-options' })
   const dash = h('div', { id: 'dashboard', class: 'dash' })
+  const resume = h('div', { class: 'resume', id: 'resume', 'aria-live': 'polite' })
 
   let uppy: Uppy | null = null
   let onComplete: (ok: UppyFile<any, any>[]) => Promise<void> = async () => {}
@@ -99,39 +104,57 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
     localStorage.setItem('omnidrop.target', target)
     options.replaceChildren()
     dash.replaceChildren()
+    resume.replaceChildren()
     const u = new Uppy({ id: `omnidrop-${target}`, autoProceed: false, allowMultipleUploadBatches: true })
     uppy = u
     if (target === 'project') {
-      const title = h('input', { id: 'project-title', placeholder: 'optional' })
+      const title = h('input', { id: 'project-title', placeholder: 'optional', value: localStorage.getItem(TITLE) ?? '' })
+      title.addEventListener('input', () => localStorage.setItem(TITLE, title.value))
       const from = h('input', { id: 'multipart-from', type: 'number', min: 5, step: 1, value: s.multipartFromMiB })
       const chunk = h('input', { id: 'tus-chunk', type: 'number', min: 1, step: 1, value: s.tusChunkMiB })
-      const save = () => localStorage.setItem(SETTINGS, JSON.stringify({ multipartFromMiB: +from.value, tusChunkMiB: +chunk.value }))
+      const save = () => {
+        localStorage.setItem(SETTINGS, JSON.stringify({ multipartFromMiB: +from.value, tusChunkMiB: +chunk.value }))
+        s = settings()
+      }
       from.addEventListener('change', () => { save(); void build() })
       chunk.addEventListener('change', () => { save(); void build() })
+      const custom = s.multipartFromMiB !== DEFAULTS.multipartFromMiB || s.tusChunkMiB !== DEFAULTS.tusChunkMiB
       options.append(field('project-title', 'Project title', title),
-        field('multipart-from', 'S3 multipart from (MiB)', from, 'Smaller files go over tus.'),
-        field('tus-chunk', 'tus request size (MiB)', chunk))
-      const threshold = Math.max(5, +from.value || 100) * MiB
+        h('details', { class: 'advanced', id: 'advanced', open: custom },
+          h('summary', {}, 'Advanced'),
+          h('p', { class: 'hint' }, `How files travel. The defaults suit almost everyone: files from ${DEFAULTS.multipartFromMiB} MiB go as S3 multipart (parallel parts), smaller ones over tus in ${DEFAULTS.tusChunkMiB} MiB requests.`),
+          h('div', { class: 'advanced-body' },
+            field('multipart-from', 'S3 multipart from (MiB)', from, 'Smaller files go over tus.'),
+            field('tus-chunk', 'tus request size (MiB)', chunk),
+            h('button', { type: 'button', id: 'advanced-reset', onclick: () => { localStorage.removeItem(SETTINGS); s = settings(); void build() } }, 'Back to the defaults'))))
+      const threshold = Math.max(5, +from.value || DEFAULTS.multipartFromMiB) * MiB
       const large = (f: UppyFile<any, any>) => (f.size ?? 0) >= threshold
+      const completed = new Map<string, string>() // S3 key -> upload id, from the signed CompleteMultipartUpload
       viaOf = (f) => (large(f) ? 'S3 multipart' : 'tus')
-      useFor(u, (f) => !large(f), () => u.use(Tus, tusOptions(Math.max(1, +chunk.value || 50))))
+      useFor(u, (f) => !large(f), () => u.use(Tus, tusOptions(Math.max(1, +chunk.value || DEFAULTS.tusChunkMiB))))
       useFor(u, large, () => u.use(AwsS3, {
-        endpoint: location.origin, headers: bearer(), shouldUseMultipart: true, limit: 4,
-        retryDelays: [0, 1000, 3000, 5000, 10000],
-      } as any))
+        shouldUseMultipart: true, limit: 4,
+        signRequest: async (req: any) => {
+          if (req.method === 'POST' && req.uploadId) completed.set(req.key, req.uploadId)
+          return signRequest(req)
+        },
+      }))
       read = () => ({ title: title.value.trim() })
       onComplete = async (ok) => {
         const session = await api('/api/v1/uploads', { method: 'POST' })
         for (const f of ok) {
-          const source = mpu(f)?.uploadId
-            ? { multipart: { uploadId: mpu(f)!.uploadId, key: mpu(f)!.key } }
+          const key = (f.response?.body as any)?.key as string | undefined
+          const uploadId = (key && completed.get(key)) || mpu(f)?.uploadId
+          const source = large(f) && key && uploadId
+            ? { multipart: { uploadId, key } }
             : { tus_url: f.response?.uploadURL ?? f.tus?.uploadUrl }
           await api(`/api/v1/uploads/${session.upload_id}/files`, { method: 'POST', json: { filename: f.name, ...source } })
         }
         const t = read().title
         const project = await api('/api/v1/projects', { method: 'POST', json: { upload_id: session.upload_id, ...(t ? { title: t } : {}) } })
-        say(`Project ${project.name} created from ${ok.length} file(s).`, 'ok')
-        log.append(h('li', {}, h('a', { href: `#/project/${encodeURIComponent(project.name)}`, id: 'new-project-link' }, `Open project ${project.name}`)))
+        localStorage.removeItem(TITLE)
+        say(`Project ${project.name}${t ? ` (“${t}”)` : ''} created from ${ok.length} file(s).`, 'ok')
+        log.append(h('li', {}, h('a', { href: `#/project/${encodeURIComponent(project.name)}`, id: 'new-project-link', 'data-name': project.name }, `Open project ${project.name}`)))
       }
     } else if (target === 'vehicle') {
       const vehicles = h('select', { id: 'vehicle' }, h('option', { value: '' }, 'New vehicle'))
@@ -179,12 +202,15 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       }
       try {
         for (const p of (await api('/360/projects')).projects) projects.append(h('option', { value: p.id }, p.name || p.id))
+        if (query.get('project')) projects.value = query.get('project')!
         await loadDrawings()
       } catch (err) {
         say(`Walkthrough projects: ${(err as Error).message}`, 'error')
       }
       projects.addEventListener('change', loadDrawings)
-      options.append(field('wt-project', 'Project', projects), field('wt-drawing', 'Drawing (floor plan)', drawings),
+      options.append(h('p', { class: 'hint' }, 'A walkthrough needs a project and a drawing (floor plan) first: ',
+        h('a', { href: '#/walkthroughs', id: 'manage-walkthroughs' }, 'make or manage them here'), '.'),
+        field('wt-project', 'Project', projects), field('wt-drawing', 'Drawing (floor plan)', drawings),
         field('wt-upload', 'Upload object', objects), field('wt-name', 'Name (new object)', name), field('wt-date', 'Date', date),
         field('wt-by', 'Uploaded by', by), field('wt-start', 'Start position', start), field('wt-end', 'End position', end),
         field('wt-points', 'Target points', count, '0: one every few seconds of video'))
@@ -210,30 +236,10 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
     } else {
       const format = h('select', { id: 'capture-format' }, ...['video', 'bulk-images', 'commonformat-ios'].map((x) => h('option', { value: x }, x)))
       options.append(field('capture-format', 'Input format', format))
-      const eids = new Map<string, string>()
-      viaOf = () => 'S3 multipart (capture parts)'
-      u.use(AwsS3, {
-        shouldUseMultipart: true, limit: 2, getChunkSize: (f: { size: number }) => capturePartSize(f.size),
-        createMultipartUpload: async (f: UppyFile<any, any>) => {
-          const c = await api('/api/v1/captures', { method: 'POST', json: { name: f.name, bytesize: f.size, input_data_format: format.value } })
-          eids.set(f.id, c.eid)
-          return { uploadId: c.eid, key: c.eid }
-        },
-        signPart: async (f: UppyFile<any, any>, { uploadId, partNumber }: { uploadId: string; partNumber: number }) => {
-          const got = await api(`/api/v1/captures/${uploadId}/create-upload-url/${partNumber}`, { method: 'POST', json: { eid: uploadId, bytesize: f.size } })
-          return { url: got.upload_url, method: 'PUT' }
-        },
-        listParts: async () => [], // the Captures API has no part listing: a reload starts the capture's parts again
-        completeMultipartUpload: async (_f: UppyFile<any, any>, { uploadId, parts }: { uploadId: string; parts: { PartNumber: number; ETag: string }[] }) => {
-          const c = await api(`/api/v1/captures/${uploadId}/uploaded`, { method: 'POST', json: { eid: uploadId, parts: parts.map((p) => ({ number: p.PartNumber, etag: p.ETag })) } })
-          return { location: c.share_url ?? '' }
-        },
-        abortMultipartUpload: async (_f: UppyFile<any, any>, { uploadId }: { uploadId: string }) => {
-          await api(`/api/v1/captures/${uploadId}`, { method: 'DELETE' }).catch(() => undefined)
-        },
-      } as any)
+      viaOf = () => 'capture parts'
+      u.use(CaptureUploader, { format: () => format.value })
       onComplete = async (ok) => {
-        for (const f of ok) say(`${f.name}: capture ${mpu(f)?.uploadId ?? eids.get(f.id)} uploaded, queued for processing.`, 'ok')
+        for (const f of ok) say(`${f.name}: capture ${(f.response?.body as any)?.eid} uploaded, queued for processing.`, 'ok')
       }
     }
     u.use(GoldenRetriever, { serviceWorker: false })
@@ -254,11 +260,37 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
       log.append(h('li', { class: 'progress-start', 'data-file': f.name, 'data-bytes': p.bytesUploaded },
         `${f.name}: sending over ${viaOf(f)}, first progress at ${bytes(p.bytesUploaded)}`))
     })
-    u.on('restored', () => {
+    // After a reload: only say something when there is something to resume, and offer a Resume button
+    // that starts once every restored file has its bytes back.
+    const refreshResume = () => {
       const files = u.getFiles()
-      const ghosts = files.filter((f) => f.isGhost).length
-      say(`Restored ${files.length} unfinished upload(s)${ghosts ? `; choose ${ghosts} of them again (Add more), then Resume` : '; press Resume'}.`)
+      const unfinished = files.filter((f) => !f.progress.uploadComplete)
+      const ghosts = unfinished.filter((f) => f.isGhost)
+      const restored = unfinished.filter((f) => (f as any).isRestored)
+      if (!restored.length) {
+        resume.replaceChildren()
+        return
+      }
+      const text = ghosts.length
+        ? `${restored.length} unfinished upload(s) restored. Choose ${ghosts.map((f) => f.name).join(', ')} again (Add more) to give ${ghosts.length === 1 ? 'it its' : 'them their'} bytes back, then Resume.`
+        : `${restored.length} unfinished upload(s) restored.`
+      const button = h('button', { type: 'button', id: 'resume-uploads', class: 'primary', disabled: ghosts.length > 0,
+        onclick: () => {
+          resume.replaceChildren()
+          // Golden Retriever's own resume: picks the restored uploads up where the server has them.
+          if (u.getState().recoveredState) u.emit('restore-confirmed')
+          else void u.upload()
+        } }, 'Resume')
+      resume.replaceChildren(h('p', { id: 'resume-text' }, text), button)
+    }
+    u.on('restored', () => {
+      refreshResume()
+      const n = u.getFiles().filter((f) => !f.progress.uploadComplete).length
+      if (n) announce(`Restored ${n} unfinished upload(s).`)
     })
+    u.on('file-added', () => { if (resume.childElementCount) refreshResume() })
+    u.on('file-removed', () => { if (resume.childElementCount) refreshResume() })
+    u.on('upload', () => resume.replaceChildren())
     u.on('upload-error', (f, err) => say(`${f?.name}: ${err.message} — use retry to try again.`, 'error'))
     u.on('complete', async (result) => {
       const ok = result.successful ?? []
@@ -277,7 +309,7 @@ export async function uploadView(query: URLSearchParams): Promise<View> {
   const el = h('section', { class: 'upload' },
     h('h1', {}, 'Upload'),
     h('div', { class: 'card' }, field('target', 'Target', targetPick), options),
-    dash,
+    resume, dash,
     h('h2', {}, 'Results'), log)
   return { el, destroy: () => uppy?.destroy() }
 }

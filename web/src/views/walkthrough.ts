@@ -1,5 +1,6 @@
-// A walkthrough: the drawing (floor plan) with the placed points, and the panorama of the chosen point
-// with its previous and next neighbours along the walk.
+// A walkthrough: the drawing (floor plan) with the placed points; choosing a point opens its panorama
+// in an overlay (a modal <dialog>, so it is in view wherever the page was scrolled) with the previous
+// and next points along the walk. Escape or Close returns to the plan.
 //
 // Points come from GET /360/{upload_id}/points: `x`, `y` in 0..1 of the drawing image when placed on
 // it, else `lat`, `lng`, which the drawing's bounds turn into the same 0..1 position.
@@ -41,9 +42,11 @@ export async function walkthroughView(id: string, q: URLSearchParams): Promise<V
   const prev = h('button', { type: 'button', id: 'point-prev', 'aria-label': 'Previous point', disabled: true }, '← Previous')
   const next = h('button', { type: 'button', id: 'point-next', 'aria-label': 'Next point', disabled: true }, 'Next →')
   const box = h('div', { class: 'sphere', id: 'walkthrough-panorama', role: 'application', 'aria-label': '360° view of the chosen point' })
-  const pano = h('section', { class: 'card pano-panel', hidden: true, 'aria-labelledby': 'h-pano' },
-    h('div', { class: 'titlebar' }, h('h2', { id: 'h-pano' }, 'Panorama'), h('div', { class: 'actions' }, prev, next)), caption, box)
-
+  const close = h('button', { type: 'button', id: 'point-close', 'aria-label': 'Close the panorama' }, 'Close ✕')
+  const pano = h('dialog', { class: 'pano-overlay', id: 'pano-dialog', 'aria-labelledby': 'h-pano' },
+    h('div', { class: 'titlebar' }, h('h2', { id: 'h-pano' }, 'Panorama'), caption, h('div', { class: 'actions' }, prev, next, close)), box)
+  close.addEventListener('click', () => pano.close())
+  pano.addEventListener('close', () => (markers.querySelector(`[data-i="${current}"]`) as HTMLElement | null)?.focus())
   if (drawing?.image_url) {
     imageUrl = await blobUrl(drawing.image_url)
     img.src = imageUrl
@@ -58,7 +61,7 @@ export async function walkthroughView(id: string, q: URLSearchParams): Promise<V
     next.disabled = i === points.length - 1
     const text = `Point ${p.index + 1} of ${points.length} · ${p.time_seconds.toFixed(1)} s · ${p.source}`
     caption.textContent = text
-    pano.hidden = false
+    if (!pano.open) pano.showModal()
     box.removeAttribute('data-loaded')
     if (!viewer) {
       viewer = sphere(box, { url: p.panorama_url, caption: text })
@@ -107,6 +110,7 @@ export async function walkthroughView(id: string, q: URLSearchParams): Promise<V
 
   const el = h('section', { class: 'walkthrough' },
     h('div', { class: 'titlebar' }, h('h1', {}, obj.name), h('a', { href: '#/' }, 'Library')),
-    status, h('section', { class: 'card', 'aria-labelledby': 'h-plan' }, h('h2', { id: 'h-plan' }, drawing ? drawing.name : 'Drawing'), plan), pano)
-  return { el, destroy: () => { alive = false; viewer?.destroy(); if (imageUrl) URL.revokeObjectURL(imageUrl) } }
+    status, h('section', { class: 'card', 'aria-labelledby': 'h-plan' }, h('h2', { id: 'h-plan' }, drawing ? drawing.name : 'Drawing'),
+      h('p', { class: 'hint' }, 'Choose a point to look around from it.'), plan), pano)
+  return { el, destroy: () => { alive = false; if (pano.open) pano.close(); viewer?.destroy(); if (imageUrl) URL.revokeObjectURL(imageUrl) } }
 }
