@@ -2,11 +2,17 @@
 
 Each step takes the file and returns {role: blob key}. Images get a thumbnail here; the media
 pipeline adds frames for 360 video and the like by registering more steps.
+
+A step that cannot convert its file (corrupt, truncated, an unsupported variant) raises `FileFailed`
+with a stable code and a message for people: the file keeps its record with `error` and `message`,
+the other steps still run, and the project goes on to 100. Any other exception is a fault of the job
+(it is retried), not of the file.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +23,21 @@ from omnidrop.pipeline.thumbnails import ThumbnailError, make_thumbnail
 
 if TYPE_CHECKING:
     from omnidrop.jobs.runner import JobContext
+
+class FileFailed(Exception):
+    """This file could not be converted; `code` is stable (`corrupt`, `truncated`, `unsupported`…)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass
+class FileOutcome:
+    assets: dict[str, str] = field(default_factory=dict)
+    error: str | None = None  # the first step's FileFailed code
+    message: str | None = None
+
 
 Step = Callable[["JobContext", str, str, Path, Classification], Awaitable[dict[str, str]]]
 STEPS: dict[Kind, list[Step]] = {}
@@ -31,11 +52,15 @@ def step(*kinds: Kind) -> Callable[[Step], Step]:
     return register
 
 
-async def run_file_steps(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> dict[str, str]:
-    assets: dict[str, str] = {}
+async def run_file_steps(ctx: JobContext, project_id: str, name: str, path: Path, kind: Classification) -> FileOutcome:
+    outcome = FileOutcome()
     for fn in STEPS.get(kind.kind, []):
-        assets.update(await fn(ctx, project_id, name, path, kind))
-    return assets
+        try:
+            outcome.assets.update(await fn(ctx, project_id, name, path, kind))
+        except FileFailed as exc:
+            if outcome.error is None:
+                outcome.error, outcome.message = exc.code, exc.message
+    return outcome
 
 
 @step(Kind.IMAGE)

@@ -27,6 +27,7 @@ from omnidrop.pipeline.classify import classify
 from omnidrop.pipeline.fetch import FetchPolicy, LinkRefused, fetch
 from omnidrop.pipeline.file_steps import run_file_steps
 from omnidrop.pipeline.hashing import sha256_file
+from omnidrop.pipeline.tours import build_project_tour
 from omnidrop.projects.service import FAILED, PROCESSING, READY
 from omnidrop.uploads.names import UniqueNames
 
@@ -91,7 +92,8 @@ async def run(ctx: JobContext) -> None:
         raise JobFailed(exc.code, str(exc)) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
-    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow(), refused_entries=refused or None)
+    tour = await build_project_tour(ctx, project_id)  # from the files recorded: safe to redo after a crash
+    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow(), refused_entries=refused or None, tour=tour)
 
 
 def _quotas(ctx: JobContext) -> Quotas:
@@ -192,7 +194,7 @@ def project_names() -> UniqueNames:
 
 async def _record(ctx: JobContext, project: Project, name: str, origin: str, key: str, path: Path) -> None:
     digest, kind = await asyncio.gather(asyncio.to_thread(sha256_file, path), asyncio.to_thread(classify, path, name))
-    assets = await run_file_steps(ctx, project.id, name, path, kind)
+    outcome = await run_file_steps(ctx, project.id, name, path, kind)
     size = path.stat().st_size
     async with ctx.services.db.write() as s:
         row = (
@@ -202,7 +204,8 @@ async def _record(ctx: JobContext, project: Project, name: str, origin: str, key
             row = ProjectFile(project_id=project.id, name=name, created_at=utcnow())
             s.add(row)
         row.origin, row.blob_key, row.size, row.sha256 = origin, key, size, digest
-        row.kind, row.mime, row.details, row.assets = str(kind.kind), kind.mime, _jsonable(kind.details), assets
+        row.kind, row.mime, row.details, row.assets = str(kind.kind), kind.mime, _jsonable(kind.details), outcome.assets
+        row.error_code, row.error_message = outcome.error, outcome.message
 
 
 def _jsonable(details: dict) -> dict:

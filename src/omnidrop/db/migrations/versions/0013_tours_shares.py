@@ -1,0 +1,44 @@
+"""360 tours of projects, per-file processing errors, and share links.
+
+Revision ID: 0013_tours_shares
+Revises: 0012_decode_skipped
+Create Date: 2026-12-03
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from omnidrop.db.types import UTCDateTime
+
+revision = "0013_tours_shares"
+down_revision = "0012_decode_skipped"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("projects") as table:
+        table.add_column(sa.Column("tour", sa.JSON(), nullable=True))
+    with op.batch_alter_table("project_files") as table:
+        table.add_column(sa.Column("error_code", sa.String(64), nullable=True))
+        table.add_column(sa.Column("error_message", sa.Text(), nullable=True))
+    op.create_table(
+        "share_links",
+        sa.Column("token", sa.String(64), primary_key=True),
+        sa.Column("project_id", sa.String(32), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("file_name", sa.String(255), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    )
+    op.create_index("ix_share_links_project_id", "share_links", ["project_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_share_links_project_id", "share_links")
+    op.drop_table("share_links")
+    with op.batch_alter_table("project_files") as table:
+        table.drop_column("error_message")
+        table.drop_column("error_code")
+    with op.batch_alter_table("projects") as table:
+        table.drop_column("tour")
