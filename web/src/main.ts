@@ -5,7 +5,9 @@ import { h } from './dom'
 import { signInView } from './views/signin'
 import { dashboardView } from './views/dashboard'
 import { uploadView } from './views/upload'
-import { projectView } from './views/project'
+import { projectView, sharedProjectView } from './views/project'
+import { sharedTourView, tourView } from './views/tour'
+import { VIEWER_ROUTES } from './viewers'
 import { vehicleView } from './views/vehicle'
 import { panoramaView } from './views/panorama'
 import { walkthroughView } from './views/walkthrough'
@@ -18,12 +20,25 @@ const routes: [RegExp, Route][] = [
   [/^\/$/, () => dashboardView()],
   [/^\/upload$/, (_, q) => uploadView(q)],
   [/^\/project\/([^/]+)$/, ([name]) => projectView(name)],
+  [/^\/tour\/([^/]+)$/, ([name]) => tourView(name)],
+  [/^\/shared\/([^/]+)$/, ([token]) => sharedProjectView(token)],
+  [/^\/shared\/([^/]+)\/tour$/, ([token]) => sharedTourView(token)],
+  [/^\/view\/([^/]+)$/, ([viewer], q) => {
+    const route = VIEWER_ROUTES[viewer]
+    if (!route) throw new Error(`No viewer "${viewer}"`)
+    return route(q)
+  }],
   [/^\/vehicle\/([^/]+)$/, ([uuid]) => vehicleView(uuid)],
   [/^\/panorama$/, (_, q) => panoramaView(q)],
   [/^\/walkthrough\/([^/]+)$/, ([id], q) => walkthroughView(id, q)],
 ]
 
 let current: View | null = null
+
+/** Pages a share link opens: they need no sign-in and use no credential. */
+function isPublic(path: string, query: URLSearchParams): boolean {
+  return path.startsWith('/shared/') || (path.startsWith('/view/') && query.has('share')) || (path === '/panorama' && !query.has('auth'))
+}
 
 function nav(): void {
   const el = document.getElementById('nav')!
@@ -43,7 +58,7 @@ function nav(): void {
 async function render(): Promise<void> {
   const [rawPath, rawQuery = ''] = (location.hash.slice(1) || '/').split('?')
   const path = rawPath || '/'
-  if (!credential() && path !== '/signin') {
+  if (!credential() && path !== '/signin' && !isPublic(path, new URLSearchParams(rawQuery))) {
     location.replace('#/signin')
     return
   }

@@ -1,0 +1,74 @@
+// Which viewer opens which file: ONE table, read top to bottom, first match wins.
+//
+// A row matches a file by its `type` (the record's kind: image, video_360, point_cloud, splat,
+// cad_bim…), optionally its `details.format` (e.g. `ifc`, `glb`, `e57`), and optionally a test. Its
+// `viewer` names a route in VIEWER_ROUTES; `null` means "no viewer yet": the page offers the download.
+//
+// Contract for a viewer (to plug one in: add its route below and put its name in the rows):
+//   route:  #/view/<viewer>?project=<name>&file=<filename>     (owner, signed in)
+//           #/view/<viewer>?share=<token>&file=<filename>      (share link, no sign-in)
+//   code:   (q: URLSearchParams) => View | Promise<View>; call sourceFrom(q) (projectsource.ts), then
+//           `await src.file(q.get('file'))` for the file's record ({url, assets: {role: url}, details}),
+//           `src.loadable(url)` for a URL any loader can fetch without headers (or `src.headers()` for
+//           fetch()), and link back with `src.projectHref`. Never assume a signed-in user.
+import type { View } from './main'
+import type { FileEntry, Source } from './projectsource'
+import { sourceFrom } from './projectsource'
+import { panoramaView } from './views/panorama'
+
+export type ViewerRow = {
+  type: string
+  format?: string | string[]
+  when?: (f: FileEntry) => boolean
+  viewer: string | null
+  label: string // the button's text
+}
+
+export const VIEWER_TABLE: ViewerRow[] = [
+  { type: 'image', when: (f) => f.details?.equirectangular === true, viewer: 'panorama', label: 'Panorama' },
+  { type: 'video_360', viewer: 'video360', label: 'Play 360 video' },
+  { type: 'point_cloud', viewer: null, label: 'Point cloud' }, // → 'pointcloud' (views/pointcloud.ts)
+  { type: 'splat', viewer: null, label: 'Splat' }, // → 'splat' (views/splat.ts)
+  { type: 'cad_bim', format: 'ifc', viewer: null, label: 'BIM model' }, // → 'bim' (views/bim.ts)
+  { type: 'cad_bim', format: ['glb', 'gltf', 'obj', 'stl', 'ply', 'fbx'], viewer: null, label: '3D model' }, // → 'model' (views/splat.ts)
+]
+
+// The viewer routes (#/view/<name>?…). Each is given the query; see the contract above.
+const VIDEO_IN_MEMORY_MAX = 512 * 1024 * 1024 // the owner's video is fetched whole with the key: keep it sane
+
+async function filePanorama(q: URLSearchParams, video: boolean): Promise<View> {
+  const src = sourceFrom(q)
+  const f = await src.file(q.get('file') ?? '')
+  if (video && !src.shared && f.size > VIDEO_IN_MEMORY_MAX) throw new Error('This video is too large to play in the browser; download it instead.')
+  const p = new URLSearchParams({ title: f.name, back: src.projectHref })
+  if (src.shared) p.set('src', f.url)
+  else {
+    p.set('src', new URL(f.url, location.href).pathname)
+    p.set('auth', '1')
+  }
+  if (video) p.set('video', '1')
+  return panoramaView(p)
+}
+
+export const VIEWER_ROUTES: Record<string, (q: URLSearchParams) => View | Promise<View>> = {
+  panorama: (q) => filePanorama(q, false),
+  video360: (q) => filePanorama(q, true),
+}
+
+export function viewerFor(f: FileEntry): ViewerRow | null {
+  const format = String(f.details?.format ?? '').toLowerCase()
+  for (const row of VIEWER_TABLE) {
+    if (row.type !== f.type) continue
+    if (row.format !== undefined && !(Array.isArray(row.format) ? row.format : [row.format]).includes(format)) continue
+    if (row.when && !row.when(f)) continue
+    return row
+  }
+  return null
+}
+
+/** The link that opens `f` in its viewer, or null when it has none (yet): the page offers the download. */
+export function viewerHref(src: Source, f: FileEntry): string | null {
+  const row = viewerFor(f)
+  if (!row?.viewer || !(row.viewer in VIEWER_ROUTES)) return null
+  return `#/view/${row.viewer}?${src.query}&file=${encodeURIComponent(f.name)}`
+}
