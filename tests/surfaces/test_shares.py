@@ -71,7 +71,7 @@ def test_a_share_link_opens_read_only_without_a_key_until_revoked(live, street):
     assert r.status_code == 201, r.text
     share = r.json()
     assert share["active"] and share["expires_at"] is None and share["file"] is None
-    assert len(share["token"]) >= 40 and share["app_url"].endswith(f"/app/#/shared/{share['token']}")
+    assert len(share["token"]) >= 40 and share["app_url"].endswith(f"/app/#/share/{share['token']}")
     shared = httpx.get(share["url"]).json()
     assert shared["title"] == "Street" and shared["tour"]["nodes"] == 3
     for secret in ("name", "source", "options", "privacy_mode"):
@@ -133,8 +133,8 @@ def test_share_refusals(live, street):
     assert httpx.post(f"{live.api}/projects/nope/shares", json={}, headers=headers).status_code == 404
     assert httpx.post(base, json={}).status_code == 401
     assert httpx.delete(f"{base}/{'x' * 43}", headers=headers).json()["error"] == "share_not_found"
-    assert httpx.get(f"{live.api}/shared/{'x' * 43}").status_code == 404
-    assert httpx.get(f"{live.api}/shared/short").status_code == 404
+    assert httpx.get(f"{live.api}/share/{'x' * 43}").status_code == 404
+    assert httpx.get(f"{live.api}/share/short").status_code == 404
 
 
 def test_a_public_project_is_shared_from_the_start(live):

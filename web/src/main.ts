@@ -21,8 +21,8 @@ const routes: [RegExp, Route][] = [
   [/^\/upload$/, (_, q) => uploadView(q)],
   [/^\/project\/([^/]+)$/, ([name]) => projectView(name)],
   [/^\/tour\/([^/]+)$/, ([name]) => tourView(name)],
-  [/^\/shared\/([^/]+)$/, ([token]) => sharedProjectView(token)],
-  [/^\/shared\/([^/]+)\/tour$/, ([token]) => sharedTourView(token)],
+  [/^\/share\/([^/]+)$/, ([token]) => sharedProjectView(token)],
+  [/^\/share\/([^/]+)\/tour$/, ([token]) => sharedTourView(token)],
   [/^\/view\/([^/]+)$/, ([viewer], q) => {
     const route = VIEWER_ROUTES[viewer]
     if (!route) throw new Error(`No viewer "${viewer}"`)
@@ -37,7 +37,7 @@ let current: View | null = null
 
 /** Pages a share link opens: they need no sign-in and use no credential. */
 function isPublic(path: string, query: URLSearchParams): boolean {
-  return path.startsWith('/shared/') || (path.startsWith('/view/') && query.has('share')) || (path === '/panorama' && !query.has('auth'))
+  return path.startsWith('/share/') || (path.startsWith('/view/') && query.has('share')) || (path === '/panorama' && !query.has('auth'))
 }
 
 function nav(): void {

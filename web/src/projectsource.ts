@@ -85,7 +85,7 @@ export function ownerSource(name: string): Source {
 }
 
 export function shareSource(token: string): Source {
-  const base = `/api/v1/shared/${encodeURIComponent(token)}`
+  const base = `/api/v1/share/${encodeURIComponent(token)}`
   const src: Source = {
     shared: true,
     id: token,
@@ -101,8 +101,8 @@ export function shareSource(token: string): Source {
       a.click()
       a.remove()
     },
-    projectHref: `#/shared/${encodeURIComponent(token)}`,
-    tourHref: `#/shared/${encodeURIComponent(token)}/tour`,
+    projectHref: `#/share/${encodeURIComponent(token)}`,
+    tourHref: `#/share/${encodeURIComponent(token)}/tour`,
   }
   return src
 }

@@ -1,5 +1,5 @@
 // The owner's share links for a project: make one (whole project, or one file, optional expiry),
-// copy it, revoke it. A link opens the read-only shared page (#/shared/<token>) without sign-in.
+// copy it, revoke it. A link opens the read-only shared page (#/share/<token>) without sign-in.
 import { ApiError, api } from './api'
 import { announce, h } from './dom'
 

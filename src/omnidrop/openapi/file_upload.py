@@ -257,15 +257,15 @@ SURFACE = Surface(
             ok=ShareList, security=security.bearer(R), errors={**AUTH, 404: "project_not_found"}),
         ("DELETE", "/api/v1/projects/{name}/shares/{token}"): Operation(
             ok=Revoked, errors={**AUTH, 404: "project_not_found, share_not_found"}),
-        ("GET", "/api/v1/shared/{token}"): Operation(
+        ("GET", "/api/v1/share/{token}"): Operation(
             ok=SharedProject, security=security.PUBLIC, errors={404: "share_not_found (unknown, revoked or expired)"}),
-        ("GET", "/api/v1/shared/{token}/tour"): Operation(
+        ("GET", "/api/v1/share/{token}/tour"): Operation(
             ok=Tour, security=security.PUBLIC, errors={404: "share_not_found, tour_not_found"}),
-        ("GET", "/api/v1/shared/{token}/files/{filename}"): Operation(
+        ("GET", "/api/v1/share/{token}/files/{filename}"): Operation(
             ok_media=DOWNLOAD, security=security.PUBLIC, parameters=[FILENAME, RANGE], error_alternatives=NO_ROUTE,
             extra_ok={206: "the requested range"},
             errors={404: "share_not_found, project_not_found (not ready), file_not_found", 416: "range not satisfiable"}),
-        ("GET", "/api/v1/shared/{token}/assets/{role}/{filename}"): Operation(
+        ("GET", "/api/v1/share/{token}/assets/{role}/{filename}"): Operation(
             ok_media=DOWNLOAD, security=security.PUBLIC, parameters=[FILENAME, RANGE], error_alternatives=NO_ROUTE,
             extra_ok={206: "the requested range"},
             errors={404: "share_not_found, project_not_found (not ready), file_not_found", 416: "range not satisfiable"}),

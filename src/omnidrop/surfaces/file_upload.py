@@ -340,7 +340,7 @@ def _share_json(request: Request, share, active: bool) -> dict:
 
 def _app_share_url(request: Request, share) -> str:
     """Where a person opens the link: the web app's read-only shared page."""
-    return str(request.base_url).rstrip("/") + f"/app/#/shared/{share.token}"
+    return str(request.base_url).rstrip("/") + f"/app/#/share/{share.token}"
 
 
 @router.post("/projects/{name}/shares", status_code=201)
@@ -390,13 +390,13 @@ def shared_record(shared: SharedView, request: Request) -> dict:
             **_outcome_fields(shared.view, tour_url)}
 
 
-@router.get("/shared/{token}", name="shared_project")
+@router.get("/share/{token}", name="shared_project")
 async def get_shared(token: str, request: Request) -> dict:
     """A share link's project, read-only, without a key; revoked, expired or unknown: 404."""
     return shared_record(await request.app.state.services.shares.open(token), request)
 
 
-@router.get("/shared/{token}/tour", name="shared_tour")
+@router.get("/share/{token}/tour", name="shared_tour")
 async def get_shared_tour(token: str, request: Request) -> dict:
     shared = await request.app.state.services.shares.open(token)
     if shared.share.file_name is not None:
@@ -406,7 +406,7 @@ async def get_shared_tour(token: str, request: Request) -> dict:
                        lambda role, f: str(request.url_for("shared_asset", token=token, role=role, filename=f)))
 
 
-@router.get("/shared/{token}/files/{filename:path}", name="shared_file")
+@router.get("/share/{token}/files/{filename:path}", name="shared_file")
 async def download_shared_file(token: str, filename: str, request: Request) -> Response:
     """Checked against the link on every request: the URL works while the link does, however long the
     viewer stays open, and stops the moment it is revoked or expires."""
@@ -414,7 +414,7 @@ async def download_shared_file(token: str, filename: str, request: Request) -> R
     return await _blob_of(shared.view, request, lambda f: f.blob_key if f.name == filename else None)
 
 
-@router.get("/shared/{token}/assets/{role}/{filename:path}", name="shared_asset")
+@router.get("/share/{token}/assets/{role}/{filename:path}", name="shared_asset")
 async def download_shared_asset(token: str, role: str, filename: str, request: Request) -> Response:
     shared = await request.app.state.services.shares.open(token)
     return await _blob_of(shared.view, request, lambda f: f.assets.get(role) if f.name == filename else None)

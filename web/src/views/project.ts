@@ -1,4 +1,4 @@
-// One project page, for its owner (#/project/<name>) or for a share link (#/shared/<token>, no sign-in):
+// One project page, for its owner (#/project/<name>) or for a share link (#/share/<token>, no sign-in):
 // processing status while below 100, then the project's 360 tour when it has panoramas, and every
 // file with its kind, size, state (a clear message when processing failed for it), thumbnail,
 // download, and the viewer that fits it (viewers.ts). The owner also gets the sharing panel.

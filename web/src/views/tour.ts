@@ -2,7 +2,7 @@
 // job built (GET …/tour): every panorama a node, links as arrows placed by the server's yaw, the
 // gallery plugin listing all nodes, and, when the nodes are placed (GPS or scan positions), the map
 // plugin over a plan drawn here from the node positions (no map tiles: nothing here may reach the
-// internet). #/tour/<name> for the owner, #/shared/<token>/tour for a share link.
+// internet). #/tour/<name> for the owner, #/share/<token>/tour for a share link.
 import { Viewer } from '@photo-sphere-viewer/core'
 import { GalleryPlugin } from '@photo-sphere-viewer/gallery-plugin'
 import { MapPlugin } from '@photo-sphere-viewer/map-plugin'
