@@ -21,8 +21,8 @@ STREET = {  # given out of path order; EXIF times say the walk went a → b → 
 
 
 @pytest.fixture(scope="module")
-def live(servers, db_url):
-    return servers.start(database_url=db_url)
+def live(server):
+    return server  # SQLite + local disk, and PostgreSQL + S3
 
 
 @pytest.fixture(scope="module")

@@ -273,6 +273,12 @@ const scenarios = {
     const sharedShareButtons = await anon.locator('#project-files button', { hasText: 'Share' }).count()
     const anonStorage = await anon.evaluate(() => localStorage.getItem('omnidrop.credential'))
     await anon.screenshot({ path: path.join(cfg.artifacts, 'projectTour-shared.png'), fullPage: true })
+    // A file's viewer through the link (the viewer table's route, share= form).
+    await anon.locator('[data-file="a.jpg"] a', { hasText: 'Panorama' }).click()
+    await anon.locator('#panorama[data-loaded=true]').waitFor()
+    const sharedViewerHash = await anon.evaluate(() => location.hash)
+    await anon.click('text=Back')
+    await anon.locator('#open-tour').waitFor()
     await anon.click('#open-tour')
     await anon.locator('#tour[data-loaded="n1"]').waitFor()
     await anon.locator('#tour .psv-gallery-item[data-psv-gallery-item="n3"]').click()
@@ -291,7 +297,7 @@ const scenarios = {
     const revokedText = await refused.textContent()
     await anon.screenshot({ path: path.join(cfg.artifacts, 'projectTour-revoked.png'), fullPage: true })
     await stranger.close()
-    return { failedNote, fileError, cards, shareUrl, gallery, planShown, counter, caption, sharedNav, sharedBadge, sharedShareButtons, anonStorage, revokedText }
+    return { failedNote, fileError, cards, shareUrl, sharedViewerHash, gallery, planShown, counter, caption, sharedNav, sharedBadge, sharedShareButtons, anonStorage, revokedText }
   },
 
   async walkthrough() {

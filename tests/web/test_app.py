@@ -245,6 +245,7 @@ def test_project_page_tour_and_share_link(live, key, auth, tmp_path):
     a = next(c for c in got["cards"] if c["name"] == "a.jpg")
     assert "Image (JPEG) · 360°" in a["text"] and "Panorama" in a["text"] and "taken 2026-05-01 10:00:00" in a["text"]
     assert "/app/#/share/" in got["shareUrl"]
+    assert got["sharedViewerHash"].startswith("#/view/panorama?share=") and got["sharedViewerHash"].endswith("&file=a.jpg")
     assert got["gallery"] == 3 and got["planShown"] == 1  # GPS: the plan (map plugin) is shown
     assert got["counter"] == "2 / 3" and got["caption"].startswith("b.jpg · 2 of 3")
     assert "Library" not in got["sharedNav"] and got["anonStorage"] is None  # nothing of the owner
