@@ -102,3 +102,25 @@ def test_spots_come_from_photos_manifests_and_panorama_roles():
     assert manifest_spots(video, "not a manifest") == []
     scan = file_row("scan.e57", "point_cloud", assets={"panorama_10": "x", "panorama_2": "y", "copc": "z"})
     assert [s.role for s in role_spots(scan)] == ["panorama_2", "panorama_10"]
+
+
+class BlobsInMemory:
+    def __init__(self, blobs):
+        self.blobs = blobs
+
+    async def read(self, key, start=0, end=None):
+        data = self.blobs[key]
+        for i in range(0, len(data), 4):  # small blocks, as a store streams them
+            yield data[i:i + 4]
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b'{"panoramas": []}', {"panoramas": []}),
+    (b"\xff\xd8\xff\xe0" + b"\0" * 64, "image"),
+    (b"\x89PNG\r\n\x1a\n", "image"),
+    (b"not json", None),
+])
+async def test_a_panoramas_asset_is_a_manifest_or_one_image(data, expected):
+    from omnidrop.pipeline.tours import _read_manifest
+
+    assert await _read_manifest(BlobsInMemory({"k": data}), "k") == expected

@@ -6,7 +6,8 @@ Panoramas ("spots") come from
   first; point-cloud conversion for the panoramic images of E57 scans): entries name an asset
   `role` of that file and may carry `gps` {lat, lng[, alt]}, `taken_at`, `time` (seconds into the
   file), `position` [x, y[, z]] (metres in the file's own frame), `heading` and `name`;
-- a file's `panorama_0001`… assets when it has no manifest.
+- a file's `panorama_0001`… assets when it has no (readable) manifest; a `panoramas` asset that is
+  itself a JPEG or PNG is one panorama.
 
 Order and links, best first:
 1. GPS (two spots or more have it): the path walked, that is capture time order when every placed
@@ -234,10 +235,17 @@ def role_spots(f: ProjectFile) -> list[Spot]:
     return [Spot(f.name, r, f"{f.name} · {i + 1}", seq=i) for i, r in enumerate(roles)]
 
 
-async def _read_json(store, key: str, limit: int = 8 * 1024 * 1024) -> Any:
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG")
+
+
+async def _read_manifest(store, key: str, limit: int = 8 * 1024 * 1024) -> Any:
+    """The JSON a `panoramas` asset holds; "image" when the asset is one panorama image itself;
+    None when it is neither (too large, not JSON)."""
     data = bytearray()
     async for block in store.read(key):
         data += block
+        if bytes(data[:4]).startswith(_IMAGE_MAGIC):
+            return "image"
         if len(data) > limit:
             return None
     try:
@@ -260,10 +268,15 @@ async def build_project_tour(ctx: JobContext, project_id: str) -> dict | None:
         photo = photo_spot(f)
         if photo is not None:
             spots.append(photo)
-        elif MANIFEST_ROLE in (f.assets or {}):
-            spots.extend(manifest_spots(f, await _read_json(ctx.services.store, f.assets[MANIFEST_ROLE])))
-        else:
-            spots.extend(role_spots(f))
+            continue
+        found: list[Spot] = []
+        if MANIFEST_ROLE in (f.assets or {}):  # kept even when another step of the file failed
+            manifest = await _read_manifest(ctx.services.store, f.assets[MANIFEST_ROLE])
+            if manifest == "image":  # the asset is the one panorama itself
+                found = [Spot(f.name, MANIFEST_ROLE, f.name)]
+            else:
+                found = manifest_spots(f, manifest)
+        spots.extend(found or role_spots(f))
     tour = build(spots)
     key = tour_key(project_id)
     if tour is None:
