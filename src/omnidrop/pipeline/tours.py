@@ -33,6 +33,7 @@ from datetime import datetime
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import select
 
 from omnidrop.db.models import ProjectFile
@@ -118,14 +119,19 @@ def _by_time_then_name(spot: Spot) -> tuple:
 
 
 def _chain(spots: list[Spot]) -> list[Spot]:
-    """Nearest-neighbour path through placed spots, from the first by name."""
-    rest = sorted(spots, key=lambda s: (_natural(s.file), s.seq))
-    path = [rest.pop(0)]
-    while rest:
-        here = path[-1].xy
-        nearest = min(range(len(rest)), key=lambda i: (math.dist(here, rest[i].xy), i))
-        path.append(rest.pop(nearest))
-    return path
+    """Nearest-neighbour path through placed spots, from the first by name (ties: the first by name)."""
+    spots = sorted(spots, key=lambda s: (_natural(s.file), s.seq))
+    xy = np.array([s.xy for s in spots], dtype=float)
+    free = np.ones(len(spots), dtype=bool)
+    path, here = [0], 0
+    free[0] = False
+    for _ in range(len(spots) - 1):
+        d = np.hypot(*(xy - xy[here]).T)
+        d[~free] = np.inf
+        here = int(np.argmin(d))  # the lowest index among equals
+        free[here] = False
+        path.append(here)
+    return [spots[i] for i in path]
 
 
 def order(spots: list[Spot]) -> tuple[list[Spot], str]:
@@ -171,11 +177,15 @@ def build(spots: list[Spot]) -> dict | None:
     steps = [math.dist(path[i].xy, path[j].xy) for i, j in zip(placed, placed[1:]) if j == i + 1]
     if steps:
         reach = 2 * max(median(steps), 1.0)
-        for i in placed:
-            near = sorted((math.dist(path[i].xy, path[j].xy), j) for j in placed if j != i)
-            for distance, j in near[:MAX_NEAR_LINKS]:
-                if distance <= reach:
-                    link(i, j)
+        xy = np.array([path[i].xy for i in placed], dtype=float)
+        for a, i in enumerate(placed):
+            d = np.hypot(*(xy - xy[a]).T)
+            d[a] = np.inf
+            k = min(MAX_NEAR_LINKS, len(placed) - 1)
+            nearest = np.argpartition(d, k - 1)[:k] if k else []
+            for b in sorted(nearest, key=lambda b: (d[b], b)):
+                if d[b] <= reach:
+                    link(i, placed[int(b)])
 
     nodes = []
     for i, s in enumerate(path):
