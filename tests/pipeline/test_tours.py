@@ -83,7 +83,8 @@ def test_one_panorama_is_a_tour_and_none_is_not():
 
 
 def file_row(name, kind="image", details=None, assets=None, error=None):
-    return ProjectFile(name=name, kind=kind, details=details or {}, assets=assets or {}, error_code=error)
+    details = {**(details or {}), **({"error": error, "error_message": "broken"} if error else {})}
+    return ProjectFile(name=name, kind=kind, details=details, assets=assets or {})
 
 
 def test_spots_come_from_photos_manifests_and_panorama_roles():

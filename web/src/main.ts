@@ -31,6 +31,9 @@ const routes: [RegExp, Route][] = [
   [/^\/vehicle\/([^/]+)$/, ([uuid]) => vehicleView(uuid)],
   [/^\/panorama$/, (_, q) => panoramaView(q)],
   [/^\/walkthrough\/([^/]+)$/, ([id], q) => walkthroughView(id, q)],
+  // The BIM viewer (three.js + GLTFLoader) loads on first use.
+  [/^\/bim\/([^/]+)\/(.+)$/, async ([project, file], q) => (await import('./views/bim')).bimView(project, file, q)],
+  [/^\/bim$/, async (_, q) => (await import('./views/bim')).bimView(null, null, q)],
 ]
 
 let current: View | null = null

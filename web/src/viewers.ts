@@ -29,7 +29,7 @@ export const VIEWER_TABLE: ViewerRow[] = [
   { type: 'video_360', viewer: 'video360', label: 'Play 360 video' },
   { type: 'point_cloud', viewer: null, label: 'Point cloud' }, // → 'pointcloud' (views/pointcloud.ts)
   { type: 'splat', viewer: null, label: 'Splat' }, // → 'splat' (views/splat.ts)
-  { type: 'cad_bim', format: 'ifc', viewer: null, label: 'BIM model' }, // → 'bim' (views/bim.ts)
+  { type: 'cad_bim', format: 'ifc', when: (f) => !!f.assets?.bim_model, viewer: 'bim', label: 'BIM model' },
   { type: 'cad_bim', format: ['glb', 'gltf', 'obj', 'stl', 'ply', 'fbx'], viewer: null, label: '3D model' }, // → 'model' (views/splat.ts)
 ]
 
@@ -50,9 +50,20 @@ async function filePanorama(q: URLSearchParams, video: boolean): Promise<View> {
   return panoramaView(p)
 }
 
+async function fileBim(q: URLSearchParams): Promise<View> {
+  const { bimView } = await import('./views/bim') // three.js: loaded on first use
+  const src = sourceFrom(q)
+  const name = q.get('file') ?? ''
+  if (!src.shared) return bimView(src.id, name, q)
+  const f = await src.file(name) // a share link: its asset URLs work without a key
+  if (!f.assets.bim_model) throw new Error(f.error ? `${name} could not be converted: ${f.message || f.error}` : `${name} has no BIM model`)
+  return bimView(null, null, new URLSearchParams({ model: f.assets.bim_model, tree: f.assets.bim_tree, properties: f.assets.bim_properties, title: name }))
+}
+
 export const VIEWER_ROUTES: Record<string, (q: URLSearchParams) => View | Promise<View>> = {
   panorama: (q) => filePanorama(q, false),
   video360: (q) => filePanorama(q, true),
+  bim: fileBim,
 }
 
 export function viewerFor(f: FileEntry): ViewerRow | null {

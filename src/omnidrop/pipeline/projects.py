@@ -194,7 +194,7 @@ def project_names() -> UniqueNames:
 
 async def _record(ctx: JobContext, project: Project, name: str, origin: str, key: str, path: Path) -> None:
     digest, kind = await asyncio.gather(asyncio.to_thread(sha256_file, path), asyncio.to_thread(classify, path, name))
-    outcome = await run_file_steps(ctx, project.id, name, path, kind)
+    derived = await run_file_steps(ctx, project.id, name, path, kind)
     size = path.stat().st_size
     async with ctx.services.db.write() as s:
         row = (
@@ -204,8 +204,8 @@ async def _record(ctx: JobContext, project: Project, name: str, origin: str, key
             row = ProjectFile(project_id=project.id, name=name, created_at=utcnow())
             s.add(row)
         row.origin, row.blob_key, row.size, row.sha256 = origin, key, size, digest
-        row.kind, row.mime, row.details, row.assets = str(kind.kind), kind.mime, _jsonable(kind.details), outcome.assets
-        row.error_code, row.error_message = outcome.error, outcome.message
+        row.kind, row.mime, row.assets = str(kind.kind), kind.mime, derived.assets
+        row.details = _jsonable({**kind.details, **derived.details})
 
 
 def _jsonable(details: dict) -> dict:

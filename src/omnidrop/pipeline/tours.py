@@ -215,7 +215,7 @@ def build(spots: list[Spot]) -> dict | None:
 
 def photo_spot(f: ProjectFile) -> Spot | None:
     details = f.details or {}
-    if f.kind != "image" or details.get("equirectangular") is not True or f.error_code:
+    if f.kind != "image" or details.get("equirectangular") is not True or details.get("error"):
         return None
     where = _gps(details.get("gps"))
     heading = _number((details.get("gps") or {}).get("heading")) if isinstance(details.get("gps"), dict) else None

@@ -253,8 +253,8 @@ def project_record(view: ProjectView, request: Request) -> dict:
                  "url": str(request.url_for("project_file", name=p.name, filename=f.name))}
         entry["assets"] = {role: str(request.url_for("project_asset", name=p.name, role=role, filename=f.name))
                            for role in f.assets}
-        if f.error_code:  # this file could not be converted; the project still reached 100
-            entry["error"], entry["message"] = f.error_code, f.error_message
+        if file_error(f):  # this file could not be converted; the others were
+            entry["error"], entry["message"] = file_error(f)
         files.append(entry)
     # A failed project ends at status 100 too (a client polling until 100 stops), with state "failed",
     # the reason in error/message, and no files.
@@ -270,10 +270,16 @@ def project_record(view: ProjectView, request: Request) -> dict:
     }
 
 
+def file_error(f) -> tuple[str, str] | None:
+    """(code, message) when a processing step could not convert this file (pipeline/file_steps.py)."""
+    details = f.details or {}
+    return (details["error"], details.get("error_message", "")) if details.get("error") else None
+
+
 def _outcome_fields(view: ProjectView, tour_url: str | None) -> dict:
     """omnidrop additions to a ready record: which files failed to convert, and the project's tour."""
     out: dict = {}
-    failed_files = [f.name for f in view.files if f.error_code]
+    failed_files = [f.name for f in view.files if file_error(f)]
     if failed_files:
         out["failed_files"] = failed_files
     tour = view.project.tour
@@ -381,8 +387,8 @@ def shared_record(shared: SharedView, request: Request) -> dict:
                  "url": str(request.url_for("shared_file", token=token, filename=f.name)),
                  "assets": {role: str(request.url_for("shared_asset", token=token, role=role, filename=f.name))
                             for role in f.assets}}
-        if f.error_code:
-            entry["error"], entry["message"] = f.error_code, f.error_message
+        if file_error(f):
+            entry["error"], entry["message"] = file_error(f)
         files.append(entry)
     tour_url = str(request.url_for("shared_tour", token=token)) if shared.share.file_name is None else None
     return {"share": share, "title": p.title, "status": 100, "state": p.state,

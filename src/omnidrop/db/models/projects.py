@@ -51,10 +51,6 @@ class ProjectFile(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     # Derived assets by role, e.g. {"thumbnail": "projects/<id>/thumbs/x.jpg"}.
     assets: Mapped[dict] = mapped_column(JSON, default=dict)
-    # Set when a processing step could not convert this file (corrupt, truncated, unsupported); the
-    # file keeps its record and the project still reaches 100 (migration 0013).
-    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("project_id", "name", name="uq_project_files_project_name"),)

@@ -1,4 +1,4 @@
-"""360 tours of projects, per-file processing errors, and share links.
+"""360 tours of projects, and share links.
 
 Revision ID: 0013_tours_shares
 Revises: 0012_decode_skipped
@@ -19,9 +19,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("projects") as table:
         table.add_column(sa.Column("tour", sa.JSON(), nullable=True))
-    with op.batch_alter_table("project_files") as table:
-        table.add_column(sa.Column("error_code", sa.String(64), nullable=True))
-        table.add_column(sa.Column("error_message", sa.Text(), nullable=True))
     op.create_table(
         "share_links",
         sa.Column("token", sa.String(64), primary_key=True),
@@ -37,8 +34,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_share_links_project_id", "share_links")
     op.drop_table("share_links")
-    with op.batch_alter_table("project_files") as table:
-        table.drop_column("error_message")
-        table.drop_column("error_code")
     with op.batch_alter_table("projects") as table:
         table.drop_column("tour")
