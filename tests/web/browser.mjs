@@ -279,6 +279,17 @@ const scenarios = {
     const sharedViewerHash = await anon.evaluate(() => location.hash)
     await anon.click('text=Back')
     await anon.locator('#open-tour').waitFor()
+    let sharedBim = null
+    if (cfg.ifc) {
+      // The BIM viewer through the link: the table's `bim` row, fed the shared asset URLs.
+      await anon.locator(`[data-file="${cfg.ifc}"] a`, { hasText: 'BIM model' }).click()
+      await anon.locator('#bim-stage[data-loaded="true"]').waitFor()
+      await anon.waitForTimeout(300)
+      sharedBim = { hash: await anon.evaluate(() => location.hash), tree: await anon.locator('#bim-tree li').count() }
+      await anon.screenshot({ path: path.join(cfg.artifacts, 'projectTour-shared-bim.png'), fullPage: true })
+      await anon.goBack()
+      await anon.locator('#open-tour').waitFor()
+    }
     await anon.click('#open-tour')
     await anon.locator('#tour[data-loaded="n1"]').waitFor()
     await anon.locator('#tour .psv-gallery-item[data-psv-gallery-item="n3"]').click()
@@ -297,7 +308,7 @@ const scenarios = {
     const revokedText = await refused.textContent()
     await anon.screenshot({ path: path.join(cfg.artifacts, 'projectTour-revoked.png'), fullPage: true })
     await stranger.close()
-    return { failedNote, fileError, cards, shareUrl, sharedViewerHash, gallery, planShown, counter, caption, sharedNav, sharedBadge, sharedShareButtons, anonStorage, revokedText }
+    return { failedNote, fileError, cards, shareUrl, sharedViewerHash, sharedBim, gallery, planShown, counter, caption, sharedNav, sharedBadge, sharedShareButtons, anonStorage, revokedText }
   },
 
   async walkthrough() {
