@@ -16,6 +16,7 @@ from omnidrop.auth.logins import HashGate, LoginService
 from omnidrop.db.engine import Database
 from omnidrop.jobs.dispatch import Dispatch, dispatch
 from omnidrop.projects.service import ProjectService
+from omnidrop.projects.shares import ShareService
 from omnidrop.settings import Settings
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.factory import open_store
@@ -79,6 +80,10 @@ class Services:
     @cached_property
     def projects(self) -> ProjectService:
         return ProjectService(self.db, self.uploads.quotas, self.settings.job_max_attempts, dispatch=self.dispatch)
+
+    @cached_property
+    def shares(self) -> ShareService:
+        return ShareService(self.db)
 
     # Built on first use, so commands that never touch them pay nothing.
     @cached_property

@@ -186,6 +186,9 @@ class Settings(BaseSettings):
     walkthrough_max_points: int = 1000
     walkthrough_fisheye_fov: float = 190.0
     walkthrough_panorama_quality: int = 90
+    # Project tours: a 360 video gives a tour node every this many seconds, at most this many per video.
+    tour_video_interval_seconds: float = 2.0
+    tour_video_max_nodes: int = 50
 
     # Captures: frames from a video capture (when it gives no num_frames), JPEG quality, GIF size cap.
     capture_frames_fps: float = 5.0

@@ -286,6 +286,84 @@ const scenarios = {
     }
   },
 
+  async projectTour() {
+    // The owner's project page: files with kind, state and per-file error, the tour, sharing.
+    page.on('dialog', (d) => d.accept())
+    await signedIn(`#/project/${cfg.project}`)
+    await page.locator('#project-files [data-file="a.jpg"]').waitFor()
+    await page.waitForFunction(() => [...document.querySelectorAll('#project-files img.thumb')].every((i) => i.complete && i.naturalWidth > 0))
+    const failedNote = await page.locator('#failed-files').textContent()
+    const fileError = await page.locator(`[data-file="${cfg.broken}"] .file-error`).textContent()
+    const cards = await page.locator('#project-files li').evaluateAll((els) => els.map((e) => ({ name: e.dataset.file, state: e.dataset.state, text: e.textContent })))
+    await page.locator('#share-create').click()
+    const field = page.locator('#share-list li.active input.share-url').first()
+    await field.waitFor()
+    const shareUrl = await field.inputValue()
+    await shot('project')
+    // The tour: first node, then the gallery's second item moves to the next node.
+    await page.click('#open-tour')
+    await page.locator('#tour[data-loaded="n1"]').waitFor()
+    await page.waitForTimeout(300)
+    await page.locator('#tour').screenshot({ path: path.join(cfg.artifacts, 'projectTour-node1.png') })
+    await shot('tour')
+    const gallery = await page.locator('#tour .psv-gallery-item').count()
+    const planShown = await page.locator('#tour .psv-map').count()
+    await page.locator('#tour .psv-gallery-item[data-psv-gallery-item="n2"]').click()
+    await page.locator('#tour[data-loaded="n2"]').waitFor()
+    await page.waitForTimeout(300)
+    await page.locator('#tour').screenshot({ path: path.join(cfg.artifacts, 'projectTour-node2.png') })
+    const counter = await page.locator('#tour-node').textContent()
+    const caption = await page.locator('#tour .psv-caption-content').textContent()
+    // Anyone with the link, in a browser with no credential at all.
+    const stranger = await browser.newContext({ viewport: { width: 1280, height: 860 } })
+    const anon = await stranger.newPage()
+    anon.on('pageerror', (e) => consoleErrors.push(String(e)))
+    await anon.goto(shareUrl)
+    await anon.locator('#project-files [data-file="a.jpg"]').waitFor()
+    await anon.waitForFunction(() => [...document.querySelectorAll('#project-files img.thumb')].every((i) => i.complete && i.naturalWidth > 0))
+    const sharedNav = await anon.locator('#nav').textContent()
+    const sharedBadge = await anon.locator('.badge').textContent()
+    const sharedShareButtons = await anon.locator('#project-files button', { hasText: 'Share' }).count()
+    const anonStorage = await anon.evaluate(() => localStorage.getItem('omnidrop.credential'))
+    await anon.screenshot({ path: path.join(cfg.artifacts, 'projectTour-shared.png'), fullPage: true })
+    // A file's viewer through the link (the viewer table's route, share= form).
+    await anon.locator('[data-file="a.jpg"] a', { hasText: 'Panorama' }).click()
+    await anon.locator('#panorama[data-loaded=true]').waitFor()
+    const sharedViewerHash = await anon.evaluate(() => location.hash)
+    await anon.click('text=Back')
+    await anon.locator('#open-tour').waitFor()
+    let sharedBim = null
+    if (cfg.ifc) {
+      // The BIM viewer through the link: the table's `bim` row, fed the shared asset URLs.
+      await anon.locator(`[data-file="${cfg.ifc}"] a`, { hasText: 'BIM model' }).click()
+      await anon.locator('#bim-stage[data-loaded="true"]').waitFor()
+      await anon.waitForTimeout(300)
+      sharedBim = { hash: await anon.evaluate(() => location.hash), tree: await anon.locator('#bim-tree li').count() }
+      await anon.screenshot({ path: path.join(cfg.artifacts, 'projectTour-shared-bim.png'), fullPage: true })
+      await anon.goBack()
+      await anon.locator('#open-tour').waitFor()
+    }
+    await anon.click('#open-tour')
+    await anon.locator('#tour[data-loaded="n1"]').waitFor()
+    await anon.locator('#tour .psv-gallery-item[data-psv-gallery-item="n3"]').click()
+    await anon.locator('#tour[data-loaded="n3"]').waitFor()
+    await anon.waitForTimeout(300)
+    await anon.screenshot({ path: path.join(cfg.artifacts, 'projectTour-shared-tour.png'), fullPage: true })
+    // The owner revokes it; the stranger's next visit is refused.
+    await page.goto(`${cfg.base}/app/#/project/${cfg.project}`)
+    await page.locator('#share-list li.active button', { hasText: 'Revoke' }).first().click()
+    await page.locator('#share-list li.inactive').first().waitFor()
+    await page.waitForFunction(() => !document.querySelector('#share-list li.active'))
+    await anon.goto('about:blank')
+    await anon.goto(shareUrl)
+    const refused = anon.locator('#project-state.error')
+    await refused.waitFor()
+    const revokedText = await refused.textContent()
+    await anon.screenshot({ path: path.join(cfg.artifacts, 'projectTour-revoked.png'), fullPage: true })
+    await stranger.close()
+    return { failedNote, fileError, cards, shareUrl, sharedViewerHash, sharedBim, gallery, planShown, counter, caption, sharedNav, sharedBadge, sharedShareButtons, anonStorage, revokedText }
+  },
+
   async walkthrough() {
     // Until GET /360/{id}/points is served (wt/walkthrough), the test may hand the page contract-shaped points.
     if (cfg.points) {

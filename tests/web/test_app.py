@@ -230,6 +230,45 @@ def test_panorama_viewer_opens_an_equirectangular_image_and_a_360_video(live, ke
     assert not got["video"]["playing"].startswith("0:00")  # and plays when the play button is pressed
 
 
+def test_project_page_tour_and_share_link(live, key, auth, tmp_path):
+    """The project page lists every file with its state (a clear error for the one that failed), the
+    tour moves between nodes, a share link opens without a key, and once revoked it does not."""
+    from tests.support import ifc
+    from tests.support.panoramas import pano_jpeg
+
+    photos = {"b.jpg": pano_jpeg((190, 60, 50), gps=(48.8583, 2.2944), taken="2026:05:01 10:00:10", label="B"),
+              "c.jpg": pano_jpeg((50, 160, 70), gps=(48.8583, 2.2947), taken="2026:05:01 10:00:20", label="C"),
+              "a.jpg": pano_jpeg((40, 70, 190), gps=(48.8583, 2.2941), taken="2026:05:01 10:00:00", label="A")}
+    broken = v.clip(tmp_path / "clip.mp4", seconds=1, size=(320, 180))  # 16:9 named .insv: not a 360 layout
+    session = httpx.post(f"{live.api}/uploads", headers=auth).json()["upload_id"]
+    model = ifc.small_model(tmp_path / "office.ifc").read_bytes()
+    for name, body in {**photos, "broken.insv": broken.read_bytes(), "office.ifc": model}.items():
+        assert httpx.put(f"{live.api}/uploads/{session}/{name}", headers=auth, content=body).json()["complete"]
+    name = httpx.post(f"{live.api}/projects", headers=auth, json={"upload_id": session, "title": "Street"}).json()["name"]
+    assert ready_project(live, auth, name, timeout=120)["tour"]["nodes"] == 3
+    got = browse(live, key, "projectTour", project=name, broken="broken.insv", ifc="office.ifc")
+    assert "1 of 5 files could not be processed: broken.insv" in got["failedNote"]
+    assert "Could not be processed" in got["fileError"] and "not_360" in got["fileError"]
+    states = {c["name"]: c["state"] for c in got["cards"]}
+    assert states == {"a.jpg": "ready", "b.jpg": "ready", "c.jpg": "ready", "broken.insv": "failed", "office.ifc": "ready"}
+    a = next(c for c in got["cards"] if c["name"] == "a.jpg")
+    assert "Image (JPEG) · 360°" in a["text"] and "Panorama" in a["text"] and "taken 2026-05-01 10:00:00" in a["text"]
+    assert "/app/#/share/" in got["shareUrl"]
+    assert got["sharedViewerHash"].startswith("#/view/panorama?share=") and got["sharedViewerHash"].endswith("&file=a.jpg")
+    assert got["sharedBim"]["hash"].startswith("#/view/bim?share=") and got["sharedBim"]["tree"] > 0
+    assert got["gallery"] == 3 and got["planShown"] == 1  # GPS: the plan (map plugin) is shown
+    assert got["counter"] == "2 / 3" and got["caption"].startswith("b.jpg · 2 of 3")
+    assert "Library" not in got["sharedNav"] and got["anonStorage"] is None  # nothing of the owner
+    assert got["sharedBadge"].startswith("Shared with you") and got["sharedShareButtons"] == 0
+    assert "revoked or has expired" in got["revokedText"]
+    node1, node2 = (Image.open(ARTIFACTS / f"projectTour-node{i}.png").convert("RGB") for i in (1, 2))
+    for shot in (node1, node2):  # a drawn panorama, not a blank canvas
+        assert len(shot.resize((64, 32)).getcolors(64 * 32)) > 50
+    # Node 1 is the blue panorama, node 2 the red one: the view changed with the node.
+    centre = lambda im: im.crop((im.width // 3, im.height // 4, 2 * im.width // 3, im.height // 2)).resize((1, 1)).getpixel((0, 0))  # noqa: E731
+    assert centre(node1)[2] > centre(node1)[0] and centre(node2)[0] > centre(node2)[2]
+
+
 def test_walkthrough_uploaded_through_uppy_shows_its_points_and_moves_between_panoramas(live, key, auth, walkthrough, tmp_path):
     insv = w.dual_fisheye(tmp_path / "VID_20261201_091500_00_001.insv", seconds=2.0)
     upload_id = walkthrough["upload"]["id"]

@@ -5,7 +5,10 @@ import { h } from './dom'
 import { signInView } from './views/signin'
 import { dashboardView } from './views/dashboard'
 import { uploadView } from './views/upload'
-import { projectView } from './views/project'
+import { projectView, sharedProjectView } from './views/project'
+import { sharedTourView, tourView } from './views/tour'
+import { ownerSource } from './projectsource'
+import { VIEWER_ROUTES } from './viewers'
 import { vehicleView } from './views/vehicle'
 import { panoramaView } from './views/panorama'
 import { walkthroughView } from './views/walkthrough'
@@ -23,6 +26,14 @@ const routes: [RegExp, Route][] = [
   [/^\/$/, () => dashboardView()],
   [/^\/upload$/, (_, q) => uploadView(q)],
   [/^\/project\/([^/]+)$/, ([name]) => projectView(name)],
+  [/^\/tour\/([^/]+)$/, ([name]) => tourView(name)],
+  [/^\/share\/([^/]+)$/, ([token]) => sharedProjectView(token)],
+  [/^\/share\/([^/]+)\/tour$/, ([token]) => sharedTourView(token)],
+  [/^\/view\/([^/]+)$/, ([viewer], q) => {
+    const route = VIEWER_ROUTES[viewer]
+    if (!route) throw new Error(`No viewer "${viewer}"`)
+    return route(q)
+  }],
   [/^\/vehicle\/([^/]+)$/, ([uuid]) => vehicleView(uuid)],
   [/^\/panorama$/, (_, q) => panoramaView(q)],
   [/^\/walkthrough\/([^/]+)$/, ([id], q) => walkthroughView(id, q)],
@@ -37,13 +48,16 @@ const routes: [RegExp, Route][] = [
   [/^\/splat$/, async (_, q) => (await import('./views/splat')).splatView(q)],
   [/^\/model$/, async (_, q) => (await import('./views/model')).modelView(q)],
   // three.js and the COPC reader load only when a point cloud is opened.
-  [/^\/pointcloud\/([^/]+)\/(.+)$/, async ([project, file]) => (await import('./views/pointcloud')).pointCloudView(project, file)],
+  [/^\/pointcloud\/([^/]+)\/(.+)$/, async ([project, file]) => (await import('./views/pointcloud')).pointCloudView(ownerSource(project), file)],
   [/^\/capture\/([^/]+)$/, ([sid]) => captureView(sid)],
 ]
-// Pages anyone with the link may open: a shared capture reads only public metadata.
-const PUBLIC = [/^\/capture\/[^/]+$/]
-
 let current: View | null = null
+
+/** Pages a share link opens: they need no sign-in and use no credential (a shared capture reads only
+ * public metadata). */
+function isPublic(path: string, query: URLSearchParams): boolean {
+  return path.startsWith('/share/') || /^\/capture\/[^/]+$/.test(path) || (path.startsWith('/view/') && query.has('share')) || (path === '/panorama' && !query.has('auth'))
+}
 
 function nav(): void {
   const el = document.getElementById('nav')!
@@ -63,7 +77,7 @@ function nav(): void {
 async function render(): Promise<void> {
   const [rawPath, rawQuery = ''] = (location.hash.slice(1) || '/').split('?')
   const path = rawPath || '/'
-  if (!credential() && path !== '/signin' && !PUBLIC.some((re) => re.test(path))) {
+  if (!credential() && path !== '/signin' && !isPublic(path, new URLSearchParams(rawQuery))) {
     location.replace('#/signin')
     return
   }

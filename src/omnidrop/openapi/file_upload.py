@@ -89,6 +89,13 @@ class ProjectFile(BaseModel):
     message: str | None = Field(None, description="why, with error")
 
 
+class TourSummary(BaseModel):
+    nodes: int = Field(description="panoramas in the tour")
+    ordered_by: str = Field(description="gps, position, time or name")
+    gps: bool = Field(description="the nodes carry GPS positions (the viewer shows a plan)")
+    url: str = Field(description="the tour document (GET)")
+
+
 class Project(BaseModel):
     """`{name, status}` while processing; the full record at status 100; `state: failed` with
     `error` and `message` when processing failed."""
@@ -105,6 +112,72 @@ class Project(BaseModel):
     created_at: str | None = None
     ready_at: str | None = None
     files: list[ProjectFile] | None = None
+    failed_files: list[str] | None = Field(None, description="names of the files that carry an error")
+    tour: TourSummary | None = Field(None, description="the project's 360 tour, when it has panoramas")
+
+
+class TourLink(BaseModel):
+    node: str = Field(description="the linked node's id")
+    yaw: float = Field(description="degrees clockwise from the panorama's centre towards the linked node")
+    distance: float | None = Field(None, description="metres, when both nodes are placed")
+
+
+class TourNode(BaseModel):
+    id: str
+    file: str = Field(description="the project file the panorama comes from")
+    name: str
+    panorama: str = Field(description="URL of the equirectangular JPEG")
+    thumbnail: str = Field(description="URL of a small picture of it")
+    links: list[TourLink]
+    gps: dict[str, float] | None = Field(None, description="lat, lng and alt when known")
+    position: list[float] | None = Field(None, description="[x east, y north] in metres from the first placed node")
+    taken_at: str | None = None
+    heading: float | None = Field(None, description="degrees from north the panorama's centre faces (EXIF)")
+
+
+class Tour(BaseModel):
+    """A project's 360 virtual tour (omnidrop addition)."""
+
+    version: int
+    ordered_by: str = Field(description="gps, position, time or name")
+    gps: bool
+    start: str = Field(description="the first node's id")
+    nodes: list[TourNode]
+
+
+class Share(BaseModel):
+    token: str = Field(description="the unguessable part of the link")
+    file: str | None
+    url: str = Field(description="the shared record (GET, no key)")
+    app_url: str = Field(description="the web app's read-only page for the link")
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    active: bool = Field(description="opens now (not revoked, not expired)")
+
+
+class ShareList(BaseModel):
+    shares: list[Share]
+
+
+class Revoked(BaseModel):
+    revoked: bool
+
+
+class SharedProject(BaseModel):
+    """A share link's view: title, files (URLs that work without a key for as long as the link does)
+    and the tour; nothing else of the owner."""
+
+    share: dict[str, Any] = Field(description="file (or null for the whole project) and expires_at")
+    title: str
+    status: int
+    state: str
+    error: str | None = None
+    message: str | None = None
+    ready_at: str | None = None
+    files: list[dict[str, Any]] | None = None
+    failed_files: list[str] | None = None
+    tour: TourSummary | None = None
 
 
 class RouteNotFound(BaseModel):
@@ -178,5 +251,25 @@ SURFACE = Surface(
             ok_media=DOWNLOAD, security=security.bearer(R), parameters=[FILENAME, RANGE], error_alternatives=NO_ROUTE,
             extra_ok={206: "the requested range"},
             errors={**AUTH, 404: "project_not_found (or not ready), file_not_found", 416: "range not satisfiable"}),
+        ("GET", "/api/v1/projects/{name}/tour"): Operation(
+            ok=Tour, security=security.bearer(R), errors={**AUTH, 404: "project_not_found, tour_not_found"}),
+        ("POST", "/api/v1/projects/{name}/shares"): Operation(
+            ok=Share, errors={**AUTH, **BAD_REQUEST, 400: "invalid_share, invalid_request", 404: "project_not_found, file_not_found"}),
+        ("GET", "/api/v1/projects/{name}/shares"): Operation(
+            ok=ShareList, security=security.bearer(R), errors={**AUTH, 404: "project_not_found"}),
+        ("DELETE", "/api/v1/projects/{name}/shares/{token}"): Operation(
+            ok=Revoked, errors={**AUTH, 404: "project_not_found, share_not_found"}),
+        ("GET", "/api/v1/share/{token}"): Operation(
+            ok=SharedProject, security=security.PUBLIC, errors={404: "share_not_found (unknown, revoked or expired)"}),
+        ("GET", "/api/v1/share/{token}/tour"): Operation(
+            ok=Tour, security=security.PUBLIC, errors={404: "share_not_found, tour_not_found"}),
+        ("GET", "/api/v1/share/{token}/files/{filename}"): Operation(
+            ok_media=DOWNLOAD, security=security.PUBLIC, parameters=[FILENAME, RANGE], error_alternatives=NO_ROUTE,
+            extra_ok={206: "the requested range"},
+            errors={404: "share_not_found, project_not_found (not ready), file_not_found", 416: "range not satisfiable"}),
+        ("GET", "/api/v1/share/{token}/assets/{role}/{filename}"): Operation(
+            ok_media=DOWNLOAD, security=security.PUBLIC, parameters=[FILENAME, RANGE], error_alternatives=NO_ROUTE,
+            extra_ok={206: "the requested range"},
+            errors={404: "share_not_found, project_not_found (not ready), file_not_found", 416: "range not satisfiable"}),
     },
 )

@@ -22,7 +22,7 @@ from av.sidedata.sidedata import Type as SideDataType
 from PIL import Image, UnidentifiedImageError
 
 from omnidrop.pipeline.archive import CONTAINER_SUFFIXES, is_archive
-from omnidrop.pipeline.media import heif
+from omnidrop.pipeline.media import exif, heif
 
 HEAD_BYTES = 64 * 1024  # enough for PLY/PCD headers, STEP headers and image XMP
 
@@ -287,6 +287,7 @@ def _image(im: Image.Image) -> Classification:
     else:
         # No metadata: a 2:1 frame is the usual sign of a stitched 360 photo.
         details["equirectangular"] = height > 0 and abs(width - 2 * height) <= max(2, width // 100)
+    details.update(exif.photo_metadata(im))  # gps and taken_at, when the camera wrote them
     mime = _MIME_OF_FORMAT.get(im.format) or im.get_format_mimetype() or "application/octet-stream"
     return Classification(Kind.IMAGE, mime, details)
 

@@ -10,6 +10,7 @@ from omnidrop.pipeline import project_frames  # noqa: F401  (registers the VIDEO
 from omnidrop.pipeline import project_bim  # noqa: F401  (registers the CAD_BIM step for IFC)
 from omnidrop.pipeline import project_models  # noqa: F401  (registers the SPLAT and mesh CAD_BIM steps)
 from omnidrop.pipeline import project_pointclouds  # noqa: F401  (registers the POINT_CLOUD file step)
+from omnidrop.pipeline import tour_panoramas  # noqa: F401  (registers the VIDEO_360 tour step)
 from omnidrop.pipeline import (
     capture_processing, projects, splat_training, vehicle_frames, video_verification, walkthrough_points,
 )

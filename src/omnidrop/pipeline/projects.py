@@ -27,6 +27,7 @@ from omnidrop.pipeline.classify import classify
 from omnidrop.pipeline.fetch import FetchPolicy, LinkRefused, fetch
 from omnidrop.pipeline.file_steps import run_file_steps
 from omnidrop.pipeline.hashing import sha256_file
+from omnidrop.pipeline.tours import build_project_tour
 from omnidrop.projects.service import FAILED, PROCESSING, READY
 from omnidrop.uploads.names import UniqueNames
 
@@ -91,7 +92,8 @@ async def run(ctx: JobContext) -> None:
         raise JobFailed(exc.code, str(exc)) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
-    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow(), refused_entries=refused or None)
+    tour = await build_project_tour(ctx, project_id)  # from the files recorded: safe to redo after a crash
+    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow(), refused_entries=refused or None, tour=tour)
 
 
 def _quotas(ctx: JobContext) -> Quotas:

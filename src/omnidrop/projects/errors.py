@@ -27,3 +27,17 @@ class InvalidDownloadLink(ProjectError):
 
 class ProjectNotFound(ProjectError):
     code = "project_not_found"
+
+
+class ShareNotFound(ProjectError):
+    """No such share link, or it was revoked, or it expired: all look the same from outside."""
+
+    code = "share_not_found"
+
+
+class InvalidShare(ProjectError):
+    code = "invalid_share"
+
+
+class TourNotFound(ProjectError):
+    code = "tour_not_found"

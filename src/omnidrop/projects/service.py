@@ -7,6 +7,7 @@ commit, and the job sweep re-sends it should this process die in between.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -16,7 +17,7 @@ from sqlalchemy import func, or_, select, update
 
 from omnidrop.auth.quotas import Quotas
 from omnidrop.db.engine import Database
-from omnidrop.db.models import Project, ProjectFile, UploadFile, UploadSession
+from omnidrop.db.models import Project, ProjectFile, ShareLink, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
@@ -32,6 +33,7 @@ from omnidrop.uploads.ids import is_valid_upload_id, new_id
 from omnidrop.uploads.names import safe_filename
 
 PROCESS_KIND = "project.process"
+PUBLIC_PRIVACY_MODE = 0  # privacy_mode of a project that is public (has a share link) from the start
 QUEUED, PROCESSING, READY, FAILED = "queued", "processing", "ready", "failed"
 
 
@@ -82,6 +84,9 @@ class ProjectService:
                 status=0, state=QUEUED, created_at=now, updated_at=now,
             )
             s.add(project)
+            if new.privacy_mode == PUBLIC_PRIVACY_MODE:  # public: shared from the start (projects/shares.py)
+                await s.flush()
+                s.add(ShareLink(token=secrets.token_urlsafe(32), project_id=project.id, created_at=now))
             job_id = await add_job(s, PROCESS_KIND, project.id, self.max_attempts)
         await self.dispatch(job_id)
         return project

@@ -21,8 +21,9 @@ from omnidrop.auth.rate_limits import RateLimited
 from omnidrop.auth.scopes import PROJECTS_READ, PROJECTS_WRITE
 from omnidrop.protocols.content_range import put_file
 from omnidrop.protocols.downloads import blob_response
-from omnidrop.projects.errors import ProjectNotFound
+from omnidrop.projects.errors import ProjectNotFound, TourNotFound
 from omnidrop.projects.service import READY, NewProject, ProjectView
+from omnidrop.projects.shares import SharedView
 from omnidrop.surfaces.common import Int64, Refusal, core, error_route, guard, validation_errors
 from omnidrop.uploads.adoption import SourceNotFound, adopt_blob, adopt_resumable
 from omnidrop.uploads.core import FileProgress
@@ -45,6 +46,9 @@ STATUS = {
     "source_upload_not_found": 404,
     "file_not_found": 404,
     "project_not_found": 404,
+    "share_not_found": 404,
+    "tour_not_found": 404,
+    "invalid_share": 400,
     "non_contiguous_chunk": 409,
     "file_exists": 409,
     "upload_in_progress": 409,
@@ -252,8 +256,8 @@ def project_record(view: ProjectView, request: Request) -> dict:
                  "url": str(request.url_for("project_file", name=p.name, filename=f.name))}
         entry["assets"] = {role: str(request.url_for("project_asset", name=p.name, role=role, filename=f.name))
                            for role in f.assets}
-        if (details := f.details or {}).get("error"):  # this file could not be converted; the others were
-            entry["error"], entry["message"] = details["error"], details.get("error_message", "")
+        if file_error(f):  # this file could not be converted; the others were
+            entry["error"], entry["message"] = file_error(f)
         files.append(entry)
     # A failed project ends at status 100 too (a client polling until 100 stops), with state "failed",
     # the reason in error/message, and no files.
@@ -265,4 +269,161 @@ def project_record(view: ProjectView, request: Request) -> dict:
         # Archive entries not unpacked (extension not allowed), only when there were any.
         **({"refused_entries": p.refused_entries} if p.refused_entries else {}),
         **({"error": p.error_code, "message": p.error_message} if failed else {}),
+        **_outcome_fields(view, str(request.url_for("project_tour", name=p.name)) if p.tour and not failed else None),
     }
+
+
+def file_error(f) -> tuple[str, str] | None:
+    """(code, message) when a processing step could not convert this file (pipeline/file_steps.py)."""
+    details = f.details or {}
+    return (details["error"], details.get("error_message", "")) if details.get("error") else None
+
+
+def _outcome_fields(view: ProjectView, tour_url: str | None) -> dict:
+    """omnidrop additions to a ready record: which files failed to convert, and the project's tour."""
+    out: dict = {}
+    failed_files = [f.name for f in view.files if file_error(f)]
+    if failed_files:
+        out["failed_files"] = failed_files
+    tour = view.project.tour
+    if tour and tour_url:
+        out["tour"] = {"nodes": tour["nodes"], "ordered_by": tour["ordered_by"], "gps": tour["gps"], "url": tour_url}
+    return out
+
+
+async def _tour(view: ProjectView, request: Request, file_url, asset_url) -> dict:
+    """The stored tour with every node's panorama and thumbnail as URLs this caller can load."""
+    p = view.project
+    if p.state != READY or not p.tour:
+        raise TourNotFound("this project has no tour")
+    data = bytearray()
+    async for block in request.app.state.services.store.read(p.tour["key"]):
+        data += block
+    tour = json.loads(bytes(data))
+    have = {f.name: f for f in view.files}
+    nodes = []
+    for node in tour["nodes"]:
+        f = have.get(node["file"])
+        if f is None:
+            continue
+        panorama = file_url(f.name) if node.get("role") is None else asset_url(node["role"], f.name)
+        thumb = node.get("thumbnail_role")
+        node = {k: v for k, v in node.items() if k not in ("role", "thumbnail_role")}
+        node["panorama"] = panorama
+        node["thumbnail"] = asset_url(thumb, f.name) if thumb else panorama
+        nodes.append(node)
+    kept = {n["id"] for n in nodes}
+    for node in nodes:
+        node["links"] = [link for link in node["links"] if link["node"] in kept]
+    return {**{k: v for k, v in tour.items() if k != "nodes"}, "nodes": nodes}
+
+
+@router.get("/projects/{name}/tour", name="project_tour")
+async def get_project_tour(name: str, request: Request,
+                           who: Principal = guard("GET /projects/{name}/files", PROJECTS_READ)) -> dict:
+    """The project's 360 tour (omnidrop addition): nodes in path order, links with yaw and distance."""
+    view = await request.app.state.services.projects.get(who.owner_id, name)
+    return await _tour(view, request,
+                       lambda f: str(request.url_for("project_file", name=name, filename=f)),
+                       lambda role, f: str(request.url_for("project_asset", name=name, role=role, filename=f)))
+
+
+# --- share links (omnidrop additions) ----------------------------------------------------------
+
+
+class NewShare(BaseModel):
+    """What to share and for how long: `{}` shares the whole project with no expiry."""
+
+    file: str | None = Field(default=None, min_length=1, max_length=255,
+                             description="one file's viewer; leave out to share the whole project")
+    expires_in_seconds: Int64 | None = Field(default=None, description="the link stops working this long after "
+                                             "now (database time); leave out for no expiry")
+
+
+def _share_json(request: Request, share, active: bool) -> dict:
+    return {"token": share.token, "file": share.file_name, "url": str(request.url_for("shared_project", token=share.token)),
+            "app_url": _app_share_url(request, share), "created_at": share.created_at.isoformat(),
+            "expires_at": share.expires_at.isoformat() if share.expires_at else None,
+            "revoked_at": share.revoked_at.isoformat() if share.revoked_at else None, "active": active}
+
+
+def _app_share_url(request: Request, share) -> str:
+    """Where a person opens the link: the web app's read-only shared page."""
+    return str(request.base_url).rstrip("/") + f"/app/#/share/{share.token}"
+
+
+@router.post("/projects/{name}/shares", status_code=201)
+async def create_share(name: str, body: NewShare, request: Request,
+                       who: Principal = guard("POST /projects/{name}/shares", PROJECTS_WRITE)) -> dict:
+    share = await request.app.state.services.shares.create(who.owner_id, name, body.file, body.expires_in_seconds)
+    return _share_json(request, share, True)
+
+
+@router.get("/projects/{name}/shares")
+async def list_shares(name: str, request: Request,
+                      who: Principal = guard("GET /projects/{name}/shares", PROJECTS_READ)) -> dict:
+    rows = await request.app.state.services.shares.list(who.owner_id, name)
+    return {"shares": [_share_json(request, share, active) for share, active in rows]}
+
+
+@router.delete("/projects/{name}/shares/{token}")
+async def revoke_share(name: str, token: str, request: Request,
+                       who: Principal = guard("POST /projects/{name}/shares", PROJECTS_WRITE)) -> dict:
+    await request.app.state.services.shares.revoke(who.owner_id, name, token)
+    return {"revoked": True}
+
+
+def shared_record(shared: SharedView, request: Request) -> dict:
+    """What a share link shows: the title, the files (all, or the one shared) and the tour; nothing
+    else of the owner (no slug, source, options, privacy mode or archive origins)."""
+    p, token = shared.view.project, shared.share.token
+    share = {"file": shared.share.file_name,
+             "expires_at": shared.share.expires_at.isoformat() if shared.share.expires_at else None}
+    if p.state == "failed":
+        return {"share": share, "title": p.title, "status": 100, "state": p.state,
+                "error": p.error_code, "message": p.error_message, "files": []}
+    if p.status < 100:
+        return {"share": share, "title": p.title, "status": p.status, "state": p.state}
+    files = []
+    for f in shared.view.files:
+        entry = {"name": f.name, "size": f.size, "type": f.kind, "mime": f.mime, "details": f.details,
+                 "url": str(request.url_for("shared_file", token=token, filename=f.name)),
+                 "assets": {role: str(request.url_for("shared_asset", token=token, role=role, filename=f.name))
+                            for role in f.assets}}
+        if file_error(f):
+            entry["error"], entry["message"] = file_error(f)
+        files.append(entry)
+    tour_url = str(request.url_for("shared_tour", token=token)) if shared.share.file_name is None else None
+    return {"share": share, "title": p.title, "status": 100, "state": p.state,
+            "ready_at": p.ready_at.isoformat() if p.ready_at else None, "files": files,
+            **_outcome_fields(shared.view, tour_url)}
+
+
+@router.get("/share/{token}", name="shared_project")
+async def get_shared(token: str, request: Request) -> dict:
+    """A share link's project, read-only, without a key; revoked, expired or unknown: 404."""
+    return shared_record(await request.app.state.services.shares.open(token), request)
+
+
+@router.get("/share/{token}/tour", name="shared_tour")
+async def get_shared_tour(token: str, request: Request) -> dict:
+    shared = await request.app.state.services.shares.open(token)
+    if shared.share.file_name is not None:
+        raise TourNotFound("a link to one file has no project tour")
+    return await _tour(shared.view, request,
+                       lambda f: str(request.url_for("shared_file", token=token, filename=f)),
+                       lambda role, f: str(request.url_for("shared_asset", token=token, role=role, filename=f)))
+
+
+@router.get("/share/{token}/files/{filename:path}", name="shared_file")
+async def download_shared_file(token: str, filename: str, request: Request) -> Response:
+    """Checked against the link on every request: the URL works while the link does, however long the
+    viewer stays open, and stops the moment it is revoked or expires."""
+    shared = await request.app.state.services.shares.open(token)
+    return await _blob_of(shared.view, request, lambda f: f.blob_key if f.name == filename else None)
+
+
+@router.get("/share/{token}/assets/{role}/{filename:path}", name="shared_asset")
+async def download_shared_asset(token: str, role: str, filename: str, request: Request) -> Response:
+    shared = await request.app.state.services.shares.open(token)
+    return await _blob_of(shared.view, request, lambda f: f.assets.get(role) if f.name == filename else None)

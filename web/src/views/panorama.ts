@@ -1,4 +1,4 @@
-// A single panorama: #/panorama?src=<url>[&auth=1][&video=1][&title=…]. `auth` fetches the bytes with the
+// A single panorama: #/panorama?src=<url>[&auth=1][&video=1][&title=…][&back=<hash>]. `auth` fetches the bytes with the
 // signed-in credential (project files); signed URLs (frames) load directly.
 import { blobUrl } from '../api'
 import { h } from '../dom'
@@ -11,7 +11,7 @@ export async function panoramaView(q: URLSearchParams): Promise<View> {
   const title = q.get('title') || 'Panorama'
   const url = q.get('auth') ? await blobUrl(src) : src
   const box = h('div', { class: 'sphere', id: 'panorama', role: 'application', 'aria-label': `360° view of ${title}. Arrow keys look around, plus and minus zoom.` })
-  const el = h('section', { class: 'panorama' }, h('div', { class: 'titlebar' }, h('h1', {}, title), h('a', { href: 'javascript:history.back()' }, 'Back')), box)
+  const el = h('section', { class: 'panorama' }, h('div', { class: 'titlebar' }, h('h1', {}, title), h('a', { href: (q.get('back') ?? '').startsWith('#/') ? q.get('back')! : 'javascript:history.back()' }, 'Back')), box)
   let s: ReturnType<typeof sphere> | null = null
   const mounted = () => {
     s = sphere(box, { url, caption: title, video: q.get('video') === '1' })

@@ -3,16 +3,18 @@
 // whole cloud, coarse) comes first, then finer nodes, nearest and largest on screen first, until the
 // point budget is reached; moving the camera loads what came into view.
 //
-// Route: #/pointcloud/<project name>/<file name>. Scan positions (E57) are drawn as markers; E57
-// panoramas link to the panorama view.
+// Routes: #/pointcloud/<project name>/<file name>, and #/view/pointcloud?project=|share=…&file=… from the
+// project page (viewers.ts; a share link streams its own asset URL, no credential). Scan positions (E57)
+// are drawn as markers; E57 panoramas link to the panorama view.
 import * as THREE from 'three'
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js'
 import { Copc, type Getter, type Hierarchy } from 'copc'
 import { createLazPerf, type LazPerf } from 'laz-perf'
 import lazPerfWasm from 'laz-perf/lib/web/laz-perf.wasm?url'
-import { ApiError, api, bearer } from '../api'
+import { ApiError, bearer } from '../api'
 import { h } from '../dom'
 import type { View } from '../main'
+import type { Source } from '../projectsource'
 
 const POINT_BUDGET = 4_000_000 // points drawn at most
 const PARALLEL = 4 // node requests in flight
@@ -255,10 +257,8 @@ function fmt(n: number): string {
   return n.toLocaleString('en')
 }
 
-export async function pointCloudView(project: string, file: string): Promise<View> {
-  const p = await api(`/api/v1/projects/${encodeURIComponent(project)}`)
-  const f = (p.files ?? []).find((x: any) => x.name === file)
-  if (!f) throw new Error(`No file ${file} in project ${project}`)
+export async function pointCloudView(src: Source, file: string): Promise<View> {
+  const f = await src.file(file)
   const d = f.details ?? {}
   const title = h('h1', {}, file)
   const status = h('p', { id: 'pointcloud-status', 'aria-live': 'polite' }, 'Loading…')
@@ -271,13 +271,13 @@ export async function pointCloudView(project: string, file: string): Promise<Vie
   if (d.scans?.length) fact('Scans', String(d.scans.length))
   const panos = (d.panoramas ?? []).filter((x: any) => f.assets?.[x.role])
   const links = h('div', { class: 'actions' }, ...panos.map((x: any) => h('a', {
-    class: 'button', href: `#/panorama?src=${encodeURIComponent(new URL(f.assets[x.role]).pathname)}&auth=1&title=${encodeURIComponent(x.name ?? x.role)}`,
+    class: 'button', href: `#/panorama?src=${encodeURIComponent(src.shared ? f.assets[x.role] : new URL(f.assets[x.role]).pathname)}${src.shared ? '' : '&auth=1'}&title=${encodeURIComponent(x.name ?? x.role)}`,
   }, `Panorama: ${x.name ?? x.role}`)))
   const select = h('select', { id: 'pointcloud-colour', 'aria-label': 'Colour by' },
     h('option', { value: 'rgb' }, 'Colour'), h('option', { value: 'intensity' }, 'Intensity'), h('option', { value: 'height' }, 'Height'))
   const controls = h('div', { class: 'actions' }, h('label', {}, 'Colour by ', select))
   const el = h('section', { class: 'pointcloud-page' },
-    h('div', { class: 'titlebar' }, title, h('a', { href: `#/project/${encodeURIComponent(project)}` }, 'Project')),
+    h('div', { class: 'titlebar' }, title, h('a', { href: src.projectHref }, 'Project')),
     status, box, controls, links, facts)
   const nothingToShow = (text: string, error = false) => {
     status.textContent = text
@@ -299,7 +299,7 @@ export async function pointCloudView(project: string, file: string): Promise<Vie
       if (d.error) return nothingToShow(`This point cloud could not be converted: ${d.error_message ?? d.error}`, true)
       const url = f.assets?.copc
       if (!url) return nothingToShow('No streamed copy of this point cloud.')
-      copcViewer(box, rangeGetter(new URL(url).pathname), d, onStats).then((v) => {
+      copcViewer(box, rangeGetter(src.shared ? url : new URL(url).pathname, src.headers()), d, onStats).then((v) => {
         if (gone) return v.destroy()
         viewer = v
         select.value = d.color === false ? (d.intensity ? 'intensity' : 'height') : 'rgb'

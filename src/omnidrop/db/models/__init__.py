@@ -10,7 +10,7 @@ from omnidrop.db.models.cluster import ClusterRound, OutboxEvent
 from omnidrop.db.models.core import ApiKey, Owner, UploadFile, UploadSession
 from omnidrop.db.models.jobs import Job
 from omnidrop.db.models.parts import MultipartPart, MultipartUpload
-from omnidrop.db.models.projects import Project, ProjectFile
+from omnidrop.db.models.projects import Project, ProjectFile, ShareLink
 from omnidrop.db.models.rate_limits import RateLimitCounter
 from omnidrop.db.models.resumable import ResumableUpload
 from omnidrop.db.models.users import LoginToken, User
@@ -26,7 +26,7 @@ from omnidrop.db.models.walkthrough import (
 )
 
 __all__ = [
-    "ApiKey", "Base", "Job", "Owner", "Project", "ProjectFile", "RateLimitCounter", "UploadFile", "UploadSession",
+    "ApiKey", "Base", "Job", "Owner", "Project", "ProjectFile", "ShareLink", "RateLimitCounter", "UploadFile", "UploadSession",
     "Drawing", "LoginToken", "ResumableUpload", "User", "WalkthroughProject", "WalkthroughTusLink",
     "WalkthroughUpload", "WalkthroughVideo", "WalkthroughPoint",
     "Capture", "MultipartPart", "MultipartUpload", "VideoLibraryEntry", "VideoUploadFile", "VideoUploadGroup",

@@ -32,6 +32,8 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The project's 360 tour, when it has panoramas: {"key", "nodes", "ordered_by", "gps"} (migration 0013).
+    tour: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ProjectFile(Base):
@@ -52,3 +54,18 @@ class ProjectFile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("project_id", "name", name="uq_project_files_project_name"),)
+
+
+class ShareLink(Base):
+    """A read-only link to a project (or one of its files) that opens without a key (migration 0013).
+
+    The token is the link: 32 random bytes, URL-safe. It stops working when revoked or past
+    `expires_at` (both compared with the database's clock)."""
+
+    __tablename__ = "share_links"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)  # None: the whole project
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
