@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from omnidrop.auth.keys import KeyService
+from omnidrop.db.clock import db_now, db_time
 from omnidrop.db.models import UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.local import LocalBlobStore
@@ -31,6 +32,7 @@ from omnidrop.uploads.resumable import (
     UploadGone,
     UploadNotFound,
 )
+from tests.support.clock import skew_process_clock
 
 
 async def body(*pieces: bytes):
@@ -196,3 +198,30 @@ async def test_append_takes_the_upload_as_just_read(uploads, owner, db):
     with pytest.raises(UploadNotFound):  # a `current` of another upload or owner is not taken on trust
         await uploads.append(stranger, info.id, offset=2, body=body(b"cd"), current=after)
     assert reads == 1
+
+
+async def test_a_process_clock_running_late_does_not_let_a_written_upload_expire(db, tmp_path, owner, monkeypatch):
+    """Whether a write moves the expiry is the database's call: a node 2 h behind (1 h TTL) still
+    keeps an upload being written alive, and reports the lifetime the database gives it."""
+    core = UploadCore(db, LocalBlobStore(tmp_path / "blobs"), UploadLimits(ttl_seconds=3600))
+    uploads = ResumableUploads(core, EventBus())
+    info = await uploads.create(owner, length=4)
+    async with db.write() as s:  # 55 minutes since the last write
+        await s.execute(update(UploadSession).where(UploadSession.id == info.id).values(expires_at=db_time(300)))
+    skew_process_clock(monkeypatch, timedelta(hours=-2))
+    after = await uploads.append(owner, info.id, offset=0, body=body(b"ab"))
+    async with db.read() as s:
+        now = await db_now(s)
+    assert after.expires_at > now + timedelta(minutes=59)
+    assert (await uploads.get(owner, info.id)).expires_at == after.expires_at
+    assert 3500 < after.lifetime <= 3600 and 3500 < (await uploads.get(owner, info.id)).lifetime <= 3600
+
+
+async def test_tombstones_age_by_the_database_clock(uploads, owner, monkeypatch):
+    """A node whose clock runs 8 days ahead does not drop a tombstone kept for 7."""
+    terminated = await uploads.create(owner, length=5)
+    await uploads.terminate(owner, terminated.id)
+    skew_process_clock(monkeypatch, timedelta(days=8))
+    await uploads.reap()
+    with pytest.raises(UploadGone):  # still a tombstone, not unknown
+        await uploads.get(owner, terminated.id)

@@ -15,9 +15,9 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select, update
 
 from omnidrop.auth.quotas import Quotas
+from omnidrop.db.clock import db_time
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Project, ProjectFile, UploadFile, UploadSession
-from omnidrop.db.types import utcnow
 from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.projects.errors import (
@@ -66,7 +66,7 @@ class ProjectService:
             check_link_syntax(new.download_link)
         elif not is_valid_upload_id(new.upload_id):
             raise InvalidUploadId(f"malformed upload_id {new.upload_id!r}")
-        now = utcnow()
+        now = db_time(0)  # lists order by it: one clock for every node
         async with self.db.write() as s:
             await self.quotas.check(s, owner_id)
             if new.upload_id:
@@ -82,6 +82,8 @@ class ProjectService:
                 status=0, state=QUEUED, created_at=now, updated_at=now,
             )
             s.add(project)
+            await s.flush()
+            await s.refresh(project)  # the times the database gave it
             job_id = await add_job(s, PROCESS_KIND, project.id, self.max_attempts)
         await self.dispatch(job_id)
         return project
@@ -111,7 +113,7 @@ class ProjectService:
             await s.execute(
                 select(UploadSession).where(
                     UploadSession.id == upload_id, UploadSession.owner_id == owner_id,
-                    UploadSession.state == "open", UploadSession.expires_at > utcnow(),
+                    UploadSession.state == "open", UploadSession.expires_at > db_time(0),  # the database's clock
                 ).with_for_update()
             )
         ).scalar_one_or_none()

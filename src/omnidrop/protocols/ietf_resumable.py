@@ -17,12 +17,10 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from omnidrop.db.types import utcnow
 from omnidrop.protocols.body import request_body
 from omnidrop.protocols.resumable_common import BadRequestHeader, upload_url
 from omnidrop.protocols.tus import STATUS as TUS_STATUS
@@ -127,17 +125,18 @@ class IetfResumableProtocol:
         response.headers[INTEROP_HEADER] = str(version.interop)
         return response
 
-    def limits(self, version: DraftVersion, expires_at: datetime | None) -> str:
+    def limits(self, version: DraftVersion, lifetime: int | None) -> str:
+        """`lifetime`: seconds the upload has left by the database's clock (None: it never expires)."""
         parts = [f"max-size={self.uploads.core.limits.max_file_bytes}", "min-size=0"]
-        if expires_at is not None:
-            parts.append(f"{version.lifetime_key}={max(0, int((expires_at - utcnow()).total_seconds()))}")
+        if lifetime is not None:
+            parts.append(f"{version.lifetime_key}={max(0, lifetime)}")
         return ", ".join(parts)
 
     def _state(self, info: ResumableInfo, version: DraftVersion, *, status: int) -> Response:
         headers = {
             "Upload-Offset": str(info.offset),
             "Upload-Complete": "?1" if info.complete else "?0",
-            "Upload-Limit": self.limits(version, info.expires_at),
+            "Upload-Limit": self.limits(version, info.lifetime),
         }
         if info.length is not None:
             headers["Upload-Length"] = str(info.length)
@@ -167,7 +166,7 @@ class IetfResumableProtocol:
         await self.interim(UPLOAD_RESUMPTION_SUPPORTED, {
             "Location": location,
             INTEROP_HEADER: str(version.interop),
-            "Upload-Limit": self.limits(version, info.expires_at),
+            "Upload-Limit": self.limits(version, info.lifetime),
         })
         if content_length or (content_length is None and "chunked" in (h.get("transfer-encoding") or "")):
             info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request, "ietf_resumable"),
