@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from omnidrop.auth.keys import KeyService
 from omnidrop.db.clock import db_now, db_time
-from omnidrop.db.models import UploadSession
+from omnidrop.db.models import OutboxEvent, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.local import LocalBlobStore
+from omnidrop.storage.s3 import S3BlobStore
 from omnidrop.uploads.checksums import ChunkDigest
 from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.errors import (
@@ -24,7 +26,9 @@ from omnidrop.uploads.errors import (
     OffsetMismatch,
     TotalMismatch,
 )
-from omnidrop.uploads.events import EventBus
+from omnidrop.uploads.events import FINISHED, EventBus
+from omnidrop.uploads.leases import Lease
+from omnidrop.uploads.outbox import Outbox, Sink
 from omnidrop.uploads.resumable import (
     FinalUploadImmutable,
     InvalidConcatenation,
@@ -225,3 +229,105 @@ async def test_tombstones_age_by_the_database_clock(uploads, owner, monkeypatch)
     await uploads.reap()
     with pytest.raises(UploadGone):  # still a tombstone, not unknown
         await uploads.get(owner, terminated.id)
+
+
+# -- a writer that died between committing the last byte and marking the file complete -----------------
+
+
+class Died(Exception):
+    """The process died here (the test's stand-in for SIGKILL)."""
+
+
+@pytest.fixture(params=["local", "s3"])
+async def blob_store(request, tmp_path):
+    if request.param == "local":
+        yield LocalBlobStore(tmp_path / "blobs")
+        return
+    store = S3BlobStore(request.getfixturevalue("moto").storage_url())
+    yield store
+    await store.close()
+
+
+def die_before_complete(core: UploadCore, monkeypatch) -> None:
+    """The next completion dies right after `received == total` committed, before `complete`: and like a
+    killed process it never gives its lease back."""
+    real = core._mark_complete
+
+    async def dying(*a, **kw):
+        monkeypatch.setattr(core, "_mark_complete", real)
+        monkeypatch.setattr(Lease, "release", lambda self: asyncio.sleep(0))
+        raise Died()
+
+    monkeypatch.setattr(core, "_mark_complete", dying)
+
+
+async def lapse_leases(db, file_id: int) -> None:
+    free = update(UploadFile).where(UploadFile.id == file_id).values(lease_expires=db_time(-1))
+    async with db.write() as s:
+        await s.execute(free)
+
+
+async def finished_rows(db, upload_id: str) -> int:
+    async with db.read() as s:
+        rows = (await s.scalars(select(OutboxEvent).where(OutboxEvent.upload_id == upload_id))).all()
+    return sum(r.payload["type"] == FINISHED for r in rows)
+
+
+def recording_uploads(db, store, **limits) -> ResumableUploads:
+    async def deliver(event):
+        pass
+
+    core = UploadCore(db, store, UploadLimits(**limits))
+    return ResumableUploads(core, EventBus(), outbox=Outbox([Sink("test", lambda e: True, deliver)]))
+
+
+async def test_a_head_completes_an_upload_whose_writer_died_before_marking_it(db, blob_store, owner, monkeypatch):
+    uploads = recording_uploads(db, blob_store)
+    data = os.urandom(3000)
+    info = await uploads.create(owner, length=len(data))
+    await uploads.append(owner, info.id, offset=0, body=body(data[:1000]))
+    die_before_complete(uploads.core, monkeypatch)
+    with pytest.raises(Died):
+        await uploads.append(owner, info.id, offset=1000, body=body(data[1000:]))
+    monkeypatch.undo()
+    # Its writer's lease is still live: a read leaves the file to it (it would complete it itself).
+    held = await uploads.get(owner, info.id)
+    assert (held.offset, held.complete) == (3000, False)
+    await lapse_leases(db, info.file_id)  # the dead writer renews no more
+    healed = await uploads.get(owner, info.id)
+    assert (healed.offset, healed.length, healed.complete) == (3000, 3000, True)
+    assert await content(uploads, owner, info.id) == data
+    assert await uploads.get(owner, info.id) == healed  # once
+    assert await finished_rows(db, info.id) == 1  # the finished event, recorded once
+
+
+async def test_housekeeping_completes_stranded_files_of_every_protocol(db, blob_store, owner, monkeypatch):
+    uploads = recording_uploads(db, blob_store, allowed_extensions=["e57"])
+    core = uploads.core
+    data = os.urandom(2000)
+    resumable = await uploads.create(owner, length=len(data))
+    die_before_complete(core, monkeypatch)
+    with pytest.raises(Died):
+        await uploads.append(owner, resumable.id, offset=0, body=body(data))
+    monkeypatch.undo()
+    session = (await core.create_session(owner)).id
+    die_before_complete(core, monkeypatch)
+    with pytest.raises(Died):  # a Content-Range upload's last chunk
+        await core.write(owner, session, "scan.e57", start=0, length=len(data), total=len(data), body=body(data))
+    monkeypatch.undo()
+    chunked = (await core.get_file(owner, session, "scan.e57"))
+    assert (chunked.received, chunked.complete) == (2000, False)
+    await uploads.finish_stranded()  # (the database is shared: count only this test's files)
+    # Leases not lapsed yet: their writers may be alive, and complete the files themselves.
+    assert not (await core.get_file(owner, session, "scan.e57")).complete
+    assert not (await uploads.get(owner, resumable.id)).complete
+    async with db.read() as s:
+        ids = list(await s.scalars(select(UploadFile.id).where(UploadFile.session_id.in_([resumable.id, session]))))
+    for file_id in ids:
+        await lapse_leases(db, file_id)
+    assert await uploads.finish_stranded() >= 2
+    assert (await core.get_file(owner, session, "scan.e57")).complete
+    assert (await uploads.get(owner, resumable.id)).complete
+    assert await content(uploads, owner, resumable.id) == data
+    await uploads.finish_stranded()
+    assert await finished_rows(db, resumable.id) == 1  # once

@@ -106,7 +106,7 @@ class IetfResumableProtocol:
                     return Response(status_code=405, headers={"Allow": "POST, OPTIONS"})
                 response = await self._create(request, owner_id, collection_url, version)
             elif method in ("HEAD", "GET"):
-                response = self._state(await self.uploads.get(owner_id, upload_id), version, status=204)
+                response = self._state(await self.uploads.get(owner_id, upload_id, protocol=PROTOCOL), version, status=204)
                 response.headers["Cache-Control"] = "no-store"
             elif method == "PATCH":
                 response = await self._append(request, owner_id, upload_id, version)
@@ -177,7 +177,7 @@ class IetfResumableProtocol:
 
     async def _append(self, request: Request, owner_id: str, upload_id: str, version: DraftVersion) -> Response:
         h = request.headers
-        info = await self.uploads.get(owner_id, upload_id)
+        info = await self.uploads.get(owner_id, upload_id, protocol=PROTOCOL)
         media = (h.get("content-type") or "").split(";")[0].strip().lower()
         if version.append_media_type is not None and media != version.append_media_type:
             raise UnsupportedMediaType(f"an append needs Content-Type: {version.append_media_type}")

@@ -428,6 +428,49 @@ class UploadCore:
             await on_complete(s, total)
             return True
 
+    # -- healing: the database holds a file whole, but it was never marked complete ----------------
+
+    async def finish_whole(self, file_id: int, on_complete: OnComplete | None = None, *,
+                           stale_after: float | None = None) -> bool:
+        """Complete a file whose `received` reached its total but that was never marked complete: its
+        writer died between those two commits (`_commit` then `_mark_complete`). Only once its lease is
+        free (given back, lapsed, or with `stale_after` not renewed for that long, the rule a resumable
+        PATCH takes a writer over by): the blob is finalized from the committed record under a lease
+        of this call's own, exactly as the dead writer would have, and marked complete through the
+        normal path, `on_complete` included. True when this call completed it."""
+        lease = self._lease(stale_after)
+        lease.file_id = file_id
+        if not await lease.claim(0):
+            return False  # a live writer holds it (it completes the file itself) or the row is gone
+        try:
+            f = lease.claimed
+            if f is None or f.complete or f.total is None or f.received != f.total:
+                return False
+            fence = LeaseFence(lease, f.store_state)
+            with storage_errors("upload"):
+                await self.store.finalize(f.blob_key, f.total, fence=fence)
+            done = await self._mark_complete(f.id, f.total, on_complete)
+            if done:
+                log.info("completed file %s, held whole but never marked complete", f.id)
+            return done
+        finally:
+            try:
+                await lease.release()
+            except Exception:
+                log.exception("could not release lease on file %s", file_id)
+
+    async def stranded(self, limit: int = 100) -> list[tuple[int, str]]:
+        """(file id, session id) of files held whole but not complete whose lease has lapsed by the
+        database's clock, in live sessions: what `finish_whole` is for (a housekeeping chore)."""
+        query = (select(UploadFile.id, UploadFile.session_id)
+                 .join(UploadSession, UploadSession.id == UploadFile.session_id)
+                 .where(UploadFile.complete.is_(False), UploadFile.total.is_not(None),
+                        UploadFile.received == UploadFile.total, UploadSession.state != DELETING,
+                        or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < db_time(0)))
+                 .order_by(UploadFile.id).limit(limit))
+        async with self.db.read() as s:
+            return [(file_id, session_id) for file_id, session_id in (await s.execute(query)).all()]
+
     def _find_and_claim(self, s: Session, owner_id: str, session_id: str, name: str, total: int, start: int,
                         lease: Lease) -> UploadFile | None:
         """An existing file's row, with its lease taken when this request is going to write, and the

@@ -178,8 +178,18 @@ class ResumableUploads:
 
     # -- reads ------------------------------------------------------------------------------------
 
-    async def get(self, owner_id: str, upload_id: str) -> ResumableInfo:
-        """The upload as the owner sees it; another owner's upload is not found."""
+    async def get(self, owner_id: str, upload_id: str, *, protocol: str = "tus") -> ResumableInfo:
+        """The upload as the owner sees it; another owner's upload is not found. An upload held whole
+        but never marked complete (its writer died between the two commits) is completed here, once
+        its lease is free by the rule a PATCH takes a writer over by: HEAD heals it (`protocol` names
+        the finished event then)."""
+        info, whole = await self._read(owner_id, upload_id)
+        if whole and await self._heal(info, protocol):
+            info, _ = await self._read(owner_id, upload_id)
+        return info
+
+    async def _read(self, owner_id: str, upload_id: str) -> tuple[ResumableInfo, bool]:
+        """The upload, and whether it is held whole but not marked complete."""
         if not is_valid_upload_id(upload_id):
             raise UploadNotFound(f"no upload {upload_id!r}")
         # Every PATCH and HEAD reads it: one short transaction (Database.run_read).
@@ -196,6 +206,7 @@ class ResumableUploads:
             raise UploadGone(f"upload {upload_id!r} expired")
         if session.state == OPEN and expired:
             raise UploadGone(f"upload {upload_id!r} expired")
+        whole = not f.complete and f.total is not None and f.received == f.total and row.state == ACTIVE
         return ResumableInfo(
             id=row.id, owner_id=row.owner_id, offset=f.received, length=f.total, complete=f.complete,
             meta=dict(row.meta or {}), concat=row.concat, parts=tuple(row.parts.split()),
@@ -203,7 +214,7 @@ class ResumableUploads:
             consumed=session.state == CONSUMED, expiry_due=session.state == OPEN and bool(due),
             lifetime=(max(0, int((session.expires_at - now).total_seconds()))
                       if session.state == OPEN and session.expires_at is not None else None),
-        )
+        ), whole
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -222,18 +233,8 @@ class ResumableUploads:
             raise FinalUploadImmutable("a final upload cannot be modified")
         expires_at = await self._keep_alive(upload_id, info)
         finished: list[UploadEvent] = []
-
-        async def record_finished(s, size: int) -> None:
-            # In the core's completion transaction: the upload's state and its finished event commit
-            # with `complete` itself, so a crash right after that commit cannot lose the event.
-            await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
-                            .values(state=FINISHED_STATE, size=size))
-            event = self._event(FINISHED, replace(info, offset=size, length=size, complete=True), protocol)
-            await self._record(s, event)
-            finished.append(event)
-
         progress = await self.core.append(info.file_id, start=offset, body=body, length=length, total=total,
-                                          check=check, on_complete=record_finished)
+                                          check=check, on_complete=self._on_finished(info, protocol, finished))
         # The rest of the upload cannot have changed under a write that held the file's lease.
         lifetime = info.lifetime
         if lifetime is not None and expires_at is not None and info.expires_at is not None:
@@ -244,6 +245,55 @@ class ResumableUploads:
             await self._recorded(finished[-1])
             self._emit(FINISHED, info, protocol)
         return info
+
+    def _on_finished(self, info: ResumableInfo, protocol: str, finished: list[UploadEvent]):
+        """What the core runs in its completion transaction: the upload's state and its finished event
+        commit with `complete` itself, so a crash right after that commit cannot lose the event."""
+        async def record_finished(s, size: int) -> None:
+            await s.execute(update(ResumableUpload).where(ResumableUpload.id == info.id)
+                            .values(state=FINISHED_STATE, size=size))
+            event = self._event(FINISHED, replace(info, offset=size, length=size, complete=True), protocol)
+            await self._record(s, event)
+            finished.append(event)
+
+        return record_finished
+
+    async def _heal(self, info: ResumableInfo, protocol: str, *, stale_after: float | None = -1.0) -> bool:
+        """Complete an upload held whole whose writer died before marking it complete (core.finish_whole),
+        with its finished event, exactly as that writer's PATCH would have. `stale_after` -1: the
+        PATCH takeover rule (a lease not renewed for 3 renewal periods); None: only a lapsed lease."""
+        if stale_after is not None and stale_after < 0:
+            stale_after = 3 * self.core.limits.lease_renew
+        finished: list[UploadEvent] = []
+        done = await self.core.finish_whole(info.file_id, self._on_finished(info, protocol, finished),
+                                            stale_after=stale_after)
+        if done:
+            await self._recorded(finished[-1])
+            self._emit(FINISHED, replace(info, offset=info.length or 0, complete=True), protocol)
+        return done
+
+    async def finish_stranded(self) -> int:
+        """Housekeeping, for every protocol: files held whole but never marked complete whose lease has
+        lapsed are completed (a resumable upload with its finished event; a chunked upload's file as
+        its last chunk would have). Returns how many."""
+        done = 0
+        for file_id, session_id in await self.core.stranded():
+            try:
+                row = await self.db.run_read(lambda s: s.get(ResumableUpload, session_id))
+                if row is None:  # a chunked upload session's file
+                    done += await self.core.finish_whole(file_id)
+                    continue
+                if row.state != ACTIVE:
+                    continue
+                info, whole = await self._read(row.owner_id, row.id)
+                # The protocol is not stored: the event says tus (the IETF draft's own uploads heal on HEAD).
+                if whole and await self._heal(info, "tus", stale_after=None):
+                    done += 1
+            except UploadError:
+                continue  # gone or expired meanwhile
+            except Exception:  # one file whose blob cannot be finalized now must not keep the rest
+                log.exception("could not complete stranded file %s; the next round tries again", file_id)
+        return done
 
     async def _keep_alive(self, upload_id: str, info: ResumableInfo) -> datetime | None:
         """The expiry after this write, moved by the core's rule in the database's time (MOVE_EXPIRY).
