@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from omnidrop.auth.keys import KeyService
 from omnidrop.db.clock import db_now, db_time
-from omnidrop.db.models import OutboxEvent, UploadFile, UploadSession
+from omnidrop.db.models import OutboxEvent, ResumableUpload, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.local import LocalBlobStore
 from omnidrop.storage.s3 import S3BlobStore
@@ -30,6 +30,7 @@ from omnidrop.uploads.events import FINISHED, EventBus
 from omnidrop.uploads.leases import Lease
 from omnidrop.uploads.outbox import Outbox, Sink
 from omnidrop.uploads.resumable import (
+    ConcatenationMismatch,
     FinalUploadImmutable,
     InvalidConcatenation,
     ResumableUploads,
@@ -331,3 +332,29 @@ async def test_housekeeping_completes_stranded_files_of_every_protocol(db, blob_
     assert await content(uploads, owner, resumable.id) == data
     await uploads.finish_stranded()
     assert await finished_rows(db, resumable.id) == 1  # once
+
+
+async def test_a_final_upload_whose_composed_object_is_short_stays_incomplete(db, blob_store, owner):
+    """A partial whose stored bytes were lost behind the database's back: the composed object is
+    shorter than the parts' recorded lengths, so the final upload is refused and never complete."""
+    uploads = recording_uploads(db, blob_store)
+    parts = []
+    for piece in (b"first-part-", b"second-part"):
+        part = await uploads.create(owner, length=len(piece), concat="partial")
+        parts.append(await uploads.append(owner, part.id, offset=0, body=body(piece)))
+    await blob_store.put(parts[1].blob_key, body(b"second"))  # 5 of its 11 bytes gone
+    with pytest.raises(ConcatenationMismatch) as refused:
+        await uploads.concatenate(owner, [p.id for p in parts])
+    assert refused.value.details["expected"] == 22 and "22 bytes" in str(refused.value)
+    async with db.read() as s:
+        finals = (await s.scalars(select(UploadFile).where(UploadFile.blob_key.not_in([p.blob_key for p in parts]),
+                                                           UploadFile.session_id.in_(select(ResumableUpload.id).where(
+                                                               ResumableUpload.owner_id == owner,
+                                                               ResumableUpload.concat == "final"))))).all()
+    assert [(f.complete, f.received) for f in finals] == [(False, 0)]
+    async with db.read() as s:
+        finished = (await s.scalars(select(OutboxEvent).where(OutboxEvent.upload_id == finals[0].session_id))).all()
+    assert [e.payload["type"] for e in finished] == ["created"]  # never reported finished
+    await blob_store.put(parts[1].blob_key, body(b"second-part"))  # whole again: the same parts compose
+    final = await uploads.concatenate(owner, [p.id for p in parts])
+    assert final.complete and await content(uploads, owner, final.id) == b"first-part-second-part"

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, update
 
 from omnidrop.db.models import ResumableUpload, UploadFile, UploadSession
+from omnidrop.storage.base import BlobMismatch
 from omnidrop.db.clock import db_time, seconds
 from omnidrop.uploads.core import MOVE_EXPIRY, OPEN, ChunkCheck, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, UploadError
@@ -65,6 +66,13 @@ class FinalUploadImmutable(UploadError):
 
 class InvalidConcatenation(UploadError):
     code = "invalid_concatenation"
+
+
+class ConcatenationMismatch(UploadError):
+    """The object composed from the partial uploads is not as long as they are in the database (a
+    partial's stored bytes were lost or changed): the final upload stays incomplete."""
+
+    code = "concatenation_mismatch"
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,17 @@ class ResumableUploads:
         await self.events.check(UploadEvent(PRE_CREATE, upload_id, owner_id, protocol, length, 0, meta, FINAL))
         f = await self._insert(upload_id, owner_id, length=length, meta=meta, concat=FINAL, parts=part_ids,
                                event=UploadEvent(CREATED, upload_id, owner_id, protocol, length, 0, meta, FINAL))
-        await self.core.store.compose([p.blob_key for p in parts], f.blob_key)
+        # `complete` only for an object exactly as long as its parts are in the database (which is the
+        # final's length): what the store composed and what it now holds are both checked.
+        try:
+            composed = await self.core.store.compose([p.blob_key for p in parts], f.blob_key)
+        except BlobMismatch as exc:
+            raise ConcatenationMismatch(f"the final upload could not be composed: {exc}", expected=length) from None
+        stored = await self.core.store.size(f.blob_key)
+        if composed != length or stored != length:
+            raise ConcatenationMismatch(
+                f"the partial uploads add up to {length} bytes in the database but the composed object has "
+                f"{stored} bytes; the final upload {upload_id!r} is left incomplete", expected=length, got=stored)
         now = db_time(0)
         async with self.db.write() as s:
             await s.execute(update(UploadFile).where(UploadFile.id == f.id)
