@@ -24,12 +24,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from omnidrop.captures.service import FAILED, FINISHED, PROCESSING, UPLOADED, CaptureService, outputs_prefix
 from omnidrop.db.models import Capture
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.outputs import keep_only
+from omnidrop.jobs.outputs import Outputs, keep_only
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
 from omnidrop.pipeline.blobs import local_copy, put_bytes, put_file
@@ -180,3 +180,36 @@ async def _store(ctx: JobContext, eid: str, frames_dir: Path, frames: list) -> d
     await ctx.progress(1.0)
     return {"frames": listed, "frame_count": len(listed), "preview_key": f"{prefix}/preview.jpg",
             "gif_key": f"{prefix}/preview.gif"}
+
+
+# -- outputs (jobs/outputs.py): captures/<eid>/frames|thumbnails/..., preview.jpg|gif ---------------
+# The uploaded input lies beside them (captures/<eid>/input.<ext>) and is not an output.
+
+
+async def _failed_outputs(services, eid: str) -> list[str]:
+    """A capture that failed for good shows no frames: what its attempts stored goes."""
+    async with services.db.read() as s:
+        capture = await s.get(Capture, eid)
+    return [outputs_prefix(eid)] if capture is not None else []
+
+
+async def _input_of(services, eid: str) -> set[str]:
+    async with services.db.read() as s:
+        capture = await s.get(Capture, eid)
+    return {CaptureService.input_key(eid, capture.input_data_format)} if capture is not None else set()
+
+
+def _capture_of(key: str) -> tuple[str, str] | None:
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "captures":
+        return parts[1], outputs_prefix(parts[1])
+    return None
+
+
+async def _existing_captures(services, eids: set[str]) -> set[str]:
+    async with services.db.read() as s:
+        return set(await s.scalars(select(Capture.eid).where(Capture.eid.in_(eids))))
+
+
+OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="captures", subject_prefix=_capture_of,
+                  existing=_existing_captures, kept_on_failure=_input_of)
