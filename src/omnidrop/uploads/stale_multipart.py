@@ -29,13 +29,17 @@ async def abort_stale_multipart(db: Database, store: BlobStore, older_than: time
     listing = getattr(store, "open_multipart_uploads", None)
     if listing is None:  # local disk: nothing is left open in a store
         return 0
+    # Listing before the query: an upload file's row is committed before its first byte is written, so
+    # every upload listed here that a file builds has that file in the query (the other order would
+    # miss files begun in between, and abort their uploads).
+    found = [u async for u in listing()]
     async with db.read() as s:
         cutoff = await db_now(s) - older_than
         live = set(await s.scalars(select(MultipartUpload.store_upload_id).where(MultipartUpload.state == "open")))
         # Resumable and chunked uploads still being written, days long at times: never cut off by age.
         writing = set(await s.scalars(select(UploadFile.blob_key).where(UploadFile.complete.is_(False))))
     aborted = 0
-    async for key, upload_id, initiated in listing():
+    for key, upload_id, initiated in found:
         if initiated >= cutoff or upload_id in live or key in writing:
             continue
         if await store.append_upload_id(key) == upload_id:
