@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select, update
 
+from omnidrop.db.clock import db_time, seconds
 from omnidrop.db.models import ResumableUpload, UploadFile, UploadSession
 from omnidrop.storage.base import BlobMismatch
-from omnidrop.db.clock import db_time, seconds
 from omnidrop.uploads.core import MOVE_EXPIRY, OPEN, ChunkCheck, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, UploadError
 from omnidrop.uploads.events import CREATED, FINISHED, PRE_CREATE, TERMINATED, EventBus, UploadEvent
