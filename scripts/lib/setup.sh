@@ -74,6 +74,22 @@ ensure_node_packages() {
   done
 }
 
+ensure_model_tools() {
+  # What the project job runs for splats and meshes: Assimp's CLI (FBX, COLLADA, 3DS to GLB; Debian's
+  # assimp-utils) and PlayCanvas splat-transform (Gaussian splats to SOG and SPZ) in tools/splat-transform,
+  # pinned by its package-lock.json. The server finds it there (or on PATH, or at OMNIDROP_SPLAT_TRANSFORM).
+  ensure_debian_packages assimp-utils
+  command -v node >/dev/null && command -v npm >/dev/null || ensure_debian_packages nodejs npm
+  local dir="$ROOT/tools/splat-transform" stamp want
+  stamp="$dir/node_modules/.omnidrop-lock"
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  echo "setup: installing splat-transform (npm ci in tools/splat-transform)"
+  # --omit=peer: its CLI bundles what it uses of the PlayCanvas engine (a 100 MB peer dependency).
+  (cd "$dir" && npm ci --omit=peer --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+}
+
 ensure_postgres() {
   pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && return 0
   ensure_debian_packages postgresql

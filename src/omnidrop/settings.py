@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     archive_max_ratio: float = 100.0
     archive_max_depth: int = 2
     thumbnail_max_edge: int = 512
+    # IFC models: threads of IfcOpenShell's geometry iterator per conversion (1: one core, as a job shares
+    # the machine with the others).
+    bim_geometry_threads: int = Field(default=1, ge=1)
+    # Splats and meshes (pipeline/splats.py, pipeline/meshes.py): the splat-transform CLI (empty: on PATH,
+    # else tools/splat-transform in a source checkout) and how long one conversion may take.
+    splat_transform: str = ""
+    model_convert_timeout_seconds: float = 900.0
 
     # Vehicles 360 Video API: upload cap (the spec's 100 MB), frame rate, JPEG quality, signed URL life.
     vehicle_max_video_bytes: int = 100_000_000

@@ -21,6 +21,12 @@ const routes: [RegExp, Route][] = [
   [/^\/vehicle\/([^/]+)$/, ([uuid]) => vehicleView(uuid)],
   [/^\/panorama$/, (_, q) => panoramaView(q)],
   [/^\/walkthrough\/([^/]+)$/, ([id], q) => walkthroughView(id, q)],
+  // The BIM viewer (three.js + GLTFLoader) loads on first use.
+  [/^\/bim\/([^/]+)\/(.+)$/, async ([project, file], q) => (await import('./views/bim')).bimView(project, file, q)],
+  [/^\/bim$/, async (_, q) => (await import('./views/bim')).bimView(null, null, q)],
+  // The 3D viewers load on demand: Spark and three.js's loaders stay out of the first page load.
+  [/^\/splat$/, async (_, q) => (await import('./views/splat')).splatView(q)],
+  [/^\/model$/, async (_, q) => (await import('./views/model')).modelView(q)],
 ]
 
 let current: View | null = null

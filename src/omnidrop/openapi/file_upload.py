@@ -81,7 +81,10 @@ class ProjectFile(BaseModel):
     origin: str | None = Field(description="`archive.zip:path/in/archive` for unpacked entries")
     details: dict[str, Any] | None
     url: str = Field(description="download URL (Range supported)")
-    assets: dict[str, str] = Field(description="derived files by role, e.g. thumbnail")
+    assets: dict[str, str] = Field(description="derived files by role, e.g. thumbnail, bim_model, model (GLB), sog, spz")
+    error: str | None = Field(None, description="only when this file could not be converted (e.g. unreadable_ifc); "
+                                                "the project and its other files are not affected")
+    message: str | None = Field(None, description="why, with error")
 
 
 class Project(BaseModel):

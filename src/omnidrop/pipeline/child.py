@@ -76,6 +76,8 @@ def run_in_child(fn: Callable[..., T], *args: Any, progress: Callable[[float], N
                     break  # the child went away without answering
                 child.join()
                 if ok:
+                    if progress is not None:  # the last fraction, also for a child quicker than one poll
+                        progress(fraction.value)
                     return payload
                 raise payload
             if progress is not None:

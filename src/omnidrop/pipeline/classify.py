@@ -103,6 +103,8 @@ def _sniff_magic(s: _Sample) -> Classification | None:
         return Classification(Kind.CAD_BIM, "application/x-revit", {"format": s.ext[1:]})
     if head.startswith(b"\x1f\x8b") and _gunzip_head(head, 4) == b"NGSP":
         return Classification(Kind.SPLAT, "application/x-spz", {"format": "spz"})
+    if head.startswith(b"NGSP") and s.ext == ".spz":  # SPZ v4: a plain header, zstd-coded streams
+        return Classification(Kind.SPLAT, "application/x-spz", {"format": "spz"})
     return None
 
 
@@ -416,6 +418,12 @@ def _sniff_by_hint(s: _Sample) -> Classification | None:
         return Classification(Kind.SPLAT, "application/octet-stream", {"format": "splat", "splats": s.size // 32})
     if s.ext == ".ksplat" and s.size > 4096:
         return Classification(Kind.SPLAT, "application/octet-stream", {"format": "ksplat"})
+    if s.ext == ".stl" and (found := _stl(s)) is not None:
+        return found
+    if s.ext == ".3ds" and s.head[:2] == b"MM" and s.size >= 6 and struct.unpack_from("<I", s.head, 2)[0] == s.size:
+        return Classification(Kind.CAD_BIM, "application/x-3ds", {"format": "3ds"})  # main chunk spans the file
+    if s.ext == ".dae" and b"<COLLADA" in s.head:
+        return Classification(Kind.CAD_BIM, "model/vnd.collada+xml", {"format": "dae"})
     if s.ext == ".gltf" and s.head.lstrip().startswith(b"{"):
         return Classification(Kind.CAD_BIM, "model/gltf+json", {"format": "gltf"})
     if not _is_utf8(s.head):
@@ -424,6 +432,19 @@ def _sniff_by_hint(s: _Sample) -> Classification | None:
         return Classification(Kind.CAD_BIM, "model/obj", {"format": "obj"})
     if s.ext in (".pts", ".xyz", ".asc") and (columns := _numeric_columns(s.head)):
         return Classification(Kind.POINT_CLOUD, "text/plain", {"format": s.ext[1:], "columns": columns})
+    return None
+
+
+def _stl(s: _Sample) -> Classification | None:
+    if s.head.lstrip().startswith(b"solid") and b"facet" in s.head and _is_utf8(s.head):
+        return Classification(Kind.CAD_BIM, "model/stl", {"format": "stl", "encoding": "ascii"})
+    # Binary: an 80-byte header, a triangle count, 50 bytes per triangle (the header may say "solid" too).
+    # A size that does not fit the count is still an STL by its name, a damaged one: conversion says so.
+    if s.size >= 84 and (count := struct.unpack_from("<I", s.head, 80)[0]):
+        details = {"format": "stl", "encoding": "binary", "faces": count}
+        if s.size != 84 + 50 * count:
+            details["damaged"] = True
+        return Classification(Kind.CAD_BIM, "model/stl", details)
     return None
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from omnidrop.captures.service import PROCESS_KIND as CAPTURE_KIND
 from omnidrop.jobs.registry import Handler
 from omnidrop.pipeline import project_frames  # noqa: F401  (registers the VIDEO_360 file step)
+from omnidrop.pipeline import project_bim  # noqa: F401  (registers the CAD_BIM step for IFC)
+from omnidrop.pipeline import project_models  # noqa: F401  (registers the SPLAT and mesh CAD_BIM steps)
 from omnidrop.pipeline import capture_processing, projects, vehicle_frames, video_verification, walkthrough_points
 from omnidrop.projects.service import PROCESS_KIND
 from omnidrop.vehicles.service import FRAMES_KIND

@@ -210,8 +210,8 @@ def project_names() -> UniqueNames:
 async def _record(ctx: JobContext, project: Project, name: str, origin: str, key: str, path: Path,
                   written: dict[str, set[str]]) -> None:
     digest, kind = await asyncio.gather(asyncio.to_thread(sha256_file, path), asyncio.to_thread(classify, path, name))
-    assets = await run_file_steps(ctx, project.id, name, path, kind)
-    written[name] = {key, *assets.values()}
+    derived = await run_file_steps(ctx, project.id, name, path, kind)
+    written[name] = {key, *derived.assets.values()}
     size = path.stat().st_size
     async with ctx.services.db.write() as s:
         row = (
@@ -221,7 +221,8 @@ async def _record(ctx: JobContext, project: Project, name: str, origin: str, key
             row = ProjectFile(project_id=project.id, name=name, created_at=utcnow())
             s.add(row)
         row.origin, row.blob_key, row.size, row.sha256 = origin, key, size, digest
-        row.kind, row.mime, row.details, row.assets = str(kind.kind), kind.mime, _jsonable(kind.details), assets
+        row.kind, row.mime, row.assets = str(kind.kind), kind.mime, derived.assets
+        row.details = _jsonable({**kind.details, **derived.details})
 
 
 def _jsonable(details: dict) -> dict:

@@ -249,6 +249,8 @@ def project_record(view: ProjectView, request: Request) -> dict:
                  "url": str(request.url_for("project_file", name=p.name, filename=f.name))}
         entry["assets"] = {role: str(request.url_for("project_asset", name=p.name, role=role, filename=f.name))
                            for role in f.assets}
+        if (details := f.details or {}).get("error"):  # this file could not be converted; the others were
+            entry["error"], entry["message"] = details["error"], details.get("error_message", "")
         files.append(entry)
     # A failed project ends at status 100 too (a client polling until 100 stops), with state "failed",
     # the reason in error/message, and no files.
