@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from omnidrop.auth.quotas import QuotaExceeded, QuotaMeter, Quotas
+from omnidrop.db.clock import db_time
 from omnidrop.db.models import Project, ProjectFile, UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
@@ -62,7 +63,7 @@ class Progress:
 
 async def set_status(ctx: JobContext, project_id: str, status: int, **values) -> None:
     async with ctx.services.db.write() as s:
-        await s.execute(update(Project).where(Project.id == project_id).values(status=status, updated_at=utcnow(), **values))
+        await s.execute(update(Project).where(Project.id == project_id).values(status=status, updated_at=db_time(0), **values))
 
 
 async def run(ctx: JobContext) -> None:
@@ -96,7 +97,7 @@ async def run(ctx: JobContext) -> None:
         raise JobFailed(exc.code, str(exc)) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
-    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow(), refused_entries=refused or None)
+    await set_status(ctx, project_id, 100, state=READY, ready_at=db_time(0), refused_entries=refused or None)
 
 
 def _quotas(ctx: JobContext) -> Quotas:
@@ -126,7 +127,7 @@ async def failed(ctx: JobContext, code: str, message: str) -> None:
         await s.execute(
             update(Project).where(Project.id == ctx.job.subject_id)
             # status 100: processing is over, so a client polling "until status == 100" stops; state says how.
-            .values(status=100, state=FAILED, error_code=code, error_message=message, updated_at=utcnow())
+            .values(status=100, state=FAILED, error_code=code, error_message=message, updated_at=db_time(0))
         )
         await s.execute(delete(ProjectFile).where(ProjectFile.project_id == ctx.job.subject_id))
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
+from omnidrop.db.clock import db_time
 from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughUpload, WalkthroughVideo
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
@@ -90,14 +91,14 @@ async def failed(ctx: JobContext, code: str, message: str) -> None:
     async with ctx.services.db.write() as s:
         await s.execute(update(WalkthroughUpload)
                         .where(WalkthroughUpload.id == _upload_id(ctx), WalkthroughUpload.job_id == ctx.job.id)
-                        .values(processing_status=FAILED, processing_error=f"{code}: {message}", updated_at=utcnow()))
+                        .values(processing_status=FAILED, processing_error=f"{code}: {message}", updated_at=db_time(0)))
 
 
 async def _set(ctx: JobContext, upload_id: int, **values) -> None:
     async with ctx.services.db.write() as s:
         await s.execute(update(WalkthroughUpload)
                         .where(WalkthroughUpload.id == upload_id, WalkthroughUpload.job_id == ctx.job.id)
-                        .values(updated_at=utcnow(), **values))
+                        .values(updated_at=db_time(0), **values))
 
 
 async def _inspect(ctx: JobContext, videos: list[WalkVideo]) -> WalkInput:
@@ -144,7 +145,7 @@ async def _store_points(ctx: JobContext, upload_id: int, points: list[Walkthroug
             return False
         await s.execute(delete(WalkthroughPoint).where(WalkthroughPoint.upload_id == upload_id))
         s.add_all(points)
-        row.processing_status, row.processing_error, row.updated_at = DONE, None, utcnow()
+        row.processing_status, row.processing_error, row.updated_at = DONE, None, db_time(0)
     return True
 
 
