@@ -170,6 +170,10 @@ class Services:
             await purge()
         return reaped
 
+    async def finish_stranded(self) -> int:
+        """Housekeeping: files the database holds whole that a dead writer never marked complete."""
+        return await self.resumable.finish_stranded()
+
     async def close(self) -> None:
         if "events" in self.__dict__:
             await self.events.drain()

@@ -18,5 +18,6 @@ def compose() -> None:
     for kind, handler in BUILTIN_KINDS.items():
         registry.register(kind, handler)
     registry.add_housekeeping("expired uploads", Services.reap_expired)
+    registry.add_housekeeping("stranded completions", Services.finish_stranded)  # writer died before `complete`
     registry.add_housekeeping("orphan outputs", reap_orphan_outputs)  # of subjects deleted since
     register_chores()  # the sweep, the reaper and outbox delivery, kept by every worker

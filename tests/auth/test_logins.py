@@ -1,13 +1,18 @@
 """Users, scrypt password hashes and expiring login tokens, on SQLite and PostgreSQL."""
 
 import os
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from omnidrop.auth.errors import InvalidCredentials
-from omnidrop.auth.keys import KeyService
+from omnidrop.auth.keys import KeyService, hash_token
 from omnidrop.auth.logins import ANONYMOUS_OWNER, LoginService, UserExists, WrongPassword
 from omnidrop.auth.passwords import hash_password, verify_password
+from omnidrop.db.clock import db_now, db_time
+from omnidrop.db.models import LoginToken
+from tests.support.clock import skew_process_clock
 
 
 def test_password_hashes_are_salted_and_verify():
@@ -134,3 +139,22 @@ async def test_the_hash_gate_bounds_concurrent_password_checks_and_refuses_past_
         with pytest.raises(WrongPassword):
             await task
     assert most[0] == 1
+
+
+@pytest.mark.parametrize("hours", [-30, 30])
+async def test_a_skewed_process_clock_neither_cuts_a_token_short_nor_keeps_it_alive(db, monkeypatch, hours):
+    """Token expiry is the database's: issued and judged by its clock (a 1 h token, a clock 30 h off)."""
+    logins = LoginService(db, KeyService(db), token_ttl_seconds=3600)
+    name = username()
+    await logins.create_user(name, "pw")
+    skew_process_clock(monkeypatch, timedelta(hours=hours))
+    issued = await logins.login(name, "pw")
+    async with db.read() as s:
+        now = await db_now(s)
+    assert now + timedelta(minutes=59) < issued.expires_at < now + timedelta(minutes=61)
+    assert (await logins.authenticate(issued.token)).owner_id  # not expired early
+    async with db.write() as s:  # its hour has passed, by the database's clock
+        await s.execute(update(LoginToken).where(LoginToken.token_hash == hash_token(issued.token))
+                        .values(expires_at=db_time(-1)))
+    with pytest.raises(InvalidCredentials):  # and a clock running behind does not keep it alive
+        await logins.authenticate(issued.token)

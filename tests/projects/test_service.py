@@ -1,15 +1,19 @@
 import os
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
 from omnidrop.auth.keys import KeyService
 from omnidrop.auth.quotas import Quotas
-from omnidrop.db.models import Project
+from omnidrop.db.clock import db_now, db_time
+from omnidrop.db.models import Project, UploadSession
 from omnidrop.projects.errors import InvalidDownloadLink
 from omnidrop.projects.service import NewProject, ProjectService, check_link_syntax
 from omnidrop.storage.local import LocalBlobStore
 from omnidrop.uploads.core import UploadCore, UploadLimits
+from omnidrop.uploads.errors import SessionNotFound
+from tests.support.clock import skew_process_clock
 
 
 async def one(data: bytes):
@@ -48,3 +52,26 @@ async def test_name_is_the_upload_id_unless_taken(db, tmp_path):
 def test_links_must_be_plain_http_urls(link):
     with pytest.raises(InvalidDownloadLink):
         check_link_syntax(link)
+
+
+@pytest.mark.parametrize("hours", [-2, 2])
+async def test_a_skewed_process_clock_decides_nothing_about_the_session(db, tmp_path, monkeypatch, hours):
+    """Whether the upload session is still open is the database's call: with a 1 h session and a clock
+    2 h off, a live session is taken and an expired one is not."""
+    owner = await KeyService(db).ensure_owner(f"skew-{os.urandom(4).hex()}")
+    core = UploadCore(db, LocalBlobStore(tmp_path), UploadLimits(ttl_seconds=3600, allowed_extensions=["e57"]))
+
+    async def dispatch(job_id: str) -> None:
+        pass
+
+    service = ProjectService(db, Quotas(None), max_attempts=3, dispatch=dispatch)
+    live, lapsed = await finished_session(core, owner), await finished_session(core, owner)
+    async with db.write() as s:
+        await s.execute(update(UploadSession).where(UploadSession.id == lapsed).values(expires_at=db_time(-1)))
+    skew_process_clock(monkeypatch, timedelta(hours=hours))
+    project = await service.create(owner, NewProject(upload_id=live))
+    async with db.read() as s:
+        now = await db_now(s)
+    assert abs(project.created_at - now) < timedelta(minutes=5)  # lists order by the one clock
+    with pytest.raises(SessionNotFound):
+        await service.create(owner, NewProject(upload_id=lapsed))

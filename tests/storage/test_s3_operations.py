@@ -9,10 +9,13 @@ import sys
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from omnidrop.auth.keys import KeyService
-from omnidrop.db.models import MultipartUpload
+from omnidrop.db.models import MultipartUpload, UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.storage.s3 import S3BlobStore
+from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.stale_multipart import abort_stale_multipart
 from tests.support.streams import stream
 
@@ -69,5 +72,26 @@ async def test_the_reaper_aborts_only_unreferenced_old_multipart_uploads(moto, d
         assert open_ids() == {killed, appending, presigned}
         assert await abort_stale_multipart(db, store, timedelta(days=1)) == 1
         assert open_ids() == {appending, presigned}
+    finally:
+        await store.close()
+
+
+async def test_the_reaper_leaves_the_multipart_upload_of_a_file_still_being_written(moto, db):
+    """Fenced writers keep their multipart upload's id in the file's row, not in a marker: an upload
+    file not yet complete (a resumable upload may last days) keeps its upload whatever its age."""
+    store = S3BlobStore(moto.storage_url() + "&part_size=5242880")
+    try:
+        core = UploadCore(db, store, UploadLimits(allowed_extensions=["mp4"]))
+        owner = await KeyService(db).ensure_owner(f"owner-{os.urandom(4).hex()}")
+        sid = (await core.create_session(owner)).id
+        data = os.urandom(7 * MiB)
+        await core.write(owner, sid, "walk.mp4", start=0, length=6 * MiB, total=len(data), body=stream(data[:6 * MiB]))
+        assert await abort_stale_multipart(db, store, timedelta(days=1)) == 0  # moto says: from 2010
+        done = await core.write(owner, sid, "walk.mp4", start=6 * MiB, length=MiB, total=len(data),
+                                body=stream(data[6 * MiB:]))
+        assert done.complete
+        async with db.read() as s:
+            key = await s.scalar(select(UploadFile.blob_key).where(UploadFile.session_id == sid))
+        assert b"".join([c async for c in store.read(key)]) == data
     finally:
         await store.close()

@@ -273,4 +273,3 @@ async def test_writes_push_the_session_expiry_out_at_most_once_a_minute(core, ow
         await s.execute(update(UploadSession).where(UploadSession.id == sid).values(expires_at=soon))
     await put(core, owner, sid, "a.jpg", b"cd", 2, 6)
     assert (await core.get_session(owner, sid)).expires_at > utcnow() + timedelta(minutes=59)
-    assert core.moved_expiry(utcnow() + timedelta(seconds=3600)) is None

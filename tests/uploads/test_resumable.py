@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from omnidrop.auth.keys import KeyService
-from omnidrop.db.models import UploadSession
+from omnidrop.db.clock import db_now, db_time
+from omnidrop.db.models import OutboxEvent, ResumableUpload, UploadFile, UploadSession
 from omnidrop.db.types import utcnow
 from omnidrop.storage.local import LocalBlobStore
+from omnidrop.storage.s3 import S3BlobStore
 from omnidrop.uploads.checksums import ChunkDigest
 from omnidrop.uploads.core import UploadCore, UploadLimits
 from omnidrop.uploads.errors import (
@@ -23,14 +26,18 @@ from omnidrop.uploads.errors import (
     OffsetMismatch,
     TotalMismatch,
 )
-from omnidrop.uploads.events import EventBus
+from omnidrop.uploads.events import FINISHED, EventBus
+from omnidrop.uploads.leases import Lease
+from omnidrop.uploads.outbox import Outbox, Sink
 from omnidrop.uploads.resumable import (
+    ConcatenationMismatch,
     FinalUploadImmutable,
     InvalidConcatenation,
     ResumableUploads,
     UploadGone,
     UploadNotFound,
 )
+from tests.support.clock import skew_process_clock
 
 
 async def body(*pieces: bytes):
@@ -196,3 +203,158 @@ async def test_append_takes_the_upload_as_just_read(uploads, owner, db):
     with pytest.raises(UploadNotFound):  # a `current` of another upload or owner is not taken on trust
         await uploads.append(stranger, info.id, offset=2, body=body(b"cd"), current=after)
     assert reads == 1
+
+
+async def test_a_process_clock_running_late_does_not_let_a_written_upload_expire(db, tmp_path, owner, monkeypatch):
+    """Whether a write moves the expiry is the database's call: a node 2 h behind (1 h TTL) still
+    keeps an upload being written alive, and reports the lifetime the database gives it."""
+    core = UploadCore(db, LocalBlobStore(tmp_path / "blobs"), UploadLimits(ttl_seconds=3600))
+    uploads = ResumableUploads(core, EventBus())
+    info = await uploads.create(owner, length=4)
+    async with db.write() as s:  # 55 minutes since the last write
+        await s.execute(update(UploadSession).where(UploadSession.id == info.id).values(expires_at=db_time(300)))
+    skew_process_clock(monkeypatch, timedelta(hours=-2))
+    after = await uploads.append(owner, info.id, offset=0, body=body(b"ab"))
+    async with db.read() as s:
+        now = await db_now(s)
+    assert after.expires_at > now + timedelta(minutes=59)
+    assert (await uploads.get(owner, info.id)).expires_at == after.expires_at
+    assert 3500 < after.lifetime <= 3600 and 3500 < (await uploads.get(owner, info.id)).lifetime <= 3600
+
+
+async def test_tombstones_age_by_the_database_clock(uploads, owner, monkeypatch):
+    """A node whose clock runs 8 days ahead does not drop a tombstone kept for 7."""
+    terminated = await uploads.create(owner, length=5)
+    await uploads.terminate(owner, terminated.id)
+    skew_process_clock(monkeypatch, timedelta(days=8))
+    await uploads.reap()
+    with pytest.raises(UploadGone):  # still a tombstone, not unknown
+        await uploads.get(owner, terminated.id)
+
+
+# -- a writer that died between committing the last byte and marking the file complete -----------------
+
+
+class Died(Exception):
+    """The process died here (the test's stand-in for SIGKILL)."""
+
+
+@pytest.fixture(params=["local", "s3"])
+async def blob_store(request, tmp_path):
+    if request.param == "local":
+        yield LocalBlobStore(tmp_path / "blobs")
+        return
+    store = S3BlobStore(request.getfixturevalue("moto").storage_url())
+    yield store
+    await store.close()
+
+
+def die_before_complete(core: UploadCore, monkeypatch) -> None:
+    """The next completion dies right after `received == total` committed, before `complete`: and like a
+    killed process it never gives its lease back."""
+    real = core._mark_complete
+
+    async def dying(*a, **kw):
+        monkeypatch.setattr(core, "_mark_complete", real)
+        monkeypatch.setattr(Lease, "release", lambda self: asyncio.sleep(0))
+        raise Died()
+
+    monkeypatch.setattr(core, "_mark_complete", dying)
+
+
+async def lapse_leases(db, file_id: int) -> None:
+    free = update(UploadFile).where(UploadFile.id == file_id).values(lease_expires=db_time(-1))
+    async with db.write() as s:
+        await s.execute(free)
+
+
+async def finished_rows(db, upload_id: str) -> int:
+    async with db.read() as s:
+        rows = (await s.scalars(select(OutboxEvent).where(OutboxEvent.upload_id == upload_id))).all()
+    return sum(r.payload["type"] == FINISHED for r in rows)
+
+
+def recording_uploads(db, store, **limits) -> ResumableUploads:
+    async def deliver(event):
+        pass
+
+    core = UploadCore(db, store, UploadLimits(**limits))
+    return ResumableUploads(core, EventBus(), outbox=Outbox([Sink("test", lambda e: True, deliver)]))
+
+
+async def test_a_head_completes_an_upload_whose_writer_died_before_marking_it(db, blob_store, owner, monkeypatch):
+    uploads = recording_uploads(db, blob_store)
+    data = os.urandom(3000)
+    info = await uploads.create(owner, length=len(data))
+    await uploads.append(owner, info.id, offset=0, body=body(data[:1000]))
+    die_before_complete(uploads.core, monkeypatch)
+    with pytest.raises(Died):
+        await uploads.append(owner, info.id, offset=1000, body=body(data[1000:]))
+    monkeypatch.undo()
+    # Its writer's lease is still live: a read leaves the file to it (it would complete it itself).
+    held = await uploads.get(owner, info.id)
+    assert (held.offset, held.complete) == (3000, False)
+    await lapse_leases(db, info.file_id)  # the dead writer renews no more
+    healed = await uploads.get(owner, info.id)
+    assert (healed.offset, healed.length, healed.complete) == (3000, 3000, True)
+    assert await content(uploads, owner, info.id) == data
+    assert await uploads.get(owner, info.id) == healed  # once
+    assert await finished_rows(db, info.id) == 1  # the finished event, recorded once
+
+
+async def test_housekeeping_completes_stranded_files_of_every_protocol(db, blob_store, owner, monkeypatch):
+    uploads = recording_uploads(db, blob_store, allowed_extensions=["e57"])
+    core = uploads.core
+    data = os.urandom(2000)
+    resumable = await uploads.create(owner, length=len(data))
+    die_before_complete(core, monkeypatch)
+    with pytest.raises(Died):
+        await uploads.append(owner, resumable.id, offset=0, body=body(data))
+    monkeypatch.undo()
+    session = (await core.create_session(owner)).id
+    die_before_complete(core, monkeypatch)
+    with pytest.raises(Died):  # a Content-Range upload's last chunk
+        await core.write(owner, session, "scan.e57", start=0, length=len(data), total=len(data), body=body(data))
+    monkeypatch.undo()
+    chunked = (await core.get_file(owner, session, "scan.e57"))
+    assert (chunked.received, chunked.complete) == (2000, False)
+    await uploads.finish_stranded()  # (the database is shared: count only this test's files)
+    # Leases not lapsed yet: their writers may be alive, and complete the files themselves.
+    assert not (await core.get_file(owner, session, "scan.e57")).complete
+    assert not (await uploads.get(owner, resumable.id)).complete
+    async with db.read() as s:
+        ids = list(await s.scalars(select(UploadFile.id).where(UploadFile.session_id.in_([resumable.id, session]))))
+    for file_id in ids:
+        await lapse_leases(db, file_id)
+    assert await uploads.finish_stranded() >= 2
+    assert (await core.get_file(owner, session, "scan.e57")).complete
+    assert (await uploads.get(owner, resumable.id)).complete
+    assert await content(uploads, owner, resumable.id) == data
+    await uploads.finish_stranded()
+    assert await finished_rows(db, resumable.id) == 1  # once
+
+
+async def test_a_final_upload_whose_composed_object_is_short_stays_incomplete(db, blob_store, owner):
+    """A partial whose stored bytes were lost behind the database's back: the composed object is
+    shorter than the parts' recorded lengths, so the final upload is refused and never complete."""
+    uploads = recording_uploads(db, blob_store)
+    parts = []
+    for piece in (b"first-part-", b"second-part"):
+        part = await uploads.create(owner, length=len(piece), concat="partial")
+        parts.append(await uploads.append(owner, part.id, offset=0, body=body(piece)))
+    await blob_store.put(parts[1].blob_key, body(b"second"))  # 5 of its 11 bytes gone
+    with pytest.raises(ConcatenationMismatch) as refused:
+        await uploads.concatenate(owner, [p.id for p in parts])
+    assert refused.value.details["expected"] == 22 and "22 bytes" in str(refused.value)
+    async with db.read() as s:
+        finals = (await s.scalars(select(UploadFile).where(UploadFile.blob_key.not_in([p.blob_key for p in parts]),
+                                                           UploadFile.session_id.in_(select(ResumableUpload.id).where(
+                                                               ResumableUpload.owner_id == owner,
+                                                               ResumableUpload.concat == "final"))))).all()
+    assert [(f.complete, f.received) for f in finals] == [(False, 0)]
+    async with db.read() as s:
+        finished = (await s.scalars(select(OutboxEvent).where(OutboxEvent.upload_id == finals[0].session_id))).all()
+    assert [e.payload["type"] for e in finished] == ["created"]  # never reported finished
+    await blob_store.put(parts[1].blob_key, body(b"second-part"))  # whole again: the same parts compose
+    final = await uploads.concatenate(owner, [p.id for p in parts])
+    assert final.complete and await content(uploads, owner, final.id) == b"first-part-second-part"

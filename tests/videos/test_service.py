@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from omnidrop.auth.keys import KeyService
+from omnidrop.db.clock import db_now, db_time
 from omnidrop.db.engine import Database
 from omnidrop.db.migrate import upgrade_async
 from omnidrop.db.models import VideoUploadGroup
@@ -15,6 +16,7 @@ from omnidrop.storage.local import LocalBlobStore
 from omnidrop.storage.local_parts import LocalMultipart
 from omnidrop.uploads.parts import PartsCore
 from omnidrop.videos.service import FileSpec, GroupExpired, VideoUploads
+from tests.support.clock import skew_process_clock
 
 
 def video_uploads(db: Database, root) -> VideoUploads:
@@ -95,3 +97,28 @@ async def test_a_group_that_cannot_be_expired_now_does_not_keep_the_others(own_d
     monkeypatch.setattr(videos, "_close", close)
     assert await videos.reap_expired() == 1  # the next reap finishes it
     assert (await videos.view(owner, stuck.group.id)).group.state == "expired"
+
+
+@pytest.mark.parametrize("days", [-6, 6])
+async def test_a_skewed_process_clock_neither_expires_a_group_early_nor_keeps_it_alive(own_db, tmp_path,
+                                                                                      monkeypatch, days):
+    """The 5 days run on the database's clock: a node whose clock is 6 days off decides as any other."""
+    videos = video_uploads(own_db, tmp_path / "blobs")
+    owner = await KeyService(own_db).ensure_owner(f"o-{os.urandom(4).hex()}")
+    skew_process_clock(monkeypatch, timedelta(days=days))
+    view = await videos.create(owner, "skewed", "Mono", [FileSpec("video", "a.mp4", 3)])
+    async with own_db.read() as s:
+        now = await db_now(s)
+    assert now + timedelta(days=4, hours=23) < view.group.expires_at <= now + timedelta(days=5, minutes=1)
+    # Not early: its 5 days have not passed, whatever this node's clock says.
+    assert await videos.reap_expired() == 0
+    file, urls = await videos.part_urls(owner, view.group.id, view.files[0].id, None, lambda u, n: "url")
+    assert urls == [(1, "url")]
+    # Not forever: once they have passed by the database's clock, it is expired and reaped.
+    async with own_db.write() as s:
+        await s.execute(update(VideoUploadGroup).where(VideoUploadGroup.id == view.group.id)
+                        .values(expires_at=db_time(-1)))
+    with pytest.raises(GroupExpired):
+        await videos.part_urls(owner, view.group.id, view.files[0].id, None, lambda u, n: "url")
+    assert await videos.reap_expired() == 1
+    assert (await videos.view(owner, view.group.id)).group.state == "expired"

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, or_, select, update
 
 from omnidrop.auth.errors import InsufficientScope, InvalidCredentials
 from omnidrop.auth.scopes import ALL_SCOPES
+from omnidrop.db.clock import db_time
 from omnidrop.db.engine import Database
 from omnidrop.db.models import ApiKey, Owner
 from omnidrop.db.types import utcnow
@@ -101,7 +102,7 @@ class KeyService:
             result = await s.execute(
                 update(ApiKey)
                 .where(or_(ApiKey.id == id_or_prefix, ApiKey.prefix == id_or_prefix), ApiKey.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
+                .values(revoked_at=db_time(0))
             )
         return result.rowcount > 0
 

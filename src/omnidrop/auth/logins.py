@@ -25,9 +25,9 @@ from omnidrop.auth.keys import KeyService, Principal, hash_token
 from omnidrop.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from omnidrop.auth.rate_limits import LoginThrottle, RateLimited
 from omnidrop.auth.scopes import LOGIN_SCOPES
+from omnidrop.db.clock import db_time
 from omnidrop.db.engine import Database
 from omnidrop.db.models import LoginToken, User
-from omnidrop.db.types import utcnow
 from omnidrop.uploads.ids import new_id
 
 TOKEN_PREFIX = "lt_"
@@ -117,8 +117,10 @@ class LoginService:
             if (await s.execute(select(User.id).where(User.username == username))).first():
                 raise UserExists(username)
             user = User(id=new_id(16), owner_id=owner_id, username=username, password_hash=password_hash,
-                        created_at=utcnow())
+                        created_at=db_time(0))
             s.add(user)
+            await s.flush()
+            await s.refresh(user)
         return UserRecord(user.id, user.username, owner_id, user.created_at)
 
     async def login(self, username: str, password: str, address: str | None = None) -> IssuedToken:
@@ -133,13 +135,18 @@ class LoginService:
         if user is None or not ok or user.disabled_at is not None:
             raise WrongPassword("wrong username or password")
         token = TOKEN_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(40))
-        now = utcnow()
+        # Issued and judged by the database's clock: a node whose own clock is off by hours neither
+        # cuts a token short nor keeps it alive (DESIGN.md, invariant 9).
         async with self.db.write() as s:
             # Expired tokens of this user go as a new one comes: the table stays small without a job.
-            await s.execute(delete(LoginToken).where(LoginToken.user_id == user.id, LoginToken.expires_at < now))
-            s.add(LoginToken(id=new_id(16), user_id=user.id, token_hash=hash_token(token), created_at=now,
-                             expires_at=now + self.token_ttl))
-        return IssuedToken(token, now + self.token_ttl)
+            await s.execute(delete(LoginToken).where(LoginToken.user_id == user.id,
+                                                     LoginToken.expires_at < db_time(0)))
+            row = LoginToken(id=new_id(16), user_id=user.id, token_hash=hash_token(token), created_at=db_time(0),
+                             expires_at=db_time(self.token_ttl.total_seconds()))
+            s.add(row)
+            await s.flush()
+            await s.refresh(row)
+        return IssuedToken(token, row.expires_at)
 
     async def anonymous_owner(self) -> str:
         return await self.keys.ensure_owner(ANONYMOUS_OWNER)
@@ -151,13 +158,14 @@ class LoginService:
         async with self.db.read() as s:
             row = (
                 await s.execute(
-                    select(LoginToken, User).join(User, User.id == LoginToken.user_id)
+                    select(LoginToken, User, (LoginToken.expires_at <= db_time(0)).label("expired"))
+                    .join(User, User.id == LoginToken.user_id)
                     .where(LoginToken.token_hash == hash_token(token))
                 )
             ).first()
         if row is None:
             raise InvalidCredentials()
-        login, user = row
-        if login.expires_at <= utcnow() or user.disabled_at is not None:
+        login, user, expired = row
+        if expired or user.disabled_at is not None:
             raise InvalidCredentials()
         return Principal(owner_id=user.owner_id, key_id=f"login:{login.id}", scopes=frozenset(LOGIN_SCOPES))

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Capture, Job
+from omnidrop.db.clock import db_time
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
@@ -151,7 +152,7 @@ class CaptureService:
         async with self.db.write() as s:
             result = await s.execute(
                 update(Capture).where(Capture.eid == eid, Capture.state == CREATED)
-                .values(state=UPLOADED, uploaded_at=utcnow(), sid=secrets.token_hex(16))
+                .values(state=UPLOADED, uploaded_at=db_time(0), sid=secrets.token_hex(16))
             )
             if result.rowcount == 1:  # queued in the same transaction: never UPLOADED without its job
                 job_id = await add_job(s, PROCESS_KIND, eid, self.max_attempts)

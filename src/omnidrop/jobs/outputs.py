@@ -6,7 +6,8 @@ the store forever: nothing lists them. A kind declares where its outputs live (`
 
   * on success, the handler calls `keep_only(store, prefix, written)` once its writes are durable:
     every key under the prefix the successful attempt did not write goes;
-  * on final failure, the runner deletes the subject's prefixes (after the handler's `failed`);
+  * on final failure, the runner deletes the subject's prefixes (after the handler's `failed`), all but
+    the keys the kind says are not outputs (`kept_on_failure`: an input stored beside them);
   * the reaper (`reap_orphans`) deletes the prefixes of subjects whose row no longer exists.
 
 Every step only deletes, and only what the current attempt did not write, so a crash at any line
@@ -37,6 +38,9 @@ class Outputs:
     subject_prefix: Callable[[str], tuple[str, str] | None]
     # Which of these subject ids still have a row (read in one query).
     existing: Callable[[Any, set[str]], Awaitable[set[str]]]
+    # Keys below those prefixes that are not outputs and stay when the job failed for good (an input
+    # stored beside its outputs, the outputs an earlier successful run left referenced); None: none.
+    kept_on_failure: Callable[[Any, str], Awaitable[set[str]]] | None = None
 
 
 async def keep_only(store: BlobStore, prefix: str, written: Iterable[str], *, nested: bool = False) -> int:
@@ -57,8 +61,13 @@ async def drop_failed(outputs: Outputs | None, services: Any, subject_id: str) -
     """After a job failed for good: its subject's outputs go (the runner calls it after `failed`)."""
     if outputs is None:
         return
-    for prefix in await outputs.of_failed_subject(services, subject_id):
-        await services.store.delete_prefix(prefix)
+    prefixes = await outputs.of_failed_subject(services, subject_id)
+    kept = await outputs.kept_on_failure(services, subject_id) if outputs.kept_on_failure and prefixes else set()
+    for prefix in prefixes:
+        if kept:
+            await keep_only(services.store, prefix, kept, nested=True)
+        else:
+            await services.store.delete_prefix(prefix)
 
 
 async def reap_orphans(services: Any, kinds: Iterable[Outputs]) -> int:

@@ -39,7 +39,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "unknown upload, or another owner's",
         405: "method not allowed on this URL",
         409: "Upload-Offset does not match the server's (IETF: a mismatching-upload-offset problem "
-             "with the right Upload-Offset)",
+             "with the right Upload-Offset); on a tus final upload's creation, `concatenation_mismatch`: "
+             "the object composed from the partials is not as long as they are recorded (it stays incomplete)",
         410: "expired or terminated",
         412: "missing or unsupported Tus-Resumable (answers Tus-Version)",
         413: "over Tus-Max-Size / Upload-Length",

@@ -40,7 +40,7 @@ from omnidrop.captures.service import (
 )
 from omnidrop.db.models import Capture, Job
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.outputs import keep_only
+from omnidrop.jobs.outputs import Outputs, keep_only
 from omnidrop.jobs.runner import JobContext
 from omnidrop.jobs.store import DONE, RUNNING, add_job
 from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
@@ -282,3 +282,36 @@ def _zip_text(folder: Path, dest: Path) -> None:
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in TEXT_FILES:
             zf.write(folder / name, name)
+
+
+# -- outputs (jobs/outputs.py): captures/<eid>/frames|thumbnails/..., preview.jpg|gif ---------------
+# The uploaded input lies beside them (captures/<eid>/input.<ext>) and is not an output.
+
+
+async def _failed_outputs(services, eid: str) -> list[str]:
+    """A capture that failed for good shows no frames: what its attempts stored goes."""
+    async with services.db.read() as s:
+        capture = await s.get(Capture, eid)
+    return [outputs_prefix(eid)] if capture is not None else []
+
+
+async def _input_of(services, eid: str) -> set[str]:
+    async with services.db.read() as s:
+        capture = await s.get(Capture, eid)
+    return {CaptureService.input_key(eid, capture.input_data_format)} if capture is not None else set()
+
+
+def _capture_of(key: str) -> tuple[str, str] | None:
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "captures":
+        return parts[1], outputs_prefix(parts[1])
+    return None
+
+
+async def _existing_captures(services, eids: set[str]) -> set[str]:
+    async with services.db.read() as s:
+        return set(await s.scalars(select(Capture.eid).where(Capture.eid.in_(eids))))
+
+
+OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="captures", subject_prefix=_capture_of,
+                  existing=_existing_captures, kept_on_failure=_input_of)

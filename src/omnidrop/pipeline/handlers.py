@@ -20,11 +20,13 @@ from omnidrop.videos.service import VERIFY_KIND
 from omnidrop.walkthrough.service import PROCESS_KIND as WALKTHROUGH_KIND
 
 BUILTIN_KINDS: dict[str, Handler] = {
-    PROCESS_KIND: Handler(run=projects.run, failed=projects.failed),
+    PROCESS_KIND: Handler(run=projects.run, failed=projects.failed, outputs=projects.OUTPUTS),
     FRAMES_KIND: Handler(run=vehicle_frames.run, failed=vehicle_frames.failed, outputs=vehicle_frames.OUTPUTS),
-    CAPTURE_KIND: Handler(run=capture_processing.run, failed=capture_processing.failed),
+    CAPTURE_KIND: Handler(run=capture_processing.run, failed=capture_processing.failed,
+                          outputs=capture_processing.OUTPUTS),
     # Queued on the gpu queue (captures/service.py GPU_QUEUE): only `omnidrop worker --queue gpu` runs it.
     TRAIN_KIND: Handler(run=splat_training.run, failed=splat_training.failed),
     VERIFY_KIND: Handler(run=video_verification.run, failed=video_verification.failed),
-    WALKTHROUGH_KIND: Handler(run=walkthrough_points.run, failed=walkthrough_points.failed),
+    WALKTHROUGH_KIND: Handler(run=walkthrough_points.run, failed=walkthrough_points.failed,
+                              outputs=walkthrough_points.OUTPUTS),
 }

@@ -17,9 +17,11 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from omnidrop.auth.quotas import QuotaExceeded, QuotaMeter, Quotas
+from omnidrop.db.clock import db_time
 from omnidrop.db.models import Project, ProjectFile, UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
+from omnidrop.jobs.outputs import Outputs, keep_only
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.archive import ArchiveRejected, RefusedEntry, UnpackLimits, is_archive, unpack
 from omnidrop.pipeline.blobs import local_copy, put_file
@@ -62,7 +64,7 @@ class Progress:
 
 async def set_status(ctx: JobContext, project_id: str, status: int, **values) -> None:
     async with ctx.services.db.write() as s:
-        await s.execute(update(Project).where(Project.id == project_id).values(status=status, updated_at=utcnow(), **values))
+        await s.execute(update(Project).where(Project.id == project_id).values(status=status, updated_at=db_time(0), **values))
 
 
 async def run(ctx: JobContext) -> None:
@@ -85,19 +87,32 @@ async def run(ctx: JobContext) -> None:
             progress = Progress(ctx, project_id, sum(i.size for i in inputs))
         taken = project_names()
         refused: list[dict] = []  # archive entries the extension allow-list kept out, for the record
+        written: dict[str, set[str]] = {}  # this attempt's files: name -> the keys it stored for it
         for item in inputs:
-            await _process_input(ctx, project, item, workdir, taken, progress, meter, refused)
+            await _process_input(ctx, project, item, workdir, taken, progress, meter, refused, written)
+        # Outputs only a dead attempt (or an earlier run) made go, now that this attempt's are durable.
+        kept = set().union(*written.values()) | {i.blob_key for i in inputs}
+        await _keep_only(ctx, project_id, set(written), kept)
     except QuotaExceeded as exc:
         await _discard_outputs(ctx, project_id)
         raise JobFailed(exc.code, str(exc)) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
     tour = await build_project_tour(ctx, project_id)  # from the files recorded: safe to redo after a crash
-    await set_status(ctx, project_id, 100, state=READY, ready_at=utcnow(), refused_entries=refused or None, tour=tour)
+    await set_status(ctx, project_id, 100, state=READY, ready_at=db_time(0), refused_entries=refused or None, tour=tour)
 
 
 def _quotas(ctx: JobContext) -> Quotas:
     return ctx.services.uploads.quotas or Quotas(ctx.settings.default_storage_quota_bytes)
+
+
+async def _keep_only(ctx: JobContext, project_id: str, names: set[str], keys: set[str]) -> None:
+    """Rows and blobs of files this attempt did not make go (rows first: no row ever points at a
+    removed blob). Safe to repeat: it only removes what the attempt did not write."""
+    async with ctx.services.db.write() as s:
+        await s.execute(delete(ProjectFile).where(ProjectFile.project_id == project_id,
+                                                  ProjectFile.name.not_in(names)))
+    await keep_only(ctx.services.store, outputs_prefix(project_id), keys, nested=True)
 
 
 async def _discard_outputs(ctx: JobContext, project_id: str) -> None:
@@ -105,16 +120,18 @@ async def _discard_outputs(ctx: JobContext, project_id: str) -> None:
     the quota holds nothing half-stored and gives its bytes back. Safe to repeat after a crash."""
     async with ctx.services.db.write() as s:
         await s.execute(delete(ProjectFile).where(ProjectFile.project_id == project_id))
-    await ctx.services.store.delete_prefix(f"projects/{project_id}")
+    await ctx.services.store.delete_prefix(outputs_prefix(project_id))
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
+    """The project failed for good: it lists no files (the runner then removes their blobs, OUTPUTS)."""
     async with ctx.services.db.write() as s:
         await s.execute(
             update(Project).where(Project.id == ctx.job.subject_id)
             # status 100: processing is over, so a client polling "until status == 100" stops; state says how.
-            .values(status=100, state=FAILED, error_code=code, error_message=message, updated_at=utcnow())
+            .values(status=100, state=FAILED, error_code=code, error_message=message, updated_at=db_time(0))
         )
+        await s.execute(delete(ProjectFile).where(ProjectFile.project_id == ctx.job.subject_id))
 
 
 async def _session_inputs(ctx: JobContext, session_id: str) -> list[Input]:
@@ -162,10 +179,11 @@ def _unpack_limits(ctx: JobContext) -> UnpackLimits:
 
 
 async def _process_input(ctx: JobContext, project: Project, item: Input, workdir: Path, taken: UniqueNames,
-                         progress: Progress, meter: QuotaMeter, refused: list[dict]) -> None:
+                         progress: Progress, meter: QuotaMeter, refused: list[dict],
+                         written: dict[str, set[str]]) -> None:
     store = ctx.services.store
     async with local_copy(store, item.blob_key, workdir) as path:
-        await _record(ctx, project, taken.claim(item.name), item.name, item.blob_key, path)
+        await _record(ctx, project, taken.claim(item.name), item.name, item.blob_key, path, written)
         if not await asyncio.to_thread(is_archive, path):
             await progress.advance(item.size)
             return
@@ -181,7 +199,7 @@ async def _process_input(ctx: JobContext, project: Project, item: Input, workdir
         name = taken.claim(entry.name)
         key = f"projects/{project.id}/files/{name}"
         await put_file(store, key, entry.path)
-        await _record(ctx, project, name, f"{item.name}:{entry.source}", key, entry.path)
+        await _record(ctx, project, name, f"{item.name}:{entry.source}", key, entry.path, written)
         entry.path.unlink()
     await progress.advance(item.size)
 
@@ -192,9 +210,11 @@ def project_names() -> UniqueNames:
     return UniqueNames(first=1, fold=lambda name: name)
 
 
-async def _record(ctx: JobContext, project: Project, name: str, origin: str, key: str, path: Path) -> None:
+async def _record(ctx: JobContext, project: Project, name: str, origin: str, key: str, path: Path,
+                  written: dict[str, set[str]]) -> None:
     digest, kind = await asyncio.gather(asyncio.to_thread(sha256_file, path), asyncio.to_thread(classify, path, name))
     derived = await run_file_steps(ctx, project.id, name, path, kind)
+    written[name] = {key, *derived.assets.values()}
     size = path.stat().st_size
     async with ctx.services.db.write() as s:
         row = (
@@ -211,3 +231,33 @@ async def _record(ctx: JobContext, project: Project, name: str, origin: str, key
 def _jsonable(details: dict) -> dict:
     return {k: (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)) for k, v in details.items()}
 
+
+
+# -- outputs (jobs/outputs.py): projects/<id>/files|thumbs|frames/..., source/download ----------------
+# Everything below a project's prefix is derived (its uploads lie in the upload session's own place).
+
+
+def outputs_prefix(project_id: str) -> str:
+    return f"projects/{project_id}"
+
+
+async def _failed_outputs(services, project_id: str) -> list[str]:
+    async with services.db.read() as s:
+        project = await s.get(Project, project_id)
+    return [outputs_prefix(project_id)] if project is not None else []
+
+
+def _project_of(key: str) -> tuple[str, str] | None:
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "projects":
+        return parts[1], outputs_prefix(parts[1])
+    return None
+
+
+async def _existing_projects(services, ids: set[str]) -> set[str]:
+    async with services.db.read() as s:
+        return set(await s.scalars(select(Project.id).where(Project.id.in_(ids))))
+
+
+OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="projects", subject_prefix=_project_of,
+                  existing=_existing_projects)

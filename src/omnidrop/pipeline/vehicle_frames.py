@@ -16,8 +16,8 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select, update
 
+from omnidrop.db.clock import db_time
 from omnidrop.db.models import Vehicle, VehicleVideo
-from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.outputs import Outputs, keep_only
 from omnidrop.jobs.runner import JobContext
@@ -58,7 +58,7 @@ async def run(ctx: JobContext) -> None:
         await _detect(ctx, video, video_prefix(vehicle.uuid, video.side, video.id), frames_dir, names)
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
-    await _set(ctx, video.id, state=READY, frame_count=len(names), processed_at=utcnow(), error_code=None,
+    await _set(ctx, video.id, state=READY, frame_count=len(names), processed_at=db_time(0), error_code=None,
                error_message=None, decode_skipped=skipped or None)
 
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from omnidrop.db.clock import db_time
 from omnidrop.db.models import VideoLibraryEntry, VideoUploadFile, VideoUploadGroup
-from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy
@@ -118,15 +118,15 @@ async def run(ctx: JobContext) -> None:
         message = "; ".join(f"{f.role} file {f.filename!r} was accepted unchecked: {results[f.id]['message']}"
                             for f in unchecked)
         await _set(ctx, group_id, verification_state=UNVERIFIED, verification_code=f"unchecked_{unchecked[0].role}",
-                   verification_message=message, verified_at=utcnow())
+                   verification_message=message, verified_at=db_time(0))
         return
     await _set(ctx, group_id, verification_state=VERIFIED, verification_code=None, verification_message=None,
-               verified_at=utcnow())
+               verified_at=db_time(0))
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
     await _set(ctx, ctx.job.subject_id, verification_state=VERIFY_FAILED, verification_code=code,
-               verification_message=message, verified_at=utcnow())
+               verification_message=message, verified_at=db_time(0))
 
 
 def _eyes(files: list[VideoUploadFile], results: dict, tolerance: float) -> dict | None:

@@ -23,10 +23,11 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
+from omnidrop.db.clock import db_time
 from omnidrop.db.models import Drawing, WalkthroughPoint, WalkthroughUpload, WalkthroughVideo
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.outputs import keep_only
+from omnidrop.jobs.outputs import Outputs, keep_only
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy, put_file
 from omnidrop.pipeline.media.naming import frame_name
@@ -90,14 +91,14 @@ async def failed(ctx: JobContext, code: str, message: str) -> None:
     async with ctx.services.db.write() as s:
         await s.execute(update(WalkthroughUpload)
                         .where(WalkthroughUpload.id == _upload_id(ctx), WalkthroughUpload.job_id == ctx.job.id)
-                        .values(processing_status=FAILED, processing_error=f"{code}: {message}", updated_at=utcnow()))
+                        .values(processing_status=FAILED, processing_error=f"{code}: {message}", updated_at=db_time(0)))
 
 
 async def _set(ctx: JobContext, upload_id: int, **values) -> None:
     async with ctx.services.db.write() as s:
         await s.execute(update(WalkthroughUpload)
                         .where(WalkthroughUpload.id == upload_id, WalkthroughUpload.job_id == ctx.job.id)
-                        .values(updated_at=utcnow(), **values))
+                        .values(updated_at=db_time(0), **values))
 
 
 async def _inspect(ctx: JobContext, videos: list[WalkVideo]) -> WalkInput:
@@ -144,5 +145,41 @@ async def _store_points(ctx: JobContext, upload_id: int, points: list[Walkthroug
             return False
         await s.execute(delete(WalkthroughPoint).where(WalkthroughPoint.upload_id == upload_id))
         s.add_all(points)
-        row.processing_status, row.processing_error, row.updated_at = DONE, None, utcnow()
+        row.processing_status, row.processing_error, row.updated_at = DONE, None, db_time(0)
     return True
+
+
+# -- outputs (jobs/outputs.py): walkthroughs/<upload id>/panoramas/... ----------------------------------
+
+
+async def _failed_outputs(services, subject_id: str) -> list[str]:
+    """The panoramas of a step 5 whose job failed for good, unless a later step 5 took the object over
+    (its job's outputs are its own): only while the object is marked failed."""
+    upload_id = int(subject_id.split(":", 1)[0])
+    async with services.db.read() as s:
+        row = await s.get(WalkthroughUpload, upload_id)
+    return [panorama_prefix(upload_id)] if row is not None and row.processing_status == FAILED else []
+
+
+async def _referenced(services, subject_id: str) -> set[str]:
+    """Panoramas the object's points still show (an earlier successful step 5's) are not orphans."""
+    upload_id = int(subject_id.split(":", 1)[0])
+    async with services.db.read() as s:
+        return set(await s.scalars(select(WalkthroughPoint.blob_key).where(WalkthroughPoint.upload_id == upload_id)))
+
+
+def _upload_of(key: str) -> tuple[str, str] | None:
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "walkthroughs" and parts[1].isdigit():
+        return parts[1], f"walkthroughs/{parts[1]}"
+    return None
+
+
+async def _existing_uploads(services, ids: set[str]) -> set[str]:
+    async with services.db.read() as s:
+        found = await s.scalars(select(WalkthroughUpload.id).where(WalkthroughUpload.id.in_([int(i) for i in ids])))
+        return {str(i) for i in found}
+
+
+OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="walkthroughs", subject_prefix=_upload_of,
+                  existing=_existing_uploads, kept_on_failure=_referenced)

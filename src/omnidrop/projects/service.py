@@ -16,9 +16,9 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import func, or_, select, update
 
 from omnidrop.auth.quotas import Quotas
+from omnidrop.db.clock import db_time
 from omnidrop.db.engine import Database
 from omnidrop.db.models import Project, ProjectFile, ShareLink, UploadFile, UploadSession
-from omnidrop.db.types import utcnow
 from omnidrop.jobs.dispatch import Dispatch
 from omnidrop.jobs.store import add_job
 from omnidrop.projects.errors import (
@@ -68,7 +68,7 @@ class ProjectService:
             check_link_syntax(new.download_link)
         elif not is_valid_upload_id(new.upload_id):
             raise InvalidUploadId(f"malformed upload_id {new.upload_id!r}")
-        now = utcnow()
+        now = db_time(0)  # lists order by it: one clock for every node
         async with self.db.write() as s:
             await self.quotas.check(s, owner_id)
             if new.upload_id:
@@ -84,8 +84,9 @@ class ProjectService:
                 status=0, state=QUEUED, created_at=now, updated_at=now,
             )
             s.add(project)
+            await s.flush()
+            await s.refresh(project)  # the times the database gave it
             if new.privacy_mode == PUBLIC_PRIVACY_MODE:  # public: shared from the start (projects/shares.py)
-                await s.flush()
                 s.add(ShareLink(token=secrets.token_urlsafe(32), project_id=project.id, created_at=now))
             job_id = await add_job(s, PROCESS_KIND, project.id, self.max_attempts)
         await self.dispatch(job_id)
@@ -128,7 +129,7 @@ class ProjectService:
             await s.execute(
                 select(UploadSession).where(
                     UploadSession.id == upload_id, UploadSession.owner_id == owner_id,
-                    UploadSession.state == "open", UploadSession.expires_at > utcnow(),
+                    UploadSession.state == "open", UploadSession.expires_at > db_time(0),  # the database's clock
                 ).with_for_update()
             )
         ).scalar_one_or_none()

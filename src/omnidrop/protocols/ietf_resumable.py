@@ -17,12 +17,10 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from omnidrop.db.types import utcnow
 from omnidrop.protocols.body import request_body
 from omnidrop.protocols.resumable_common import BadRequestHeader, upload_url
 from omnidrop.protocols.tus import STATUS as TUS_STATUS
@@ -108,7 +106,7 @@ class IetfResumableProtocol:
                     return Response(status_code=405, headers={"Allow": "POST, OPTIONS"})
                 response = await self._create(request, owner_id, collection_url, version)
             elif method in ("HEAD", "GET"):
-                response = self._state(await self.uploads.get(owner_id, upload_id), version, status=204)
+                response = self._state(await self.uploads.get(owner_id, upload_id, protocol=PROTOCOL), version, status=204)
                 response.headers["Cache-Control"] = "no-store"
             elif method == "PATCH":
                 response = await self._append(request, owner_id, upload_id, version)
@@ -127,17 +125,18 @@ class IetfResumableProtocol:
         response.headers[INTEROP_HEADER] = str(version.interop)
         return response
 
-    def limits(self, version: DraftVersion, expires_at: datetime | None) -> str:
+    def limits(self, version: DraftVersion, lifetime: int | None) -> str:
+        """`lifetime`: seconds the upload has left by the database's clock (None: it never expires)."""
         parts = [f"max-size={self.uploads.core.limits.max_file_bytes}", "min-size=0"]
-        if expires_at is not None:
-            parts.append(f"{version.lifetime_key}={max(0, int((expires_at - utcnow()).total_seconds()))}")
+        if lifetime is not None:
+            parts.append(f"{version.lifetime_key}={max(0, lifetime)}")
         return ", ".join(parts)
 
     def _state(self, info: ResumableInfo, version: DraftVersion, *, status: int) -> Response:
         headers = {
             "Upload-Offset": str(info.offset),
             "Upload-Complete": "?1" if info.complete else "?0",
-            "Upload-Limit": self.limits(version, info.expires_at),
+            "Upload-Limit": self.limits(version, info.lifetime),
         }
         if info.length is not None:
             headers["Upload-Length"] = str(info.length)
@@ -167,7 +166,7 @@ class IetfResumableProtocol:
         await self.interim(UPLOAD_RESUMPTION_SUPPORTED, {
             "Location": location,
             INTEROP_HEADER: str(version.interop),
-            "Upload-Limit": self.limits(version, info.expires_at),
+            "Upload-Limit": self.limits(version, info.lifetime),
         })
         if content_length or (content_length is None and "chunked" in (h.get("transfer-encoding") or "")):
             info = await self.uploads.append(owner_id, info.id, offset=0, body=request_body(request, "ietf_resumable"),
@@ -178,7 +177,7 @@ class IetfResumableProtocol:
 
     async def _append(self, request: Request, owner_id: str, upload_id: str, version: DraftVersion) -> Response:
         h = request.headers
-        info = await self.uploads.get(owner_id, upload_id)
+        info = await self.uploads.get(owner_id, upload_id, protocol=PROTOCOL)
         media = (h.get("content-type") or "").split(";")[0].strip().lower()
         if version.append_media_type is not None and media != version.append_media_type:
             raise UnsupportedMediaType(f"an append needs Content-Type: {version.append_media_type}")

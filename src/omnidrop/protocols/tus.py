@@ -38,6 +38,7 @@ from omnidrop.uploads.events import CreationRejected
 from omnidrop.uploads.resumable import (
     FINAL,
     PARTIAL,
+    ConcatenationMismatch,
     FinalUploadImmutable,
     InvalidConcatenation,
     ResumableInfo,
@@ -73,6 +74,7 @@ STATUS: dict[type[UploadError], int] = {
     UnsupportedChecksum: 400,
     InvalidChecksum: 400,
     InvalidConcatenation: 400,
+    ConcatenationMismatch: 409,  # a partial's stored bytes are not what the database says: upload it again
     BadRequestHeader: 400,
     UnsupportedMediaType: 415,
     StorageQuotaExceeded: 413,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from omnidrop.db.clock import db_time
 from omnidrop.db.models import UploadFile, UploadSession
-from omnidrop.db.types import utcnow
 from omnidrop.uploads.core import OPEN, FileProgress, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, SessionTooLarge, UploadError
 from omnidrop.uploads.names import check_extension, flatten_filename
@@ -51,7 +51,7 @@ async def adopt_resumable(core: UploadCore, owner_id: str, session_id: str, raw_
         if not f.complete:
             raise SourceNotFound(f"upload {resumable_id!r} is not finished", received=f.received)
         await _check_room(core, s, target.id, name, f.total or 0, owner_id=None)
-        f.session_id, f.name, f.updated_at = target.id, name, utcnow()
+        f.session_id, f.name, f.updated_at = target.id, name, db_time(0)
         source.state, source.expires_at = CONSUMED, None
         return FileProgress(name=name, received=f.received, total=f.total, complete=True)
 
@@ -60,7 +60,7 @@ async def adopt_blob(core: UploadCore, owner_id: str, session_id: str, raw_name:
                      size: int) -> FileProgress:
     """Add the already stored, complete blob `blob_key` (`size` bytes) to the session as `raw_name`."""
     name = _checked_name(core, raw_name)
-    now = utcnow()
+    now = db_time(0)
     async with core.db.write() as s:
         target = await core.live_session(s, owner_id, session_id, for_update=True)
         if await s.scalar(select(func.count()).select_from(UploadFile).where(UploadFile.blob_key == blob_key)):

@@ -20,7 +20,6 @@ from omnidrop.auth.quotas import Quotas
 from omnidrop.db.clock import db_time, seconds
 from omnidrop.db.engine import Database
 from omnidrop.db.models import UploadFile, UploadSession
-from omnidrop.db.types import utcnow
 from omnidrop.storage.base import BlobStore
 from omnidrop.telemetry.context import body_counted
 from omnidrop.telemetry.metrics import LEASE_TAKEOVERS, storage_errors
@@ -88,7 +87,7 @@ _COMMIT = (
         received=_RECEIVED_AFTER,
         # The store's record of what makes up the blob moves with `received`, under the same lease.
         store_state=bindparam("store_state"),
-        updated_at=bindparam("now"),
+        updated_at=db_time(0),
         # Not completing: give the lease back in the same statement (one round trip less per
         # chunk). Completing keeps it until the blob is finalized.
         lease_owner=case((_GOING_ON, None), else_=_files.lease_owner),
@@ -397,8 +396,7 @@ class UploadCore:
 
     async def _commit(self, f: UploadFile, lease: Lease, fence: LeaseFence, end: int,
                       on_complete: OnComplete | None = None) -> FileProgress:
-        now = utcnow()
-        params = {"file_id": f.id, "token": lease.token, "end": end, "now": now, "store_state": fence.state}
+        params = {"file_id": f.id, "token": lease.token, "end": end, "store_state": fence.state}
         row = await self.db.run_write(lambda s: s.execute(_COMMIT, params).first())
         if row is None:
             raise LeaseLost()
@@ -410,17 +408,17 @@ class UploadCore:
             # reported complete (BlobMismatch propagates: the file stays incomplete).
             with storage_errors("upload"):
                 await self.store.finalize(f.blob_key, f.total, fence=fence)
-            completed_now = await self._mark_complete(f.id, f.total, now, on_complete)
+            completed_now = await self._mark_complete(f.id, f.total, on_complete)
         return FileProgress(
             name=f.name, received=received, total=f.total, complete=received == f.total, completed_now=completed_now
         )
 
-    async def _mark_complete(self, file_id: int, total: int, now: datetime, on_complete: OnComplete | None) -> bool:
+    async def _mark_complete(self, file_id: int, total: int, on_complete: OnComplete | None) -> bool:
         """Mark the file complete; True for the one write that did. `on_complete` joins that transaction,
         so what it records commits or rolls back with the completion (only once per file: no chunk pays)."""
         mark = (update(UploadFile)
                 .where(UploadFile.id == file_id, UploadFile.complete.is_(False))
-                .values(complete=True, completed_at=now)
+                .values(complete=True, completed_at=db_time(0))
                 .execution_options(synchronize_session=False))
         if on_complete is None:
             return await self.db.run_write(lambda s: s.execute(mark).rowcount == 1)
@@ -429,6 +427,49 @@ class UploadCore:
                 return False
             await on_complete(s, total)
             return True
+
+    # -- healing: the database holds a file whole, but it was never marked complete ----------------
+
+    async def finish_whole(self, file_id: int, on_complete: OnComplete | None = None, *,
+                           stale_after: float | None = None) -> bool:
+        """Complete a file whose `received` reached its total but that was never marked complete: its
+        writer died between those two commits (`_commit` then `_mark_complete`). Only once its lease is
+        free (given back, lapsed, or with `stale_after` not renewed for that long, the rule a resumable
+        PATCH takes a writer over by): the blob is finalized from the committed record under a lease
+        of this call's own, exactly as the dead writer would have, and marked complete through the
+        normal path, `on_complete` included. True when this call completed it."""
+        lease = self._lease(stale_after)
+        lease.file_id = file_id
+        if not await lease.claim(0):
+            return False  # a live writer holds it (it completes the file itself) or the row is gone
+        try:
+            f = lease.claimed
+            if f is None or f.complete or f.total is None or f.received != f.total:
+                return False
+            fence = LeaseFence(lease, f.store_state)
+            with storage_errors("upload"):
+                await self.store.finalize(f.blob_key, f.total, fence=fence)
+            done = await self._mark_complete(f.id, f.total, on_complete)
+            if done:
+                log.info("completed file %s, held whole but never marked complete", f.id)
+            return done
+        finally:
+            try:
+                await lease.release()
+            except Exception:
+                log.exception("could not release lease on file %s", file_id)
+
+    async def stranded(self, limit: int = 100) -> list[tuple[int, str]]:
+        """(file id, session id) of files held whole but not complete whose lease has lapsed by the
+        database's clock, in live sessions: what `finish_whole` is for (a housekeeping chore)."""
+        query = (select(UploadFile.id, UploadFile.session_id)
+                 .join(UploadSession, UploadSession.id == UploadFile.session_id)
+                 .where(UploadFile.complete.is_(False), UploadFile.total.is_not(None),
+                        UploadFile.received == UploadFile.total, UploadSession.state != DELETING,
+                        or_(UploadFile.lease_owner.is_(None), UploadFile.lease_expires < db_time(0)))
+                 .order_by(UploadFile.id).limit(limit))
+        async with self.db.read() as s:
+            return [(file_id, session_id) for file_id, session_id in (await s.execute(query)).all()]
 
     def _find_and_claim(self, s: Session, owner_id: str, session_id: str, name: str, total: int, start: int,
                         lease: Lease) -> UploadFile | None:
@@ -454,17 +495,8 @@ class UploadCore:
         ttl = self.limits.ttl_seconds
         return {"session_id": session_id, "ttl": ttl, "due_before": ttl - EXPIRY_TOUCH_EVERY.total_seconds()}
 
-    def moved_expiry(self, expires_at: datetime, now: datetime | None = None) -> datetime | None:
-        """Whether a session a write has just touched is due to have its expiry moved (_MOVE_EXPIRY),
-        as this process's clock sees it: the new expiry, or None to leave it be. Only a hint, for
-        modules built on the core (resumable uploads) that keep their sessions alive in their own
-        statements to spare one when it is not due; the expiry they write is the database's."""
-        fresh = (now or utcnow()) + timedelta(seconds=self.limits.ttl_seconds)
-        return fresh if fresh - expires_at > EXPIRY_TOUCH_EVERY else None
-
     async def _open_file(self, owner_id: str, session_id: str, name: str, total: int) -> UploadFile:
         """Find or create the file row, enforcing size caps, and keep the session alive."""
-        now = utcnow()
         async with self.db.write() as s:
             session = await self.live_session(s, owner_id, session_id, for_update=True)
             f = await self.file_named(s, session.id, name)
@@ -480,7 +512,7 @@ class UploadCore:
                     await self.quotas.check(s, owner_id, total)
                 f = UploadFile(
                     session_id=session.id, name=name, blob_key=f"uploads/{session.id}/{new_id(16)}",
-                    total=total, received=0, complete=False, created_at=now, updated_at=now,
+                    total=total, received=0, complete=False, created_at=db_time(0), updated_at=db_time(0),
                 )
                 s.add(f)
                 await s.flush()

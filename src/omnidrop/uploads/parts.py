@@ -17,9 +17,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from omnidrop.db.clock import db_time
 from omnidrop.db.engine import Database
 from omnidrop.db.models import MultipartPart, MultipartUpload
-from omnidrop.db.types import utcnow
 from omnidrop.storage.base import BlobMismatch
 from omnidrop.storage.multipart import (
     MAX_PART_SIZE,
@@ -129,10 +129,12 @@ class PartsCore:
     async def create(self, owner_id: str, key: str) -> Upload:
         row = MultipartUpload(
             id=new_id(24), owner_id=owner_id, key=key, store_upload_id=await self.store.create_multipart(key),
-            state=OPEN, created_at=utcnow(),
+            state=OPEN, created_at=db_time(0),
         )
         async with self.db.write() as s:
             s.add(row)
+            await s.flush()
+            await s.refresh(row)  # the time the database gave it (stale-upload reaping orders by it)
         return Upload.of(row)
 
     async def get(self, upload_id: str, owner_id: str | None = None) -> Upload:
@@ -226,7 +228,7 @@ class PartsCore:
         async with self.db.write() as s:
             await s.execute(
                 update(MultipartUpload).where(MultipartUpload.id == upload.id)
-                .values(state=COMPLETED, size=size, etag=etag, completed_at=utcnow())
+                .values(state=COMPLETED, size=size, etag=etag, completed_at=db_time(0))
             )
             # The ledger keeps exactly the parts the object is made of.
             await s.execute(delete(MultipartPart).where(
@@ -247,7 +249,7 @@ class PartsCore:
         if not parts:
             return
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
-        now = utcnow()
+        now = db_time(0)
         async with self.db.write() as s:
             for p in parts:
                 stmt = insert(MultipartPart).values(upload_id=upload_id, number=p.number, size=p.size, etag=p.etag,

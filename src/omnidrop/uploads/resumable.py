@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select, update
 
+from omnidrop.db.clock import db_time, seconds
 from omnidrop.db.models import ResumableUpload, UploadFile, UploadSession
-from omnidrop.db.types import utcnow
-from omnidrop.db.clock import db_time
+from omnidrop.storage.base import BlobMismatch
 from omnidrop.uploads.core import MOVE_EXPIRY, OPEN, ChunkCheck, UploadCore
 from omnidrop.uploads.errors import FileTooLarge, UploadError
 from omnidrop.uploads.events import CREATED, FINISHED, PRE_CREATE, TERMINATED, EventBus, UploadEvent
@@ -38,8 +38,14 @@ FINAL = "final"
 # Built once: every PATCH runs them (see core.py).
 _THE_UPLOAD = select(ResumableUpload).where(ResumableUpload.id == bindparam("upload_id"))
 # With whether it has expired by the database's clock (never this process's).
-_THE_SESSION = select(UploadSession, (UploadSession.expires_at <= db_time(0)).label("expired")) \
-    .where(UploadSession.id == bindparam("upload_id"))
+# With whether it has expired, whether a write should move its expiry (the core's MOVE_EXPIRY rule),
+# and the database's now (for the lifetime left), all by the database's clock (never this process's).
+_THE_SESSION = select(
+    UploadSession,
+    (UploadSession.expires_at <= db_time(0)).label("expired"),
+    (UploadSession.expires_at < db_time(seconds("due_before"))).label("due"),
+    db_time(0).label("now"),
+).where(UploadSession.id == bindparam("upload_id"))
 _THE_FILE = select(UploadFile).where(UploadFile.session_id == bindparam("upload_id"))
 _KEEP_ALIVE = MOVE_EXPIRY.returning(UploadSession.__table__.c.expires_at)
 
@@ -62,6 +68,13 @@ class InvalidConcatenation(UploadError):
     code = "invalid_concatenation"
 
 
+class ConcatenationMismatch(UploadError):
+    """The object composed from the partial uploads is not as long as they are in the database (a
+    partial's stored bytes were lost or changed): the final upload stays incomplete."""
+
+    code = "concatenation_mismatch"
+
+
 @dataclass(frozen=True)
 class ResumableInfo:
     id: str
@@ -76,6 +89,10 @@ class ResumableInfo:
     blob_key: str = ""
     file_id: int = 0
     consumed: bool = False
+    # Whether a write should push the expiry out now (the database's clock decided, when it was read).
+    expiry_due: bool = False
+    # Seconds of life left when it was read, by the database's clock; None: it never expires.
+    lifetime: int | None = None
 
 
 class ResumableUploads:
@@ -111,7 +128,7 @@ class ResumableUploads:
 
     async def _insert(self, upload_id: str, owner_id: str, *, length: int | None, meta: dict, concat: str,
                       parts: list[str] | None = None, event: UploadEvent | None = None) -> UploadFile:
-        now = utcnow()
+        now = db_time(0)  # the database's clock, as every expiry and ordering is judged by
         async with self.db.write() as s:
             if self.core.quotas:
                 await self.core.quotas.check(s, owner_id, length or 0)
@@ -152,8 +169,18 @@ class ResumableUploads:
         await self.events.check(UploadEvent(PRE_CREATE, upload_id, owner_id, protocol, length, 0, meta, FINAL))
         f = await self._insert(upload_id, owner_id, length=length, meta=meta, concat=FINAL, parts=part_ids,
                                event=UploadEvent(CREATED, upload_id, owner_id, protocol, length, 0, meta, FINAL))
-        await self.core.store.compose([p.blob_key for p in parts], f.blob_key)
-        now = utcnow()
+        # `complete` only for an object exactly as long as its parts are in the database (which is the
+        # final's length): what the store composed and what it now holds are both checked.
+        try:
+            composed = await self.core.store.compose([p.blob_key for p in parts], f.blob_key)
+        except BlobMismatch as exc:
+            raise ConcatenationMismatch(f"the final upload could not be composed: {exc}", expected=length) from None
+        stored = await self.core.store.size(f.blob_key)
+        if composed != length or stored != length:
+            raise ConcatenationMismatch(
+                f"the partial uploads add up to {length} bytes in the database but the composed object has "
+                f"{stored} bytes; the final upload {upload_id!r} is left incomplete", expected=length, got=stored)
+        now = db_time(0)
         async with self.db.write() as s:
             await s.execute(update(UploadFile).where(UploadFile.id == f.id)
                             .values(received=length, complete=True, completed_at=now, updated_at=now))
@@ -169,15 +196,25 @@ class ResumableUploads:
 
     # -- reads ------------------------------------------------------------------------------------
 
-    async def get(self, owner_id: str, upload_id: str) -> ResumableInfo:
-        """The upload as the owner sees it; another owner's upload is not found."""
+    async def get(self, owner_id: str, upload_id: str, *, protocol: str = "tus") -> ResumableInfo:
+        """The upload as the owner sees it; another owner's upload is not found. An upload held whole
+        but never marked complete (its writer died between the two commits) is completed here, once
+        its lease is free by the rule a PATCH takes a writer over by: HEAD heals it (`protocol` names
+        the finished event then)."""
+        info, whole = await self._read(owner_id, upload_id)
+        if whole and await self._heal(info, protocol):
+            info, _ = await self._read(owner_id, upload_id)
+        return info
+
+    async def _read(self, owner_id: str, upload_id: str) -> tuple[ResumableInfo, bool]:
+        """The upload, and whether it is held whole but not marked complete."""
         if not is_valid_upload_id(upload_id):
             raise UploadNotFound(f"no upload {upload_id!r}")
         # Every PATCH and HEAD reads it: one short transaction (Database.run_read).
-        params = {"upload_id": upload_id}
-        row, (session, expired), f = await self.db.run_read(lambda s: (
+        params = {"upload_id": upload_id, "due_before": self.core.expiry_params(upload_id)["due_before"]}
+        row, (session, expired, due, now), f = await self.db.run_read(lambda s: (
             s.execute(_THE_UPLOAD, params).scalar_one_or_none(),
-            s.execute(_THE_SESSION, params).first() or (None, None),
+            s.execute(_THE_SESSION, params).first() or (None, None, None, None),
             s.execute(_THE_FILE, params).scalar_one_or_none()))
         if row is None or row.owner_id != owner_id:
             raise UploadNotFound(f"no upload {upload_id!r}")
@@ -187,12 +224,15 @@ class ResumableUploads:
             raise UploadGone(f"upload {upload_id!r} expired")
         if session.state == OPEN and expired:
             raise UploadGone(f"upload {upload_id!r} expired")
+        whole = not f.complete and f.total is not None and f.received == f.total and row.state == ACTIVE
         return ResumableInfo(
             id=row.id, owner_id=row.owner_id, offset=f.received, length=f.total, complete=f.complete,
             meta=dict(row.meta or {}), concat=row.concat, parts=tuple(row.parts.split()),
             expires_at=session.expires_at if session.state == OPEN else None, blob_key=f.blob_key, file_id=f.id,
-            consumed=session.state == CONSUMED,
-        )
+            consumed=session.state == CONSUMED, expiry_due=session.state == OPEN and bool(due),
+            lifetime=(max(0, int((session.expires_at - now).total_seconds()))
+                      if session.state == OPEN and session.expires_at is not None else None),
+        ), whole
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -209,37 +249,79 @@ class ResumableUploads:
             info = await self.get(owner_id, upload_id)
         if info.concat == FINAL:
             raise FinalUploadImmutable("a final upload cannot be modified")
-        expires_at = await self._keep_alive(upload_id, info.expires_at)
+        expires_at = await self._keep_alive(upload_id, info)
         finished: list[UploadEvent] = []
-
-        async def record_finished(s, size: int) -> None:
-            # In the core's completion transaction: the upload's state and its finished event commit
-            # with `complete` itself, so a crash right after that commit cannot lose the event.
-            await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
-                            .values(state=FINISHED_STATE, size=size))
-            event = self._event(FINISHED, replace(info, offset=size, length=size, complete=True), protocol)
-            await self._record(s, event)
-            finished.append(event)
-
         progress = await self.core.append(info.file_id, start=offset, body=body, length=length, total=total,
-                                          check=check, on_complete=record_finished)
+                                          check=check, on_complete=self._on_finished(info, protocol, finished))
         # The rest of the upload cannot have changed under a write that held the file's lease.
+        lifetime = info.lifetime
+        if lifetime is not None and expires_at is not None and info.expires_at is not None:
+            lifetime += int((expires_at - info.expires_at).total_seconds())  # what the move added
         info = replace(info, offset=progress.received, length=progress.total, complete=progress.complete,
-                       expires_at=expires_at)
+                       expires_at=expires_at, expiry_due=False, lifetime=lifetime)
         if progress.completed_now:
             await self._recorded(finished[-1])
             self._emit(FINISHED, info, protocol)
         return info
 
-    async def _keep_alive(self, upload_id: str, expires_at: datetime | None) -> datetime | None:
+    def _on_finished(self, info: ResumableInfo, protocol: str, finished: list[UploadEvent]):
+        """What the core runs in its completion transaction: the upload's state and its finished event
+        commit with `complete` itself, so a crash right after that commit cannot lose the event."""
+        async def record_finished(s, size: int) -> None:
+            await s.execute(update(ResumableUpload).where(ResumableUpload.id == info.id)
+                            .values(state=FINISHED_STATE, size=size))
+            event = self._event(FINISHED, replace(info, offset=size, length=size, complete=True), protocol)
+            await self._record(s, event)
+            finished.append(event)
+
+        return record_finished
+
+    async def _heal(self, info: ResumableInfo, protocol: str, *, stale_after: float | None = -1.0) -> bool:
+        """Complete an upload held whole whose writer died before marking it complete (core.finish_whole),
+        with its finished event, exactly as that writer's PATCH would have. `stale_after` -1: the
+        PATCH takeover rule (a lease not renewed for 3 renewal periods); None: only a lapsed lease."""
+        if stale_after is not None and stale_after < 0:
+            stale_after = 3 * self.core.limits.lease_renew
+        finished: list[UploadEvent] = []
+        done = await self.core.finish_whole(info.file_id, self._on_finished(info, protocol, finished),
+                                            stale_after=stale_after)
+        if done:
+            await self._recorded(finished[-1])
+            self._emit(FINISHED, replace(info, offset=info.length or 0, complete=True), protocol)
+        return done
+
+    async def finish_stranded(self) -> int:
+        """Housekeeping, for every protocol: files held whole but never marked complete whose lease has
+        lapsed are completed (a resumable upload with its finished event; a chunked upload's file as
+        its last chunk would have). Returns how many."""
+        done = 0
+        for file_id, session_id in await self.core.stranded():
+            try:
+                row = await self.db.run_read(lambda s: s.get(ResumableUpload, session_id))
+                if row is None:  # a chunked upload session's file
+                    done += await self.core.finish_whole(file_id)
+                    continue
+                if row.state != ACTIVE:
+                    continue
+                info, whole = await self._read(row.owner_id, row.id)
+                # The protocol is not stored: the event says tus (the IETF draft's own uploads heal on HEAD).
+                if whole and await self._heal(info, "tus", stale_after=None):
+                    done += 1
+            except UploadError:
+                continue  # gone or expired meanwhile
+            except Exception:  # one file whose blob cannot be finalized now must not keep the rest
+                log.exception("could not complete stranded file %s; the next round tries again", file_id)
+        return done
+
+    async def _keep_alive(self, upload_id: str, info: ResumableInfo) -> datetime | None:
         """The expiry after this write, moved by the core's rule in the database's time (MOVE_EXPIRY).
-        None: the bytes belong to another resource and never expire. This process's clock only
-        decides whether to ask (UploadCore.moved_expiry), sparing a write on most PATCHes."""
-        if expires_at is None or self.core.moved_expiry(expires_at) is None:
-            return expires_at
+        None: the bytes belong to another resource and never expire. Whether to ask was decided by
+        the database's clock when the upload was read (`expiry_due`), sparing a write on most PATCHes."""
+        if info.expires_at is None or not info.expiry_due:
+            return info.expires_at
         params = self.core.expiry_params(upload_id)
         moved = await self.db.run_write(lambda s: s.execute(_KEEP_ALIVE, params).scalar_one_or_none())
-        return moved if moved is not None else expires_at
+        return moved if moved is not None else info.expires_at
 
     async def terminate(self, owner_id: str, upload_id: str, *, protocol: str = "tus") -> None:
         info = await self.get(owner_id, upload_id)
@@ -248,7 +330,7 @@ class ResumableUploads:
         terminated = self._event(TERMINATED, info, protocol)
         async with self.db.write() as s:
             await s.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id)
-                            .values(state=TERMINATED_STATE, ended_at=utcnow()))
+                            .values(state=TERMINATED_STATE, ended_at=db_time(0)))
             await self._record(s, terminated)
         await self._recorded(terminated)
         # Bytes after the tombstone: if we die in between, the session's expiry brings the reaper.
@@ -267,7 +349,7 @@ class ResumableUploads:
 
     async def reap(self) -> int:
         """After the core's reaper: mark uploads whose session is gone as expired, drop old tombstones."""
-        now = utcnow()
+        now = db_time(0)  # tombstones age by the database's clock, whichever node reaps
         async with self.db.write() as s:
             live = select(UploadSession.id)
             result = await s.execute(
@@ -277,7 +359,7 @@ class ResumableUploads:
             )
             await s.execute(delete(ResumableUpload).where(
                 ResumableUpload.state.in_([TERMINATED_STATE, EXPIRED_STATE]),
-                ResumableUpload.ended_at < now - self.tombstone_retention,
+                ResumableUpload.ended_at < db_time(-self.tombstone_retention.total_seconds()),
             ))
         return result.rowcount
 

@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from omnidrop.db.clock import db_time
 from omnidrop.db.engine import Database
 from omnidrop.db.models import (
     Drawing,
@@ -189,12 +190,14 @@ class WalkthroughService:
             raise DrawingNotFound(f"drawing {drawing_id} is not in project {project_id!r}")
         if not name.strip():
             raise InvalidInput("name must not be empty")
-        now = utcnow()
+        now = db_time(0)  # lists order by it: one clock for every node
         row = WalkthroughUpload(owner_id=owner_id, project_id=project.id, floor_id=drawing_id, name=name.strip(),
                                 date=day, processing_status=CREATED, uploaded_by=uploaded_by, is_timelapse=False,
                                 inserted_at=now, updated_at=now)
         async with self.db.write() as s:
             s.add(row)
+            await s.flush()
+            await s.refresh(row)
         return UploadObject(row, [])
 
     async def get_upload(self, owner_id: str, upload_id: int) -> UploadObject:
@@ -244,7 +247,7 @@ class WalkthroughService:
         # Bytes first: consumed uploads stop expiring, so a link row never points at reaped bytes.
         for link, info in found:
             await self.resumable.consume(info.owner_id, link.resumable_id)
-        now = utcnow()
+        now = db_time(0)
         job_id = None
         try:
             async with self.db.write() as s:
