@@ -101,9 +101,11 @@ export async function captureDetailView(eid: string): Promise<View> {
         ? h('ul', { class: 'list' }, ...models.map((m: any) => h('li', { class: 'row' },
           h('a', { class: 'button primary', href: `#/splat?src=${encodeURIComponent(m.url)}&flip=1&title=${encodeURIComponent(c.name)}` }, 'Open in the 3D viewer'),
           h('a', { href: m.url }, m.id ?? m.url.split('?')[0].split('/').pop()), h('span', { class: 'muted' }, `${(m.size / 1048576).toFixed(1)} MiB`))))
-        : h('p', { class: 'muted', id: 'capture-3d-empty' }, FINAL.has(c.state)
-          ? 'No 3D model for this capture yet: camera poses and splat training have not been run on it.'
-          : 'The 3D view appears here once this capture has a model.'),
+        : h('p', { class: 'muted', id: 'capture-3d-empty' }, c.state === 'FAILED'
+          ? 'No 3D model: this capture failed (see its state).'
+          : c.state === 'FINISHED'
+            ? 'No splat for this capture yet (see its state); its point cloud and cameras open in the 3D viewer.'
+            : 'The 3D view appears here once this capture has a model.'),
     ] as (HTMLElement | null)[]).filter((x): x is HTMLElement => x !== null))
     settled = FINAL.has(c.state)
   }
