@@ -1,6 +1,6 @@
 """The capture.process job on both databases (run directly, no worker): a bulk-images zip and a video
-become frames, thumbnails, a preview and a GIF; bad inputs fail with their reason; a re-run gives the
-same outputs."""
+become frames, thumbnails, a preview and a GIF; bad inputs, and frames that give no 3D model, fail with
+their reason; a re-run gives the same outputs."""
 
 import io
 

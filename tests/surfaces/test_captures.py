@@ -1,6 +1,8 @@
 """The Captures API over HTTP on both stores: the document's four-step workflow with plain PUTs to the
 returned URLs, every 422 it can give, omnidrop's signed part URLs on local disk, and processing: a
-capture becomes frames, a preview and a GIF behind signed URLs, or fails with its reason."""
+capture becomes frames, a preview, a GIF and camera poses behind signed URLs, or fails with its reason
+(frames that give no 3D model too); sharing: public captures open without a key, private ones only with
+the owner's."""
 
 import hashlib
 import io
