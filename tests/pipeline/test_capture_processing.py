@@ -1,6 +1,6 @@
 """The capture.process job on both databases (run directly, no worker): a bulk-images zip and a video
-become frames, thumbnails, a preview and a GIF; bad inputs fail with their reason; a re-run gives the
-same outputs."""
+become frames, thumbnails, a preview and a GIF; bad inputs, and frames that give no 3D model, fail with
+their reason; a re-run gives the same outputs."""
 
 import io
 
@@ -14,7 +14,7 @@ from omnidrop.jobs.runner import run_job
 from omnidrop.services import Services
 from omnidrop.settings import Settings
 from tests.pipeline.media.conftest import write_video
-from tests.support.captures import EXPECTED_FRAMES, images_zip, uploaded_capture
+from tests.support.captures import EXPECTED_FRAMES, IMAGE_ENTRIES, images_zip, uploaded_capture
 
 
 @pytest.fixture
@@ -25,6 +25,20 @@ async def services(db_url, tmp_path):
         yield services
     finally:
         await services.close()
+
+
+@pytest.fixture
+def poses_found(monkeypatch):
+    """For tests about frames, whose flat or synthetic pictures give no 3D model (which would FAIL the
+    capture and drop its frames): the pose step answers a model of every frame instead of running SfM."""
+    from omnidrop.pipeline import capture_processing
+
+    async def poses(ctx, eid, frames_dir, frames, source, workdir):
+        n = len(frames)
+        return {"cameras": [], "video_trajectory": None, "reconstruction": {
+            "state": "done", "registered": n, "total": n, "mean_reprojection_error": 0.5, "points": 0}}
+
+    monkeypatch.setattr(capture_processing, "_poses", poses)
 
 
 async def process(services, eid: str) -> Capture:
@@ -39,12 +53,10 @@ async def blob(services, key: str) -> bytes:
     return b"".join([chunk async for chunk in services.store.read(key)])
 
 
-async def test_bulk_images_become_frames_thumbnails_preview_and_gif(services):
+async def test_bulk_images_become_frames_thumbnails_preview_and_gif(services, poses_found):
     eid = await uploaded_capture(services.captures, images_zip())
     capture = await process(services, eid)
     assert (capture.state, capture.error_reason) == ("FINISHED", None)
-    assert "no 3D model" in capture.state_description  # three flat colours: nothing to match
-    assert capture.outputs["reconstruction"]["slug"] == "featureless" and capture.outputs["cameras"] == []
     frames = capture.outputs["frames"]
     assert [(f["source"], (f["width"], f["height"])) for f in frames] == EXPECTED_FRAMES
     assert [f["name"] for f in frames] == ["frame_0001.jpg", "frame_0002.jpg", "frame_0003.jpg"]
@@ -79,7 +91,7 @@ async def _keys(services, eid):
 
 
 @pytest.mark.parametrize("num_frames, expected", [(7, 7), (None, 10)])  # 2 s clip: 7 spaced, or 5 fps
-async def test_video_capture_frames(services, tmp_path, num_frames, expected):
+async def test_video_capture_frames(services, tmp_path, num_frames, expected, poses_found):
     clip = write_video(tmp_path / "walk.mp4", size=(160, 120), frames=60)
     eid = await uploaded_capture(services.captures, clip.read_bytes(), input_data_format="video",
                                  num_frames=num_frames)
@@ -108,7 +120,27 @@ async def test_bad_inputs_fail_with_their_reason(services, fmt, data, slug):
         f"captures/{eid}/input.{'zip' if fmt == 'bulk-images' else 'mp4'}"]  # nothing half-made is left
 
 
-async def test_default_format_goes_by_content(services):
+@pytest.mark.parametrize("entries, slug", [
+    (None, "featureless"),  # three flat colours: nothing to match
+    ({"one.jpg": dict(IMAGE_ENTRIES)["scan/img2.jpg"]}, "too-few-frames"),  # a single view
+])
+async def test_frames_that_give_no_3d_model_fail_the_capture_with_their_slug(services, entries, slug):
+    """No model from the frames: FAILED (not FINISHED without one, not a hang), INVALID_INPUT with the
+    mapping's slug and a sentence saying why; like any capture that failed for good only its input is
+    left, and no training job is queued."""
+    from omnidrop.captures.service import TRAIN_KIND
+
+    eid = await uploaded_capture(services.captures, images_zip(entries))
+    capture = await process(services, eid)
+    assert (capture.state, capture.error_reason, capture.error_reason_slug) == ("FAILED", "INVALID_INPUT", slug)
+    assert capture.state_description.startswith("no 3D model could be made from the ")
+    assert [b.key async for b in services.store.list(f"captures/{eid}")] == [f"captures/{eid}/input.zip"]
+    async with services.db.read() as s:
+        assert await s.scalar(select(Job.id).where(Job.kind == TRAIN_KIND, Job.subject_id == eid)) is None
+        assert await s.scalar(select(Job.state).where(Job.kind == PROCESS_KIND, Job.subject_id == eid)) == "failed"
+
+
+async def test_default_format_goes_by_content(services, poses_found):
     eid = await uploaded_capture(services.captures, images_zip(), input_data_format="commonformat-ios")
     capture = await process(services, eid)
     assert capture.state == "FINISHED" and capture.outputs["input"]["format"] == "bulk-images"

@@ -1,6 +1,8 @@
 """The Captures API over HTTP on both stores: the document's four-step workflow with plain PUTs to the
 returned URLs, every 422 it can give, omnidrop's signed part URLs on local disk, and processing: a
-capture becomes frames, a preview and a GIF behind signed URLs, or fails with its reason."""
+capture becomes frames, a preview, a GIF and camera poses behind signed URLs, or fails with its reason
+(frames that give no 3D model too); sharing: public captures open without a key, private ones only with
+the owner's."""
 
 import hashlib
 import io
@@ -13,8 +15,7 @@ import pytest
 from PIL import Image
 
 from omnidrop.auth.signing import EXPIRES, SIGNATURE, UrlSigner
-from tests.pipeline.media.conftest import write_video
-from tests.support.captures import EXPECTED_FRAMES, images_zip
+from tests.support.captures import images_zip
 from tests.support.server import read_blob, stored_keys
 
 MiB = 1024 * 1024
@@ -253,39 +254,19 @@ def fetch_image(url: str, fmt: str) -> Image.Image:
     return image
 
 
-@pytest.mark.parametrize("fmt", ["bulk-images", "video"])
-def test_a_capture_is_processed_into_frames_preview_and_gif(client, server, tmp_path, fmt):
-    if fmt == "video":
-        data, extra = write_video(tmp_path / "walk.mp4", size=(160, 120), frames=60).read_bytes(), {"num_frames": 6}
-        sizes = [(160, 120)] * 6
-    else:
-        data, extra = images_zip(), {}
-        sizes = [size for _, size in EXPECTED_FRAMES]
-    out = upload_capture(client, data, input_data_format=fmt, **extra)
-    assert out["state"] == "UPLOADED" and out["preview_url"] is None
+def test_frames_that_give_no_3d_model_fail_the_capture_with_its_slug(client, server):
+    """Three flat colours: frames, but nothing to match. The capture ends FAILED (never FINISHED without a
+    model, never stuck in PROCESSING) with the mapping's slug and a sentence; it shows no frames."""
+    out = upload_capture(client, images_zip(), input_data_format="bulk-images")
     done = wait_processed(client, out["eid"])
-    assert (done["state"], done["error_reason"], done["error_reason_slug"]) == ("FINISHED", None, None)
-    assert fetch_image(done["preview_url"], "JPEG").size == sizes[len(sizes) // 2]
-    gif = fetch_image(done["gif_url"], "GIF")
-    assert gif.n_frames == len(sizes)
-    assert done["preview_urls"] == {"preview": done["preview_url"], "gif": done["gif_url"]}
-
+    assert (done["state"], done["error_reason"], done["error_reason_slug"]) == \
+        ("FAILED", "INVALID_INPUT", "featureless")
+    assert done["state_description"].startswith("no 3D model could be made from the 3 frames: ")
+    assert done["preview_url"] is None and done["gif_url"] is None and done["viewer_url"] is None
     meta = httpx.get(f"{server.url}/share/{done['sid']}/metadata",
-                     params={"lod": "false", "profiles": "ply", "quality": "high"})
-    assert meta.status_code == 200, meta.text
-    body = meta.json()
-    assert body["state"] == "FINISHED" and body["frame_count"] == len(sizes)
-    assert body["models"] == [] and body["cameras"] == []  # no poses or splats from this server (yet)
-    assert [f["name"] for f in body["frames"]] == [f"frame_{i:04d}.jpg" for i in range(1, len(sizes) + 1)]
-    for frame, size in zip(body["frames"], sizes):
-        assert fetch_image(frame["url"], "JPEG").size == size == (frame["width"], frame["height"])
-        assert max(fetch_image(frame["thumbnail_url"], "JPEG").size) <= 512
-    if fmt == "bulk-images":
-        assert [f["source"] for f in body["frames"]] == [name for name, _ in EXPECTED_FRAMES]
-    if is_local(server):  # the URLs are signed: altered ones are refused
-        url = body["frames"][0]["url"]
-        assert httpx.get(url.replace("frame_0001", "frame_0002")).status_code == 403
-        assert httpx.get(url.split("?")[0]).status_code == 403
+                     params={"lod": "false", "profiles": "ply", "quality": "high"}).json()
+    assert (meta["state"], meta["frames"], meta["cameras"], meta["splat"]["state"]) == ("FAILED", [], [], "none")
+    assert stored_keys(server, f"captures/{out['eid']}") == [f"captures/{out['eid']}/input.zip"]
 
 
 def test_a_capture_that_cannot_give_frames_fails_with_its_reason(client):
@@ -313,6 +294,9 @@ def test_a_walk_around_becomes_poses_a_colmap_export_and_a_waiting_splat(client,
     assert "waits for a GPU worker" in done["state_description"]
     assert done["video_url"] is None  # no splat, no turntable
     assert done["viewer_url"] == f"{server.url}/app/#/capture/{done['sid']}"
+    assert fetch_image(done["preview_url"], "JPEG").size == views[len(views) // 2].image.size  # under 1024 px
+    assert fetch_image(done["gif_url"], "GIF").n_frames == min(48, len(views))
+    assert done["preview_urls"] == {"preview": done["preview_url"], "gif": done["gif_url"]}
 
     meta = httpx.get(f"{server.url}/share/{done['sid']}/metadata",
                      params={"lod": "false", "profiles": ["ply", "sogs-sh0"], "quality": "high"}).json()
@@ -325,6 +309,14 @@ def test_a_walk_around_becomes_poses_a_colmap_export_and_a_waiting_splat(client,
     assert meta["models"] == [] and meta["model_urls"] == []  # nothing pretends a splat exists
     assert meta["splat"] == {"state": "waiting", "progress": 0.0}
     assert meta["video_trajectory"] is None
+    assert meta["frame_count"] == len(views) and [f["source"] for f in meta["frames"]] == [f"orbit/{v.name}" for v in views]
+    for frame in meta["frames"][:2]:
+        assert fetch_image(frame["url"], "JPEG").size == (frame["width"], frame["height"])
+        assert max(fetch_image(frame["thumbnail_url"], "JPEG").size) <= 512
+    if is_local(server):  # the URLs are signed: altered ones are refused
+        url = meta["frames"][0]["url"]
+        assert httpx.get(url.replace("frame_0001", "frame_0002")).status_code == 403
+        assert httpx.get(url.split("?")[0]).status_code == 403
 
     folder = tmp_path / "colmap"
     folder.mkdir()
@@ -339,3 +331,37 @@ def test_a_walk_around_becomes_poses_a_colmap_export_and_a_waiting_splat(client,
     assert PlyData.read(str(tmp_path / "sparse.ply"))["vertex"].count == recon["points"]
     zipped = httpx.get(recon["downloads"]["colmap_text_zip"], timeout=30)
     assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
+
+
+def test_public_captures_open_without_a_key_private_ones_only_with_the_owners(client, server):
+    """Public when created: share_url (the web app's page) and share_link (its metadata) open without a
+    key. The owner makes it private: both links are null and the metadata is 404 without the owner's key
+    (another owner's key too); public again, it opens again. Nobody else can flip it."""
+    out = upload_capture(client, b"any bytes: no processing is needed to share", input_data_format="bulk-images")
+    eid, sid = out["eid"], out["sid"]
+    assert out["is_public"] is True
+    assert out["share_url"] == f"{server.url}/app/#/capture/{sid}"
+    assert out["share_link"].startswith(f"{server.url}/share/{sid}/metadata?")
+    assert httpx.get(out["share_link"]).json()["eid"] == eid  # no key
+    params = {"lod": "false", "profiles": "ply", "quality": "high"}
+    metadata = f"{server.url}/share/{sid}/metadata"
+    mallory = server.headers("captures", owner="mallory")
+
+    private = client.put(f"/api/v1/captures/{eid}/sharing", json={"is_public": False})
+    assert private.status_code == 200, private.text
+    assert (private.json()["is_public"], private.json()["share_url"], private.json()["share_link"]) == (False, None, None)
+    listed = next(c for c in client.get("/api/v1/captures", params={"limit": 1000}).json() if c["eid"] == eid)
+    assert (listed["is_public"], listed["share_url"]) == (False, None)
+    refused = httpx.get(metadata, params=params)
+    assert (refused.status_code, refused.json()) == (404, {"detail": "Capture not found"})
+    assert httpx.get(metadata, params=params, headers=mallory).status_code == 404
+    assert client.get(metadata, params=params).json()["eid"] == eid  # the owner's key opens it
+    assert httpx.put(f"{server.url}/api/v1/captures/{eid}/sharing", json={"is_public": True},
+                     headers=mallory).status_code == 404
+
+    public = client.put(f"/api/v1/captures/{eid}/sharing", json={"is_public": True})
+    assert (public.json()["is_public"], public.json()["share_link"]) == (True, out["share_link"])
+    assert httpx.get(metadata, params=params).status_code == 200
+
+    assert client.put(f"/api/v1/captures/{eid}/sharing", json={"is_public": "maybe"}).status_code == 422
+    assert client.put("/api/v1/captures/nosuch/sharing", json={"is_public": True}).status_code == 404

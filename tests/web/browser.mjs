@@ -598,7 +598,18 @@ const scenarios = {
     await page.waitForFunction(() => document.querySelector('#capture-frame').alt.startsWith('Frame 2'))
     const slot = { models: await page.locator('#capture-3d').getAttribute('data-models'), text: await page.locator('#capture-3d').textContent() }
     await shot('page')
-    return { frames, slot, facts: await page.locator('#capture-facts').textContent() }
+    const facts = await page.locator('#capture-facts').textContent()
+    // Sharing: public with its link; the owner makes it private (no link), then public again.
+    const shareUrl = await page.locator('#capture-share-url').getAttribute('href')
+    await page.locator('#capture-share-toggle').click()
+    await page.locator('#capture-visibility', { hasText: 'Private' }).waitFor()
+    const privateLink = await page.locator('#capture-share-url').count()
+    const privateButton = await page.locator('#capture-share-toggle').textContent()
+    await shot('private')
+    await page.locator('#capture-share-toggle').click()
+    await page.locator('#capture-visibility', { hasText: 'Public' }).waitFor()
+    const publicAgain = await page.locator('#capture-share-url').getAttribute('href')
+    return { frames, slot, facts, shareUrl, privateLink, privateButton, publicAgain }
   },
 
   async videoGroup() {

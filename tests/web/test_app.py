@@ -22,7 +22,6 @@ import pytest
 from PIL import Image
 
 from omnidrop.web.static import DEFAULT_DIST
-from tests.support import captures as cap
 from tests.support import direct_video as dv
 from tests.support import vehicles as v
 from tests.support import walkthroughs as w
@@ -412,17 +411,24 @@ def test_a_vehicle_without_masks_asks_for_none(live, key, auth, tmp_path):
     assert got["notFound"] == []  # no /360/mask-frames 404, no favicon 404
 
 
-def test_capture_page_shows_preview_gif_frames_and_the_3d_slot(live, key, auth):
-    data = cap.images_zip()
+def test_capture_page_shows_preview_gif_frames_the_3d_slot_and_flips_sharing(live, key, auth):
+    from tests.support.scene3d import shared_orbit, views_zip
+
+    data = views_zip(shared_orbit())  # frames that give a model: a capture FINISHES only with one
     c = httpx.post(f"{live.api}/captures", headers=auth, json={"name": "Shed scan", "bytesize": len(data), "input_data_format": "bulk-images"}).json()
     url = httpx.post(f"{live.api}/captures/{c['eid']}/create-upload-url/1", headers=auth, json={"eid": c["eid"], "bytesize": len(data)}).json()["upload_url"]
     etag = httpx.put(url, content=data).headers["ETag"]
     done = httpx.post(f"{live.api}/captures/{c['eid']}/uploaded", headers=auth, json={"eid": c["eid"], "parts": [{"number": 1, "etag": etag}]})
     assert done.status_code == 200, done.text
     got = browse(live, key, "capture", eid=c["eid"])
-    assert got["frames"] == len(cap.EXPECTED_FRAMES)
-    assert got["slot"]["models"] == "0" and "No 3D model for this capture yet" in got["slot"]["text"]
-    assert "FINISHED" in got["facts"]
+    assert got["frames"] == len(shared_orbit())
+    assert got["slot"]["models"] == "0" and "No splat for this capture yet" in got["slot"]["text"]
+    assert "FINISHED" in got["facts"] and "Public" in got["facts"]
+    sid = done.json()["sid"]
+    assert got["shareUrl"] == got["publicAgain"] == f"{live.url}/app/#/capture/{sid}"
+    assert got["privateLink"] == 0 and got["privateButton"] == "Make public"
+    listed = next(x for x in httpx.get(f"{live.api}/captures", headers=auth).json() if x["eid"] == c["eid"])
+    assert listed["is_public"] is True  # the page's second click made it public again
 
 
 def test_video_group_page_plays_separate_eyes_side_by_side(live, key, tmp_path):

@@ -2,6 +2,9 @@
 
 States: CREATED (waiting for parts) -> UPLOADED (complete, queued) -> PROCESSING -> FINISHED | FAILED.
 A FINISHED capture with camera poses also has a `capture.train` job on the `gpu` queue (its splat).
+A capture is public when created (`is_public`): its share id `sid` (given when the upload completes)
+opens `/share/{sid}/metadata` without a key. Its owner can make it private (`set_public`): then only the
+owner's key opens it.
 Completing the upload queues the `capture.process` job (pipeline/capture_processing.py) in the same
 transaction that makes the capture UPLOADED; the job moves it on from there.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,9 +172,21 @@ class CaptureService:
         async with self.db.read() as s:
             return (await s.execute(select(Job).where(Job.kind == TRAIN_KIND, Job.subject_id == eid))).scalar_one_or_none()
 
-    async def shared(self, sid: str) -> Capture:
+    async def set_public(self, owner_id: str, eid: str, is_public: bool) -> Capture:
+        """The owner shares a capture (its share link opens without a key) or makes it private."""
+        await self.get(owner_id, eid)
+        async with self.db.write() as s:
+            await s.execute(update(Capture).where(Capture.eid == eid).values(is_public=is_public))
+        return await self.get(owner_id, eid)
+
+    async def shared(self, sid: str, viewer: Callable[[], Awaitable[str | None]] | None = None) -> Capture:
+        """The capture behind a share id: anyone may see a public one; a private one only its owner.
+        `viewer()` names the owner whose key came with the request (None: no key); it is asked only for
+        a private capture. Not shown is the same answer as unknown (its existence is not told)."""
         async with self.db.read() as s:
             capture = (await s.execute(select(Capture).where(Capture.sid == sid))).scalar_one_or_none()
-        if capture is None or not capture.is_public:
+        if capture is None:
+            raise CaptureNotFound("Capture not found")
+        if not capture.is_public and (viewer is None or await viewer() != capture.owner_id):
             raise CaptureNotFound("Capture not found")
         return capture

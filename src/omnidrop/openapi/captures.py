@@ -96,12 +96,15 @@ SURFACE = Surface(
         ("GET", "/api/v1/captures"): Operation(errors={**AUTH, **INVALID}),
         ("POST", "/api/v1/captures"): Operation(errors={**AUTH, **INVALID}),
         ("PUT", "/api/v1/captures/{eid}"): Operation(errors={**AUTH, **INVALID, **NOT_FOUND}),
+        ("PUT", "/api/v1/captures/{eid}/sharing"): Operation(errors={**AUTH, **INVALID, **NOT_FOUND}),
         ("DELETE", "/api/v1/captures/{eid}"): Operation(errors={**AUTH, **INVALID, **NOT_FOUND}),
         ("POST", "/api/v1/captures/{eid}/create-upload-url/{part_no}"): Operation(
             errors={**AUTH, **INVALID, **NOT_FOUND, 409: "the capture is already uploaded"}),
         ("POST", "/api/v1/captures/{eid}/uploaded"): Operation(errors={**AUTH, **INVALID, **NOT_FOUND}),
         ("GET", "/share/{sid}/metadata"): Operation(
-            ok=CaptureMetadata, security=security.PUBLIC,
-            errors={**INVALID, 404: "Capture not found (unknown or not public)"}),
+            ok=CaptureMetadata, security=[{}, *security.captures()],
+            errors={**INVALID, 401: "a key was sent for a private capture and is not valid",
+                    403: "a key was sent for a private capture and lacks the captures scope",
+                    404: "Capture not found (unknown, or private and not the owner's key)"}),
     },
 )

@@ -8,15 +8,15 @@ camera poses with a sparse point cloud (pycolmap, pipeline/reconstruction.py).
 - commonformat-ios (the API's default): the content decides which of the two it is.
 
 State: UPLOADED -> PROCESSING -> FINISHED, or FAILED with `error_reason` (INVALID_INPUT when the
-input cannot give frames, PROCESSING_ERROR when processing itself kept failing), a specific
-`error_reason_slug` and the human reason in `state_description`.
+input cannot give frames or its frames give no 3D model, PROCESSING_ERROR when processing itself kept
+failing), a specific `error_reason_slug` and the human reason in `state_description`.
 
 Camera poses: COLMAP's pipeline on the frames. The capture records `cameras` (one world-from-camera
 4x4 per registered frame, row-major), a `video_trajectory` for video captures, and stores the COLMAP
 text export and `sparse.ply` under `sparse/`. Frames that give no model (too few, featureless, no
-overlap, no parallax, too few registered) still FINISH the capture with its frames: its
-`state_description` says there is no 3D model and why, and metadata's `reconstruction.slug` names it
-(`error_reason` and its slug stay for captures that FAILED). With poses, the same
+overlap, no parallax, too few registered) FAIL the capture (INVALID_INPUT, slug `too-few-frames`,
+`featureless`, `no-overlap`, `degenerate-motion`, `too-few-registered`); like every capture that failed
+for good it keeps only its input (OUTPUTS): no frames, preview or GIF are shown. With poses, the same
 transaction that makes the capture FINISHED queues its `capture.train` job on the `gpu` queue; the
 state description says the splat waits for a GPU worker until one trains it.
 
@@ -83,12 +83,8 @@ async def run(ctx: JobContext) -> None:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
         await _drop_if_deleted(ctx, eid)
     merged = {**(capture.outputs or {}), **outputs, **poses, "input": source}
-    recon = poses["reconstruction"]
-    if recon["state"] != "done":
-        await _set(ctx, eid, state=FINISHED, outputs=merged, error_reason=None, error_reason_slug=None,
-                   state_description=f"{len(frames)} frames ready; no 3D model: {recon['message']}")
-        return
-    await _finish_and_queue_training(ctx, eid, merged, f"{len(frames)} frames ready; " + posed_summary(recon))
+    summary = f"{len(frames)} frames ready; " + posed_summary(poses["reconstruction"])
+    await _finish_and_queue_training(ctx, eid, merged, summary)
 
 
 def posed_summary(recon: dict) -> str:
@@ -255,10 +251,10 @@ async def _poses(ctx: JobContext, eid: str, frames_dir: Path, frames: list, sour
     try:
         result = await ctx.on_thread(work, start=PREVIEW, end=0.95)
     except MappingFailed as exc:
-        await keep_only(store, prefix, set())  # a model an earlier run made is no model of these frames
-        return {"cameras": [], "video_trajectory": None,
-                "reconstruction": {"state": "failed", "slug": error_slug(exc.code), "message": exc.message,
-                                   "total": len(names), "registered": 0}}
+        # Final: the same frames give the same answer. The runner records FAILED (`failed`) and removes
+        # what the attempts stored (OUTPUTS), as for any capture that failed for good.
+        frames_said = f"{len(names)} frame" + ("" if len(names) == 1 else "s")
+        raise JobFailed(exc.code, f"no 3D model could be made from the {frames_said}: {exc.message}") from None
     sparse = sfm / "sparse"
     await asyncio.to_thread(_zip_text, sparse, sparse / SPARSE_ZIP)
     for name in TEXT_FILES:

@@ -1,5 +1,10 @@
 """The Captures API (`specs/captures-api.md`): create, part URLs, complete, list, rename, delete, share.
 
+Sharing: a capture is public when created; `share_url` / `share_link` open it without a key. The
+document has no way to change `is_public`: omnidrop adds `PUT /api/v1/captures/{eid}/sharing`
+(`{"is_public": bool}`). A private capture's `/share/{sid}/metadata` is 404 unless the owner's key comes
+with it.
+
 FastAPI's own error shapes: invalid input (including a part list S3 would refuse) is 422
 `{"detail": [{"loc", "msg", "type"}]}`; anything else is `{"detail": "<message>"}` with its status.
 A key goes in `Authorization: Bearer <key>` or, as the hosted API's clients send it,
@@ -122,6 +127,12 @@ class EditCaptureInput(BaseModel):
     name: str = Field(min_length=1, max_length=500)
 
 
+class CaptureSharingInput(BaseModel):
+    """Added by omnidrop (the document has no way to set it): share the capture or make it private."""
+
+    is_public: bool = Field(description="true: the share link opens without a key; false: only the owner's key")
+
+
 class RecreateCaptureUploadUrls(BaseModel):
     eid: str
     bytesize: Int64 = Field(gt=0)
@@ -184,13 +195,21 @@ def signer_for(request: Request):
     return sign
 
 
+SHARE_QUERY = "lod=false&profiles=ply&profiles=sogs-sh0&quality=high"
+
+
 def output(c: Capture, time_zone: bool = False, sign=lambda key: None, base_url: str | None = None) -> CaptureOutput:
     """`sign(key)` turns the stored keys of processing's outputs into URLs (signed at answer time,
     so they are always fresh). `viewer_url`: the web app's page of the shared capture (its point cloud
-    and cameras), once it has camera poses."""
+    and cameras), once it has camera poses. `share_url` (that page) and `share_link` (its share metadata,
+    both models' profiles) are what opens without a key: set for a public capture with a share id,
+    null for a private one."""
     outputs = c.outputs or {}
     posed = (outputs.get("reconstruction") or {}).get("state") == "done"
     viewer = f"{base_url}app/#/capture/{c.sid}" if base_url and posed and c.sid else outputs.get("viewer_url")
+    shared = bool(base_url and c.sid and c.is_public)
+    share_url = f"{base_url}app/#/capture/{c.sid}" if shared else None
+    share_link = f"{base_url}share/{c.sid}/metadata?{SHARE_QUERY}" if shared else None
     preview, gif = sign(outputs.get("preview_key")), sign(outputs.get("gif_key"))
     previews = {name: url for name, url in (("preview", preview), ("gif", gif)) if url}
     return CaptureOutput(
@@ -198,8 +217,7 @@ def output(c: Capture, time_zone: bool = False, sign=lambda key: None, base_url:
         uploaded=_when(c.uploaded_at, time_zone), state=c.state, error_reason=c.error_reason,
         state_description=c.state_description, error_reason_slug=c.error_reason_slug,
         preview_urls={**outputs.get("preview_urls", {}), **previews}, preview_url=preview or outputs.get("preview_url"),
-        viewer_url=viewer, share_url=outputs.get("share_url"),
-        share_link=outputs.get("share_link"), gif_url=gif or outputs.get("gif_url"), video_url=outputs.get("video_url"),
+        viewer_url=viewer, share_url=share_url, share_link=share_link, gif_url=gif or outputs.get("gif_url"), video_url=outputs.get("video_url"),
         share_video_url=outputs.get("share_video_url"), is_public=c.is_public,
     )
 
@@ -241,6 +259,15 @@ async def modify_capture(eid: str, body: EditCaptureInput, request: Request, who
                          time_zone: bool = False) -> CaptureOutput:
     return output(await service(request).rename(who.owner_id, eid, body.name), time_zone, signer_for(request),
                   str(request.base_url))
+
+
+@router.put("/api/v1/captures/{eid}/sharing", response_model=CaptureOutput, summary="Share or unshare capture")
+async def share_capture(eid: str, body: CaptureSharingInput, request: Request, who: Who,
+                        time_zone: bool = False) -> CaptureOutput:
+    """Added by omnidrop: `is_public` true opens the share link without a key, false closes it to
+    everyone but the owner."""
+    return output(await service(request).set_public(who.owner_id, eid, body.is_public), time_zone,
+                  signer_for(request), str(request.base_url))
 
 
 @router.delete("/api/v1/captures/{eid}", status_code=204, summary="Delete capture")
@@ -325,7 +352,12 @@ async def share_metadata(
             "loc": ("query", "profiles"), "msg": f"unknown profile(s) {', '.join(unknown)}; use {' or '.join(PROFILES)}",
             "type": "enum",
         }])
-    capture = await service(request).shared(sid)
+    async def viewer() -> str | None:  # asked only for a private capture: its owner's key opens it
+        if not request.headers.get("authorization"):
+            return None
+        return (await captures_key(request)).owner_id
+
+    capture = await service(request).shared(sid, viewer)
     outputs = capture.outputs or {}
     frames, sign = outputs.get("frames", []), signer_for(request)
     models = [{**m, "url": sign(m["key"]) if "key" in m else m["url"]} for m in outputs.get("models", [])

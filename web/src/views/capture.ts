@@ -4,6 +4,7 @@
 import * as THREE from 'three'
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js'
 import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js'
+import { bearer } from '../api'
 import { h } from '../dom'
 import type { View } from '../main'
 
@@ -34,8 +35,9 @@ const SPLAT_TEXT: Record<string, string> = {
 }
 
 export async function captureView(sid: string): Promise<View> {
-  const r = await fetch(`/share/${encodeURIComponent(sid)}/metadata?lod=false&profiles=ply&profiles=sogs-sh0&quality=high`)
-  if (!r.ok) throw new Error(r.status === 404 ? 'This capture is not shared (or does not exist).' : `metadata: HTTP ${r.status}`)
+  // No key needed for a public capture; a private one opens only with its owner's (sent when signed in).
+  const r = await fetch(`/share/${encodeURIComponent(sid)}/metadata?lod=false&profiles=ply&profiles=sogs-sh0&quality=high`, { headers: bearer() })
+  if (!r.ok) throw new Error(r.status === 404 ? 'This capture is private or does not exist.' : `metadata: HTTP ${r.status}`)
   const meta = (await r.json()) as Meta
   const recon = meta.reconstruction
   const stage = h('div', { class: 'capture-stage', role: 'img', 'aria-label': `Sparse point cloud and cameras of ${meta.name}` })

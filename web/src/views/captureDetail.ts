@@ -1,5 +1,6 @@
 // One capture, for its owner: #/captures/<eid>. Its state, the preview still and GIF processing makes, every frame
-// (a filmstrip from the share metadata, once the capture is uploaded and public) and a slot for the
+// (a filmstrip from the share metadata, once the capture is uploaded), whether it is public (with its share
+// link and a switch to make it private or public again), and a slot for the
 // 3D view: each of the capture's models opens in the splat viewer (#/splat), or it says none exists
 // yet. Polls until processing is final.
 import { api } from '../api'
@@ -40,13 +41,36 @@ export async function captureDetailView(eid: string): Promise<View> {
     strip.querySelectorAll('button').forEach((b, j) => b.setAttribute('aria-current', String(j === i)))
   }
 
+  /** Public (its share link opens without a key) or private (only the owner's key), and the switch. */
+  function sharing(c: any): HTMLElement {
+    const button = h('button', { type: 'button', class: 'button', id: 'capture-share-toggle', 'aria-pressed': String(c.is_public) },
+      c.is_public ? 'Make private' : 'Make public') as HTMLButtonElement
+    const note = h('span', { class: 'muted', role: 'status' })
+    button.onclick = async () => {
+      button.disabled = true
+      try {
+        const updated = await api(`/api/v1/captures/${encodeURIComponent(eid)}/sharing`, { method: 'PUT', json: { is_public: !c.is_public } })
+        shownFrames = -1
+        facts.querySelector('#capture-sharing')?.replaceWith(sharing(updated))
+      } catch (e) {
+        note.textContent = `Could not change it: ${(e as Error).message}`
+        button.disabled = false
+      }
+    }
+    return h('div', { id: 'capture-sharing', 'data-public': String(c.is_public) },
+      h('span', { class: c.is_public ? 'status ok' : 'status', id: 'capture-visibility' }, c.is_public ? 'Public' : 'Private'), ' ',
+      c.share_url ? h('a', { href: c.share_url, id: 'capture-share-url' }, 'Share link') : h('span', { class: 'muted' }, 'only you can open it'), ' ',
+      button, note)
+  }
+
   async function refresh(): Promise<void> {
     const c = await findCapture(eid)
     title.textContent = c.name
     const rows: [string, Node | string | null][] = [
       ['State', h('span', { class: `status ${stateKind(c.state === 'FINISHED' ? 'done' : c.state)}`, id: 'capture-state' }, c.state)],
       ['', c.state_description], ['Error', c.error_reason], ['Created', when(c.created)], ['Uploaded', when(c.uploaded)],
-      ['Shared', c.share_link || c.share_url ? h('a', { href: c.share_link || c.share_url }, c.share_link || c.share_url) : c.is_public ? 'public' : 'private'],
+      ['Error code', c.error_reason_slug],
+      ['Sharing', sharing(c)],
     ]
     facts.replaceChildren(...rows.filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, k || 'Status'), h('dd', {}, v)]))
     media.replaceChildren(...[
@@ -57,7 +81,7 @@ export async function captureDetailView(eid: string): Promise<View> {
     if (!media.childElementCount) media.append(h('p', { class: 'muted' }, FINAL.has(c.state) ? 'No preview was made.' : 'The preview appears once processing has made it.'))
 
     let models: any[] = []
-    if (c.sid && c.is_public && c.uploaded) {
+    if (c.sid && c.uploaded) { // the owner's key opens the share metadata of a private capture too
       const meta = await api(`/share/${encodeURIComponent(c.sid)}/metadata?lod=false&profiles=ply&profiles=sogs-sh0&quality=high`)
       models = meta.models ?? []
       const frames = meta.frames ?? []
@@ -77,9 +101,11 @@ export async function captureDetailView(eid: string): Promise<View> {
         ? h('ul', { class: 'list' }, ...models.map((m: any) => h('li', { class: 'row' },
           h('a', { class: 'button primary', href: `#/splat?src=${encodeURIComponent(m.url)}&flip=1&title=${encodeURIComponent(c.name)}` }, 'Open in the 3D viewer'),
           h('a', { href: m.url }, m.id ?? m.url.split('?')[0].split('/').pop()), h('span', { class: 'muted' }, `${(m.size / 1048576).toFixed(1)} MiB`))))
-        : h('p', { class: 'muted', id: 'capture-3d-empty' }, FINAL.has(c.state)
-          ? 'No 3D model for this capture yet: camera poses and splat training have not been run on it.'
-          : 'The 3D view appears here once this capture has a model.'),
+        : h('p', { class: 'muted', id: 'capture-3d-empty' }, c.state === 'FAILED'
+          ? 'No 3D model: this capture failed (see its state).'
+          : c.state === 'FINISHED'
+            ? 'No splat for this capture yet (see its state); its point cloud and cameras open in the 3D viewer.'
+            : 'The 3D view appears here once this capture has a model.'),
     ] as (HTMLElement | null)[]).filter((x): x is HTMLElement => x !== null))
     settled = FINAL.has(c.state)
   }
