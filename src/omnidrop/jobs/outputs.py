@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from omnidrop.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,28 @@ class Outputs:
     # Keys below those prefixes that are not outputs and stay when the job failed for good (an input
     # stored beside its outputs, the outputs an earlier successful run left referenced); None: none.
     kept_on_failure: Callable[[Any, str], Awaitable[set[str]]] | None = None
+
+
+def folder_per_subject(root: str) -> Callable[[str], tuple[str, str] | None]:
+    """`Outputs.subject_prefix` for a kind whose subject's outputs all lie in `root/<subject id>/`."""
+
+    def subject_prefix(key: str) -> tuple[str, str] | None:
+        parts = key.split("/")
+        if len(parts) >= 3 and parts[0] == root:
+            return parts[1], f"{root}/{parts[1]}"
+        return None
+
+    return subject_prefix
+
+
+def rows_with_ids(column: Any) -> Callable[[Any, set[str]], Awaitable[set[str]]]:
+    """`Outputs.existing` for subjects whose string id is the mapped `column`: one IN query."""
+
+    async def existing(services: Any, ids: set[str]) -> set[str]:
+        async with services.db.read() as s:
+            return set(await s.scalars(select(column).where(column.in_(ids))))
+
+    return existing
 
 
 async def keep_only(store: BlobStore, prefix: str, written: Iterable[str], *, nested: bool = False) -> int:

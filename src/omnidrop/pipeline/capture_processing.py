@@ -40,7 +40,7 @@ from omnidrop.captures.service import (
 )
 from omnidrop.db.models import Capture, Job
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.outputs import Outputs, keep_only
+from omnidrop.jobs.outputs import Outputs, folder_per_subject, keep_only, rows_with_ids
 from omnidrop.jobs.runner import JobContext
 from omnidrop.jobs.store import DONE, RUNNING, add_job
 from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
@@ -297,17 +297,5 @@ async def _input_of(services, eid: str) -> set[str]:
     return {CaptureService.input_key(eid, capture.input_data_format)} if capture is not None else set()
 
 
-def _capture_of(key: str) -> tuple[str, str] | None:
-    parts = key.split("/")
-    if len(parts) >= 3 and parts[0] == "captures":
-        return parts[1], outputs_prefix(parts[1])
-    return None
-
-
-async def _existing_captures(services, eids: set[str]) -> set[str]:
-    async with services.db.read() as s:
-        return set(await s.scalars(select(Capture.eid).where(Capture.eid.in_(eids))))
-
-
-OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="captures", subject_prefix=_capture_of,
-                  existing=_existing_captures, kept_on_failure=_input_of)
+OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="captures",
+                  subject_prefix=folder_per_subject("captures"), existing=rows_with_ids(Capture.eid), kept_on_failure=_input_of)

@@ -21,7 +21,7 @@ from omnidrop.db.clock import db_time
 from omnidrop.db.models import Project, ProjectFile, UploadFile
 from omnidrop.db.types import utcnow
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.outputs import Outputs, keep_only
+from omnidrop.jobs.outputs import Outputs, folder_per_subject, keep_only, rows_with_ids
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.archive import ArchiveRejected, RefusedEntry, UnpackLimits, is_archive, unpack
 from omnidrop.pipeline.blobs import local_copy, put_file
@@ -247,17 +247,5 @@ async def _failed_outputs(services, project_id: str) -> list[str]:
     return [outputs_prefix(project_id)] if project is not None else []
 
 
-def _project_of(key: str) -> tuple[str, str] | None:
-    parts = key.split("/")
-    if len(parts) >= 3 and parts[0] == "projects":
-        return parts[1], outputs_prefix(parts[1])
-    return None
-
-
-async def _existing_projects(services, ids: set[str]) -> set[str]:
-    async with services.db.read() as s:
-        return set(await s.scalars(select(Project.id).where(Project.id.in_(ids))))
-
-
-OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="projects", subject_prefix=_project_of,
-                  existing=_existing_projects)
+OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="projects",
+                  subject_prefix=folder_per_subject("projects"), existing=rows_with_ids(Project.id))

@@ -14,12 +14,12 @@ import tempfile
 from pathlib import Path
 
 from PIL import Image
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from omnidrop.db.clock import db_time
 from omnidrop.db.models import Vehicle, VehicleVideo
 from omnidrop.jobs.errors import JobFailed
-from omnidrop.jobs.outputs import Outputs, keep_only
+from omnidrop.jobs.outputs import Outputs, keep_only, rows_with_ids
 from omnidrop.jobs.runner import JobContext
 from omnidrop.pipeline.blobs import local_copy, put_file
 from omnidrop.pipeline.child import run_step
@@ -117,10 +117,5 @@ def _video_of(key: str) -> tuple[str, str] | None:
     return None
 
 
-async def _existing_videos(services, ids: set[str]) -> set[str]:
-    async with services.db.read() as s:
-        return set(await s.scalars(select(VehicleVideo.id).where(VehicleVideo.id.in_(ids))))
-
-
 OUTPUTS = Outputs(of_failed_subject=_failed_outputs, root="vehicles", subject_prefix=_video_of,
-                  existing=_existing_videos)
+                  existing=rows_with_ids(VehicleVideo.id))
