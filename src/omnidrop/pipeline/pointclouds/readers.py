@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +40,14 @@ class CloudInfo:
     scale: float | None = None  # the input's coordinate resolution, when it has one (LAS)
 
 
-class Cloud:
+class Cloud(ABC):
+    """One opened point cloud: its header facts, and its points in bounded chunks."""
+
     info: CloudInfo
 
+    @abstractmethod
     def chunks(self) -> Iterator[np.ndarray]:
-        raise NotImplementedError
+        """The points, a bounded chunk at a time (memory flat in the input's size)."""
 
 
 def open_cloud(path: Path, fmt: str) -> Cloud:
@@ -221,15 +225,13 @@ def _e57_string(node, name: str) -> str | None:
 
 def _e57_limits(node, limits: str, fieldname: str) -> tuple[float, float]:
     """The value range the scan declares for intensity or colour (E57 leaves it to the writer)."""
-    try:
-        if node.isDefined(limits):
-            lim = node[limits]
-            keys = [k for k in ("intensityMinimum", "intensityMaximum")] if fieldname == "intensity" else ["colorRedMinimum", "colorRedMaximum"]
+    keys = ("intensityMinimum", "intensityMaximum") if fieldname == "intensity" else ("colorRedMinimum", "colorRedMaximum")
+    if node.isDefined(limits):
+        lim = node[limits]
+        if all(lim.isDefined(k) for k in keys):
             lo, hi = (float(lim[k].value()) for k in keys)
             if hi > lo:
                 return lo, hi
-    except Exception:  # noqa: BLE001
-        pass
     return (0.0, 1.0) if fieldname == "intensity" else (0.0, 255.0)
 
 
@@ -468,10 +470,10 @@ def _parse_rows(block: list[str], dtype: np.dtype, cols: int) -> np.ndarray:
     text = "".join(block).replace(",", " ")
     try:  # the fast path: every line a row of numbers
         values = np.loadtxt(io.StringIO(text), dtype=np.float64, ndmin=2, comments=("#", "//"))
-        if values.shape[1] == cols:
-            return np.rec.fromarrays(values.T, dtype=dtype).view(np.ndarray)
-    except ValueError:
-        pass
+    except ValueError:  # a line that is not: the slow path below sorts the rows out one by one
+        values = None
+    if values is not None and values.shape[1] == cols:
+        return np.rec.fromarrays(values.T, dtype=dtype).view(np.ndarray)
     rows = []
     for line in text.splitlines():
         parts = line.split()
