@@ -1,7 +1,8 @@
 """The splat viewer (Spark) and the model viewer (three.js) in Debian's chromium against a live server:
 a project's 3DGS PLY and GLB are processed (a damaged STL beside them fails on its own), then each viewer page loads the web copy through the
 project's asset URL with the signed-in key and draws it: a non-blank canvas, in the model's colours,
-that changes when dragged and when its Flip / Z-up button is pressed. Screenshots in test-artifacts/web/ (splat-viewer.png, model-viewer.png).
+that changes when dragged and when its Flip / Z-up button is pressed; then again as the project page's
+viewer table opens them (#/view/splat, #/view/model). Screenshots in test-artifacts/web/ (splat-viewer.png, model-viewer.png).
 (The SPZ copy is read back in tests/pipeline/test_splats.py; the viewer shows it the same way.)"""
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def test_splat_and_model_viewers_draw_the_project_assets(live, tmp_path):
          "hash": viewer_hash("splat", files["ball.ply"]["assets"]["sog"], "ball.ply", format="sog")},
         {"name": "model-viewer", "box": "model-viewer", "button": "Z up",
          "hash": viewer_hash("model", files["scene.glb"]["assets"]["model"], "scene.glb")},
+        # The same viewers as the project page opens them (its viewer table, web/src/viewers.ts).
+        {"name": "splat-from-project", "box": "splat-viewer", "settle_ms": 1500, "button": "Flip",
+         "hash": f"/view/splat?project={quote(record['name'])}&file=ball.ply"},
+        {"name": "model-from-project", "box": "model-viewer", "button": "Z up",
+         "hash": f"/view/model?project={quote(record['name'])}&file=scene.glb"},
     ]
     cfg = {"base": live.url, "key": key, "artifacts": str(ARTIFACTS), "views": views}
     done = subprocess.run(["node", str(DRIVER), json.dumps(cfg)], capture_output=True, text=True, timeout=240, check=False)
@@ -76,3 +82,5 @@ def test_splat_and_model_viewers_draw_the_project_assets(live, tmp_path):
         assert got["buttonChanged"], (name, got)  # Flip / Z up turn the model
     assert out["results"]["splat-viewer"]["status"].startswith("4,000 splats"), out["results"]["splat-viewer"]
     assert "triangles" in out["results"]["model-viewer"]["status"]
+    assert out["results"]["splat-from-project"]["status"].startswith("4,000 splats"), out["results"]["splat-from-project"]
+    assert "triangles" in out["results"]["model-from-project"]["status"]
