@@ -115,6 +115,41 @@ async def test_crashes_are_retried_then_fail_after_max_attempts(db, settings, ki
     assert seen[-1] == ("failed", "processing_failed", "RuntimeError: disk on fire")
 
 
+async def take_over(db, job_id: str) -> None:
+    """What the sweep and another worker do to an attempt that paused past its lease."""
+    from sqlalchemy import update
+
+    from omnidrop.db.models import Job
+
+    async with db.write() as s:
+        await s.execute(update(Job).where(Job.id == job_id).values(lease_expires=_long_ago()))
+    assert await JobStore(db, 30).claim(job_id, "the-other-worker") is not None
+
+
+@pytest.mark.parametrize("ending", ["done", "job_failed", "crash", "last_crash"])
+async def test_an_attempt_that_lost_its_lease_ends_nothing(db, settings, kind, monkeypatch, ending):
+    """A paused attempt wakes after another took the job over: whatever it then does (finish, a
+    permanent failure, a crash with or without attempts left), the job stays the new attempt's and the
+    subject is not failed (its outputs are the new attempt's, not to be removed)."""
+    seen, sent = [], []
+    monkeypatch.setattr(runner, "dispatch", lambda jid, delay=0.0, q="default": _record(sent, jid, q))
+
+    async def paused_then(ctx):
+        await take_over(db, ctx.job.id)
+        if ending == "job_failed":
+            raise JobFailed("archive_unsafe_path", "its input went with the other attempt's cleanup")
+        if ending in ("crash", "last_crash"):
+            raise FileNotFoundError("removed by the other attempt")
+
+    registry.register(kind, handler(paused_then, seen))
+    async with db.write() as s:
+        job_id = await add_job(s, kind, kind, max_attempts=1 if ending == "last_crash" else 2)
+    await run_job(job_id, settings)
+    job = await JobStore(db, 30).get(job_id)
+    assert (job.state, job.lease_owner, job.attempts) == ("running", "the-other-worker", 2)
+    assert [e for e in seen if e[0] == "failed"] == [] and sent == []
+
+
 async def test_work_on_a_thread_reports_its_progress_onto_the_jobs_range(db, settings, kind, monkeypatch):
     monkeypatch.setattr(runner, "REPORT_EVERY", 0.05)
     seen = []

@@ -63,7 +63,9 @@ def test_worker_killed_mid_job_is_rerun_to_the_same_result(servers, db_url, tmp_
 
     servers.start_worker(live, worker_threads=1)  # sweeps on start and takes the job over
     record = projects.wait(live.api, headers, sid, timeout=180)
-    assert record["status"] == 100, record
+    logs = "".join(p.read_text(errors="replace")[-4000:] for p in sorted(live.data_dir.glob("worker-*.log")))
+    summary = {k: record.get(k) for k in ("status", "state", "error", "message")}
+    assert (record["status"], record["state"]) == (100, "ready"), f"{summary}\n{logs}"
     got = {f["name"]: (f["size"], f["sha256"], f["type"], sorted(f["assets"])) for f in record["files"]}
     import hashlib
 

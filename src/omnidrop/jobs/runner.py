@@ -114,28 +114,38 @@ async def _run_claimed(job: ClaimedJob, services: JobServices, store: JobStore, 
         await handler.run(ctx)
         ctx.check()
     except LeaseLost:
-        LEASE_TAKEOVERS.labels("job").inc()
-        log.warning("job %s was taken over by another worker", job.id)
-        return "lease_lost"
+        return _taken_over(job)
     except JobFailed as exc:
-        await store.fail(job.id, worker, f"{exc.code}: {exc.message}")
+        if not await store.fail(job.id, worker, f"{exc.code}: {exc.message}"):
+            return _taken_over(job)
         await failed_for_good(handler, ctx, exc.code, exc.message)
         return "failed"
     except Exception as exc:
         log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
         message = f"{type(exc).__name__}: {exc}"
         if job.attempts >= job.max_attempts:
-            await store.fail(job.id, worker, message)
+            if not await store.fail(job.id, worker, message):
+                return _taken_over(job)
             await failed_for_good(handler, ctx, "processing_failed", message)
             return "failed"
-        await store.retry(job.id, worker, message)
+        if not await store.retry(job.id, worker, message):
+            return _taken_over(job)
         delay = RETRY_BACKOFF_SECONDS[min(job.attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)]
         await dispatch(job.id, delay, job.queue)  # carries the request id on (telemetry.context)
         return "retried"
     finally:
         beat.cancel()
-    await store.finish(job.id, worker)
+    if not await store.finish(job.id, worker):
+        return _taken_over(job)
     return "done"
+
+
+def _taken_over(job: ClaimedJob) -> str:
+    """This attempt's lease went to another one (it paused past it, or its errors came from the other
+    attempt's work): the job and its subject are that attempt's to end, so nothing is recorded here."""
+    LEASE_TAKEOVERS.labels("job").inc()
+    log.warning("job %s was taken over by another worker", job.id)
+    return "lease_lost"
 
 
 async def failed_for_good(handler: Handler, ctx: JobContext, code: str, message: str) -> None:

@@ -74,28 +74,35 @@ class JobStore:
             )
         return result.rowcount == 1
 
-    async def finish(self, job_id: str, worker: str) -> None:
-        await self._end(job_id, worker, DONE, None, progress=1.0)
+    # finish, fail and retry change the job only while `worker` still holds it, and say whether it did:
+    # an attempt that lost its lease (paused past it, taken over) must not end the new attempt's job.
 
-    async def fail(self, job_id: str, worker: str, error: str) -> None:
-        await self._end(job_id, worker, FAILED, error)
+    async def finish(self, job_id: str, worker: str) -> bool:
+        return await self._end(job_id, worker, DONE, None, progress=1.0)
 
-    async def retry(self, job_id: str, worker: str, error: str) -> None:
+    async def fail(self, job_id: str, worker: str, error: str) -> bool:
+        return await self._end(job_id, worker, FAILED, error)
+
+    async def retry(self, job_id: str, worker: str, error: str) -> bool:
         async with self.db.write() as s:
             now = await db_now(s)
-            await s.execute(
-                update(Job).where(Job.id == job_id, Job.lease_owner == worker)
+            result = await s.execute(
+                update(Job).where(Job.id == job_id, Job.lease_owner == worker, Job.state == RUNNING)
                 .values(state=QUEUED, lease_owner=None, lease_expires=None, error=error, updated_at=now)
             )
+        return result.rowcount == 1
 
-    async def _end(self, job_id: str, worker: str, state: str, error: str | None, progress: float | None = None) -> None:
+    async def _end(self, job_id: str, worker: str, state: str, error: str | None, progress: float | None = None) -> bool:
         async with self.db.write() as s:
             now = await db_now(s)
             values: dict = {"state": state, "lease_owner": None, "lease_expires": None, "error": error,
                             "updated_at": now, "finished_at": now}
             if progress is not None:
                 values["progress"] = progress
-            await s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values))
+            result = await s.execute(
+                update(Job).where(Job.id == job_id, Job.lease_owner == worker, Job.state == RUNNING).values(**values)
+            )
+        return result.rowcount == 1
 
     async def lapsed(self, stale_queued_after: timedelta) -> list[str]:
         """Running jobs whose lease ran out, and queued jobs nobody picked up for a while (lost message)."""
