@@ -194,6 +194,9 @@ async def test_a_posed_capture_finishes_with_its_model_and_its_splat_waits_for_a
     cameras = capture.outputs["cameras"]
     assert len(cameras) == recon["registered"] and all(len(m) == 16 for m in cameras)
     assert capture.outputs["video_trajectory"] is None  # a photo set has no frame rate
+    # Rendered views carry no GPS: the model is not placed on the Earth, and says why.
+    assert "geo" not in recon and recon["geo_reason"] == "the frames carry no GPS positions"
+    assert not any("gps" in f for f in capture.outputs["frames"])
     # Frame names follow the zip's order: view_001 ... became frame_0001 ...
     centres = {f"view_{int(f['name'][6:10]):03d}.jpg": np.array(m).reshape(4, 4)[:3, 3]
                for f, m in zip(recon["frames"], cameras)}

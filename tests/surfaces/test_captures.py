@@ -365,3 +365,19 @@ def test_public_captures_open_without_a_key_private_ones_only_with_the_owners(cl
 
     assert client.put(f"/api/v1/captures/{eid}/sharing", json={"is_public": "maybe"}).status_code == 422
     assert client.put("/api/v1/captures/nosuch/sharing", json={"is_public": True}).status_code == 404
+
+
+def test_metadata_shows_where_the_model_stands_and_what_the_focus_crop_kept():
+    from types import SimpleNamespace
+
+    from omnidrop.surfaces.captures import reconstruction, splat
+
+    recon = {"state": "done", "registered": 3, "total": 3, "mean_reprojection_error": 0.4, "points": 9,
+             "matcher": "exhaustive", "aabb": None, "frames": [], "keys": dict.fromkeys(
+                 ("cameras.txt", "images.txt", "points3D.txt", "zip", "ply"), "k")}
+    geo = {"origin": {"lat": 48.1, "lng": 11.5, "alt": 500.0}, "enu_from_model": [1.0] * 16, "rms_m": 0.1}
+    assert reconstruction({**recon, "geo": geo}, str)["geo"] == geo
+    assert reconstruction({**recon, "geo_reason": "no GPS"}, str)["geo_reason"] == "no GPS"
+    recorded = {"gaussians": 40, "focus": {"applied": True, "kept": 40, "of": 100}, "notes": ["focus_area applied"]}
+    answer = splat(SimpleNamespace(state="done", progress=1.0, error=None), recorded, str)
+    assert answer["focus"] == {"applied": True, "kept": 40, "of": 100} and answer["notes"] == ["focus_area applied"]

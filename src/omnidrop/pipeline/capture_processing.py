@@ -13,7 +13,9 @@ failing), a specific `error_reason_slug` and the human reason in `state_descript
 
 Camera poses: COLMAP's pipeline on the frames. The capture records `cameras` (one world-from-camera
 4x4 per registered frame, row-major), a `video_trajectory` for video captures, and stores the COLMAP
-text export and `sparse.ply` under `sparse/`. Frames that give no model (too few, featureless, no
+text export and `sparse.ply` under `sparse/`. A photo set whose frames carried GPS positions (kept per
+frame as `gps`) is placed on the Earth (pipeline/georegistration.py): `reconstruction.geo` holds the
+model-to-East-North-Up transform, or `reconstruction.geo_reason` says why the model has none. Frames that give no model (too few, featureless, no
 overlap, no parallax, too few registered) FAIL the capture (INVALID_INPUT, slug `too-few-frames`,
 `featureless`, `no-overlap`, `degenerate-motion`, `too-few-registered`); like every capture that failed
 for good it keeps only its input (OUTPUTS): no frames, preview or GIF are shown. With poses, the same
@@ -45,11 +47,12 @@ from omnidrop.jobs.runner import JobContext
 from omnidrop.jobs.store import DONE, RUNNING, add_job
 from omnidrop.pipeline.archive import ArchiveRejected, UnpackLimits, is_archive, unpack
 from omnidrop.pipeline.blobs import local_copy, put_bytes, put_file
+from omnidrop.pipeline.child import run_step
+from omnidrop.pipeline.georegistration import register
 from omnidrop.pipeline.image_frames import frames_from_files
 from omnidrop.pipeline.previews import PreviewError, make_gif, make_preview
 from omnidrop.pipeline.reconstruction import PLY_NAME, TEXT_FILES, MappingFailed, reconstruct
 from omnidrop.pipeline.thumbnails import ThumbnailError, make_thumbnail
-from omnidrop.pipeline.child import run_step
 from omnidrop.pipeline.video_frames import extract_video_frames
 
 FRAMES, STORE, PREVIEW = 0.35, 0.50, 0.55  # where each phase ends on the progress scale
@@ -139,7 +142,7 @@ async def _drop_if_deleted(ctx: JobContext, eid: str) -> None:
 
 
 async def _frames(ctx: JobContext, capture: Capture, path: Path, workdir: Path, dest: Path):
-    """(frames [(name, width, height, source)], what the input was) or JobFailed."""
+    """(frames [(name, width, height, source, gps)], what the input was) or JobFailed."""
     kind = capture.input_data_format
     if kind == "commonformat-ios":  # no fixed format: go by the content
         kind = "bulk-images" if await asyncio.to_thread(is_archive, path) else "video"
@@ -159,7 +162,7 @@ async def _video(ctx: JobContext, capture: Capture, path: Path, dest: Path):
     count = min(capture.num_frames, max(1, info.frame_count)) if capture.num_frames else None
     result = await extract_video_frames(ctx, path, dest, count=count, fps=ctx.settings.capture_frames_fps,
                                         quality=ctx.settings.capture_frame_quality, progress_end=FRAMES)
-    frames = [(name, result.width, result.height, None) for name in result.names]
+    frames = [(name, result.width, result.height, None, None) for name in result.names]
     video = {k: v for k, v in dataclasses.asdict(info).items() if k not in ("color", "coded_width", "coded_height")}
     return frames, {"format": "video", "video": video, "num_frames": count,
                     "fps": None if count else ctx.settings.capture_frames_fps,
@@ -183,7 +186,7 @@ async def _images(ctx: JobContext, path: Path, workdir: Path, dest: Path):
         raise JobFailed("no_images", f"the zip holds no usable images ({len(files)} files, none an image "
                                      "that decodes)")
     await ctx.progress(FRAMES)
-    frames = [(f.name, f.width, f.height, f.source) for f in found.frames]
+    frames = [(f.name, f.width, f.height, f.source, f.gps) for f in found.frames]
     return frames, {"format": "bulk-images", "images": len(found.frames), "skipped_count": len(found.skipped),
                     "skipped": list(found.skipped[:SKIPPED_LISTED])}
 
@@ -194,7 +197,7 @@ async def _images(ctx: JobContext, path: Path, workdir: Path, dest: Path):
 async def _store(ctx: JobContext, eid: str, frames_dir: Path, frames: list) -> dict:
     store, prefix = ctx.services.store, outputs_prefix(eid)
     listed = []
-    for i, (name, width, height, source) in enumerate(frames, 1):
+    for i, (name, width, height, source, where) in enumerate(frames, 1):
         frame_key, thumb_key = f"{prefix}/frames/{name}", f"{prefix}/thumbnails/{name}"
         await put_file(store, frame_key, frames_dir / name)
         try:
@@ -205,6 +208,8 @@ async def _store(ctx: JobContext, eid: str, frames_dir: Path, frames: list) -> d
         entry = {"name": name, "key": frame_key, "thumbnail_key": thumb_key, "width": width, "height": height}
         if source is not None:
             entry["source"] = source
+        if where:
+            entry["gps"] = where
         listed.append(entry)
         await ctx.progress(FRAMES + (STORE - FRAMES) * i / len(frames))
     names = {f[0] for f in frames}
@@ -244,8 +249,10 @@ async def _poses(ctx: JobContext, eid: str, frames_dir: Path, frames: list, sour
     video = source.get("format") == "video"
     sfm = workdir / "sfm"
 
+    gps_by_name = {f[0]: f[4] for f in frames if f[4]}
+
     def work(progress):
-        return run_step(ctx.settings, reconstruct, frames_dir, names, sfm, video=video,
+        return run_step(ctx.settings, reconstruct_and_register, frames_dir, names, sfm, gps_by_name, video=video,
                         vocab_tree=str(ctx.settings.capture_vocab_tree_path or "") or None, progress=progress)
 
     try:
@@ -270,6 +277,15 @@ async def _poses(ctx: JobContext, eid: str, frames_dir: Path, frames: list, sour
         trajectory = {"fps": round(float(fps), 6), "keyframes": [{"matrix": m} for m in cameras]}
     return {"cameras": cameras, "video_trajectory": trajectory,
             "reconstruction": {"state": "done", **result, "keys": keys}}
+
+
+def reconstruct_and_register(frames_dir: Path, names: list[str], workdir: Path, gps_by_name: dict, **kwargs) -> dict:
+    """The model (reconstruction.reconstruct) with its placement on the Earth (`geo`) or why it has none
+    (`geo_reason`). One child step: the fit needs pycolmap, which the long-lived worker does not load."""
+    result = reconstruct(frames_dir, names, workdir, **kwargs)
+    if not gps_by_name:
+        return {**result, "geo_reason": "the frames carry no GPS positions"}
+    return {**result, **register(result["frames"], gps_by_name)}
 
 
 def _zip_text(folder: Path, dest: Path) -> None:

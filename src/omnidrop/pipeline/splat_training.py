@@ -6,10 +6,12 @@ server without one the job simply waits, and the capture (FINISHED, with its pos
 says so. The job:
 
 1. fetches the registered frames and the COLMAP text export, undistorts them to a PINHOLE model
-   (pycolmap), and trains in a child process (pipeline/training/trainer.py; progress 5..90 %);
+   (pycolmap), and trains in a child process (pipeline/training/trainer.py; progress 5..90 %), cropped to
+   the capture's focus_area when its model is geo-registered (pipeline/training/focus.py);
 2. writes the standard 3DGS `.ply` and `.spz` (gsply) and the `sogs-sh0` profile (splat-transform);
 3. stores them under `captures/{eid}/splat/` (fixed names: a re-run overwrites) and records them as the
-   capture's `models` (profile, size, aabb) and its `splat` (held-out PSNR, steps, Gaussians, notes).
+   capture's `models` (profile, size, aabb) and its `splat` (held-out PSNR, steps, Gaussians, the focus
+   crop's account, notes: among them what became of the focus_area).
 
 The capture stays FINISHED throughout; its `state_description` follows the splat (training, trained,
 or why training failed).
@@ -33,7 +35,8 @@ from omnidrop.pipeline.blobs import put_file
 from omnidrop.pipeline.capture_processing import posed_summary
 from omnidrop.pipeline.child import run_step
 from omnidrop.pipeline.reconstruction import TEXT_FILES
-from omnidrop.pipeline.training.options import focus_note, training_options
+from omnidrop.pipeline.training.focus import FocusCrop, focus_crop
+from omnidrop.pipeline.training.options import TrainOptions, focus_note, training_options
 from omnidrop.pipeline.training.writers import splat_transform_command, write_sogs_sh0
 
 SOG_ZIP = "sogs-sh0.zip"
@@ -55,13 +58,14 @@ async def run(ctx: JobContext) -> None:
     recon = (capture.outputs or {}).get("reconstruction") or {}
     if recon.get("state") != "done":
         raise JobFailed("no_poses", "the capture has no camera poses to train a splat from")
-    problem = await asyncio.to_thread(cuda_problem)
-    if problem:  # a worker that should not consume the gpu queue: another attempt, elsewhere
-        raise RuntimeError(f"this worker cannot train splats: {problem}")
-    try:
+    try:  # before the CUDA check: parameters no worker can use fail for good on any worker
         options = training_options(capture.training_parameters, ctx.settings.capture_splat_steps)
     except ValueError as exc:
         raise JobFailed("invalid_training_parameters", str(exc)) from None
+    crop = planned_crop(recon, options)
+    problem = await asyncio.to_thread(cuda_problem)
+    if problem:  # a worker that should not consume the gpu queue: another attempt, elsewhere
+        raise RuntimeError(f"this worker cannot train splats: {problem}")
     await _describe(ctx, eid, f"{posed_summary(recon)}; training the splat")
 
     store, keys = ctx.services.store, splat_keys(eid)
@@ -81,7 +85,7 @@ async def run(ctx: JobContext) -> None:
 
         def work(progress):
             return run_step(ctx.settings, train_splat, undistorted / "sparse", undistorted / "images", out, options,
-                            progress=progress)
+                            progress=progress, crop=crop)
 
         stats = await ctx.on_thread(work, start=0.05, end=0.9)
         command = splat_transform_command(ctx.settings.splat_transform)
@@ -102,12 +106,20 @@ async def run(ctx: JobContext) -> None:
 
     models = [{"profile": profile, "key": keys[profile], "size": sizes[profile], "id": f"splat-{profile}",
                "aabb": stats["aabb"], "lod": False} for profile in ("ply", "sogs-sh0")]
-    notes = [*options.notes, *([n] if (n := focus_note(options, geo_registered=False)) else [])]
+    note = focus_note(options, stats.get("focus"), recon.get("geo_reason"))
+    notes = [*options.notes, *([note] if note else [])]
     splat = {**stats, "spz_key": keys["spz"], "spz_size": sizes["spz"], "notes": notes}
     psnr = f", held-out PSNR {stats['psnr']:.2f} dB" if stats.get("psnr") is not None else ""
     await _record(ctx, eid, models, splat,
                   f"{posed_summary(recon)}; splat trained ({stats['gaussians']} Gaussians{psnr})")
     await ctx.progress(1.0)
+
+
+def planned_crop(recon: dict, options: TrainOptions) -> FocusCrop | None:
+    """The focus area's crop in the capture's model: only for a box on a geo-registered model."""
+    if options.focus_area is None or not recon.get("geo"):
+        return None
+    return focus_crop(options.focus_area, recon["geo"])
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:

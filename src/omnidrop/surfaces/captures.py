@@ -301,7 +301,8 @@ async def complete_upload(eid: str, body: CaptureUploadedInput, request: Request
 
 def reconstruction(recon: dict | None, sign) -> dict | None:
     """Camera poses as metadata shows them: counts, error, each registered frame's name and intrinsics
-    (in the order of `cameras`), and signed downloads of the COLMAP text export and `sparse.ply`."""
+    (in the order of `cameras`), signed downloads of the COLMAP text export and `sparse.ply`, and the model's
+    place on the Earth (`geo`) or why it has none (`geo_reason`)."""
     if not recon:
         return None
     if recon["state"] != "done":
@@ -317,6 +318,7 @@ def reconstruction(recon: dict | None, sign) -> dict | None:
         "downloads": {"cameras.txt": sign(keys["cameras.txt"]), "images.txt": sign(keys["images.txt"]),
                       "points3D.txt": sign(keys["points3D.txt"]), "colmap_text_zip": sign(keys["zip"]),
                       "sparse_ply": sign(keys["ply"])},
+        **{k: recon[k] for k in ("geo", "geo_reason") if k in recon},
     }
 
 
@@ -328,7 +330,7 @@ def splat(job, recorded: dict | None, sign) -> dict:
     state = {"queued": "waiting", "running": "training", "done": "done", "failed": "failed"}.get(job.state, job.state)
     answer = {"state": state, "progress": round(float(job.progress or 0.0), 4)}
     if recorded:
-        answer.update({k: recorded[k] for k in ("psnr", "steps", "gaussians", "seconds", "held_out", "notes")
+        answer.update({k: recorded[k] for k in ("psnr", "steps", "gaussians", "seconds", "held_out", "focus", "notes")
                        if k in recorded})
         if recorded.get("spz_key"):
             answer["spz"] = {"url": sign(recorded["spz_key"]), "size": recorded.get("spz_size")}
@@ -379,5 +381,6 @@ async def share_metadata(
         "frame_count": len(frames), "frames": [{
             "index": i, "name": f["name"], "url": sign(f["key"]), "thumbnail_url": sign(f.get("thumbnail_key")),
             "width": f["width"], "height": f["height"], **({"source": f["source"]} if "source" in f else {}),
+            **({"gps": f["gps"]} if "gps" in f else {}),
         } for i, f in enumerate(frames, 1)],
     }

@@ -1,5 +1,6 @@
 """training_parameters mapped onto the trainer's options: gsplat's defaults, a shorter run scaled, and the
-focus area kept (with why it is not applied to a model that is not geo-registered) or refused."""
+focus area kept or refused, with what became of it: applied (how many Gaussians kept), or why not (a model
+that is not geo-registered, polylines only, a box that misses the model)."""
 
 import pytest
 
@@ -28,18 +29,41 @@ def test_the_focus_area_box_is_mapped_and_its_fate_recorded():
             "crop_method": "box", "polylines": []}
     options = training_options({"focus_area": area})
     assert options.focus_area == FocusArea(48.1, 11.5, 48.2, 11.6, 25.0, "box")
-    assert "not geo-registered" in focus_note(options, geo_registered=False)
-    assert focus_note(options, geo_registered=True) is None
-    assert focus_note(training_options(None), geo_registered=False) is None
+    assert focus_note(training_options(None)) is None  # no area, nothing to say
+
+
+def test_the_note_says_how_many_gaussians_the_box_kept():
+    options = training_options({"focus_area": {"min_lat": 48.1, "min_lng": 11.5, "max_lat": 48.2, "max_lng": 11.6,
+                                               "buffer_meters": 25}})
+    note = focus_note(options, {"applied": True, "kept": 1200, "of": 5000})
+    assert note.startswith("focus_area applied") and "kept 1200 of 5000 Gaussians" in note and "25 m" in note
+
+
+@pytest.mark.parametrize("focus, geo_reason, says", [
+    (None, "the frames carry no GPS positions",
+     "not applied: the capture's model is not geo-registered (the frames carry no GPS positions)"),
+    (None, None, "not applied: the capture's model is not geo-registered, so"),
+    ({"applied": False, "kept": 800, "of": 800}, None, "holds none of the model, so all 800 Gaussians were kept"),
+])
+def test_the_note_says_why_the_box_was_not_applied(focus, geo_reason, says):
+    options = training_options({"focus_area": {"min_lat": 1.0, "min_lng": 2.0, "max_lat": 1.1, "max_lng": 2.1}})
+    assert says in focus_note(options, focus, geo_reason)
 
 
 @pytest.mark.parametrize("area, note", [
-    ({"polylines": ["_p~iF~ps|U_ulLnnqC"]}, "polylines are not applied"),
+    ({"polylines": ["_p~iF~ps|U_ulLnnqC"]}, "polylines are not applied: only a min/max"),
     ({"min_lat": 1.0, "max_lat": 2.0}, "no complete"),
 ])
 def test_focus_areas_that_cannot_be_applied_say_so(area, note):
     options = training_options({"focus_area": area})
-    assert options.focus_area is None and note in options.notes[0]
+    assert options.focus_area is None and note in options.notes[0] and focus_note(options) is None
+
+
+def test_polylines_beside_a_box_are_noted_the_box_is_used():
+    options = training_options({"focus_area": {"min_lat": 1.0, "min_lng": 2.0, "max_lat": 1.1, "max_lng": 2.1,
+                                               "polylines": ["_p~iF~ps|U_ulLnnqC"]}})
+    assert options.focus_area is not None and options.notes == [
+        "focus_area polylines are not applied: the min/max latitude-longitude box is"]
 
 
 def test_an_inverted_box_is_refused():

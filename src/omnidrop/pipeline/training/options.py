@@ -3,9 +3,9 @@
 The defaults follow gsplat's `simple_trainer` (30 000 steps, SH degree 3 raised one band every 1 000
 steps, its DefaultStrategy for densification, every 8th view held out for evaluation). Of the Captures
 API's parameters only `focus_area` exists: a latitude/longitude box (or polylines) with a buffer in
-metres. It crops the splat to that area when the capture's model is geo-registered (its frames carried
-GPS positions); this server's models are not (COLMAP's frame is arbitrary), so the area is recorded
-with the reason it was not applied, never silently dropped.
+metres. The box crops the splat (pipeline/training/focus.py) when the capture's model is geo-registered
+(enough of its photos carried GPS positions: pipeline/georegistration.py); otherwise, and for polylines,
+the area is recorded with the reason it was not applied, never silently dropped.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ def training_options(parameters: dict[str, Any] | None, steps: int = DEFAULT_STE
                 raise ValueError("focus_area: min_lat/min_lng must not exceed max_lat/max_lng")
             focus = FocusArea(min_lat, min_lng, max_lat, max_lng, float(area.get("buffer_meters") or 0.0),
                               area.get("crop_method"))
+            if area.get("polylines"):
+                notes.append("focus_area polylines are not applied: the min/max latitude-longitude box is")
         elif area.get("polylines"):
             notes.append("focus_area polylines are not applied: only a min/max latitude-longitude box is")
         else:
@@ -76,11 +78,20 @@ def training_options(parameters: dict[str, Any] | None, steps: int = DEFAULT_STE
     )
 
 
-def focus_note(options: TrainOptions, geo_registered: bool) -> str | None:
-    """Why the focus area was or was not applied (recorded with the splat)."""
-    if options.focus_area is None:
+def focus_note(options: TrainOptions, focus: dict[str, Any] | None = None, geo_reason: str | None = None) -> str | None:
+    """What became of the focus area box (recorded with the splat): `focus` is the trainer's account of the
+    crop ({"applied", "kept", "of"}; None when no crop was tried), `geo_reason` why the model has no place
+    on the Earth."""
+    area = options.focus_area
+    if area is None:
         return None
-    if not geo_registered:
-        return ("focus_area not applied: the capture's camera poses are not geo-registered (its frames carry "
-                "no GPS positions), so a latitude/longitude box has no place in the model")
-    return None
+    buffer = f" (buffer {area.buffer_meters:g} m)"
+    if focus is None:
+        why = f" ({geo_reason})" if geo_reason else ""
+        return ("focus_area not applied: the capture's model is not geo-registered" + why +
+                ", so a latitude/longitude box has no place in it")
+    if not focus["applied"]:
+        return (f"focus_area not applied: the box{buffer} holds none of the model, so all {focus['of']} "
+                "Gaussians were kept rather than none")
+    return (f"focus_area applied: kept {focus['kept']} of {focus['of']} Gaussians whose east/north position lies "
+            f"in the box{buffer}; height is not bounded")

@@ -5,6 +5,8 @@ points (colour from the points, scale from the mean distance to the 3 nearest, o
 rendered with `gsplat.rasterization` (spherical harmonics raised one band every `sh_degree_interval`
 steps up to `sh_degree`), optimised with Adam on 0.8 x L1 + 0.2 x (1 - SSIM), and densified/pruned by
 gsplat's `DefaultStrategy`. Every `test_every`-th view is held out and scored by PSNR at the end.
+With a focus crop (a geo-registered capture's focus_area, pipeline/training/focus.py) it starts only from
+the points inside it and writes only the Gaussians inside it; the result's `focus` says what was kept.
 
 torch and gsplat come from the optional `[gpu]` extra and are imported only inside these functions,
 so nothing else in omnidrop needs them. This module cannot run without CUDA; its CPU-testable parts
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from omnidrop.pipeline.training.focus import FocusCrop, crop_points, crop_splat
 from omnidrop.pipeline.training.options import TrainOptions
 from omnidrop.pipeline.training.writers import Splat, write_ply, write_spz
 
@@ -72,7 +75,7 @@ def split_views(count: int, test_every: int) -> tuple[list[int], list[int]]:
 
 
 def train_splat(model_dir: Path, images_dir: Path, out_dir: Path, options: TrainOptions,
-                progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+                progress: Callable[[float], None] | None = None, crop: FocusCrop | None = None) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
     from gsplat import rasterization
@@ -86,6 +89,7 @@ def train_splat(model_dir: Path, images_dir: Path, out_dir: Path, options: Train
     views, points, colours = load_views(model_dir, images_dir)
     if len(points) == 0:
         raise ValueError("the model has no 3D points to start the splat from")
+    points, colours, kept_crop = crop_points(points, colours, crop)
     train_ids, test_ids = split_views(len(views), options.test_every)
     images = [torch.from_numpy(np.asarray(Image.open(v["path"]).convert("RGB"), dtype=np.float32) / 255.0)
               for v in views]
@@ -157,14 +161,14 @@ def train_splat(model_dir: Path, images_dir: Path, out_dir: Path, options: Train
             scores.append(10 * math.log10(1.0 / max(mse, 1e-12)))
         splat = Splat(*(params[k].detach().cpu().numpy() for k in ("means", "scales", "quats", "opacities")),
                       sh0=params["sh0"].detach()[:, 0, :].cpu().numpy(), shN=params["shN"].detach().cpu().numpy())
-    splat = splat.finite()
+    splat, focus = crop_splat(splat.finite(), kept_crop, missed=crop is not None and kept_crop is None)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_ply(splat, out_dir / PLY)
     write_spz(splat, out_dir / SPZ)
     report(1.0)
     return {"psnr": round(float(np.mean(scores)), 3) if scores else None,
             "held_out": [views[i]["name"] for i in test_ids], "steps": options.steps, "gaussians": len(splat),
-            "aabb": splat.aabb(), "seconds": round(time.monotonic() - started, 1)}
+            "aabb": splat.aabb(), "seconds": round(time.monotonic() - started, 1), "focus": focus}
 
 
 def _knn_sq_dist(points, k: int, chunk: int = 4096):
