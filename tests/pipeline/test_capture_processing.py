@@ -3,6 +3,7 @@ become frames, thumbnails, a preview and a GIF; bad inputs, and frames that give
 their reason; a re-run gives the same outputs."""
 
 import io
+import os
 
 import pytest
 from PIL import Image
@@ -138,6 +139,55 @@ async def test_frames_that_give_no_3d_model_fail_the_capture_with_their_slug(ser
     async with services.db.read() as s:
         assert await s.scalar(select(Job.id).where(Job.kind == TRAIN_KIND, Job.subject_id == eid)) is None
         assert await s.scalar(select(Job.state).where(Job.kind == PROCESS_KIND, Job.subject_id == eid)) == "failed"
+
+
+def flat_png(colour: tuple[int, int, int], edge: int = 1000) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (edge, edge), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+async def quota_capture(services, data: bytes, quota: int) -> str:
+    """A bulk-images capture of an owner of its own whose storage quota is `quota` bytes."""
+    from omnidrop.auth.quotas import set_plan
+
+    owner = f"capture-quota-{os.urandom(3).hex()}"
+    await set_plan(services.db, owner, quota, None)
+    return await uploaded_capture(services.captures, data, owner=owner)
+
+
+async def assert_failed_on_the_quota(services, eid: str, quota: int, says: str) -> None:
+    capture = await process(services, eid)
+    assert (capture.state, capture.error_reason, capture.error_reason_slug) == (
+        "FAILED", "STORAGE_QUOTA_EXCEEDED", "storage-quota-exceeded"), capture.state_description
+    assert says in capture.state_description and f"storage quota of {quota} bytes" in capture.state_description
+    # Nothing half-made stays: no frames, thumbnails or previews, only the uploaded input.
+    assert [b.key async for b in services.store.list(f"captures/{eid}")] == [f"captures/{eid}/input.zip"]
+
+
+async def test_unpacked_bytes_count_against_the_quota(services, poses_found):
+    """A zip that unpacks past what the owner has left stops there, as a project's would."""
+    noise = os.urandom(300_000)  # incompressible: the quota stops it, not the bomb ratio
+    eid = await quota_capture(services, images_zip({**IMAGE_ENTRIES, "scan/noise.bin": noise}), 200_000)
+    await assert_failed_on_the_quota(services, eid, 200_000, "zip unpacks past the storage quota")
+
+
+async def test_frames_larger_than_the_unpacked_images_count_against_the_quota(services, poses_found):
+    """Flat PNGs re-encode to larger JPEG frames: what is stored, not what was unpacked, is charged."""
+    pngs = {f"scan/img{i}.png": flat_png((40 * i, 120, 200)) for i in range(1, 4)}
+    unpacked = sum(len(p) for p in pngs.values())
+    frames = 0
+    for data in pngs.values():
+        out = io.BytesIO()
+        Image.open(io.BytesIO(data)).save(out, "JPEG", quality=services.settings.capture_frame_quality)
+        frames += len(out.getvalue())
+    quota = (unpacked + frames) // 2
+    assert unpacked < quota < frames
+    eid = await quota_capture(services, images_zip(pngs), quota)
+    await assert_failed_on_the_quota(services, eid, quota, "frames would pass the storage quota")
+    # With room for the frames, the same zip gives them.
+    eid = await quota_capture(services, images_zip(pngs), frames + 10_000)
+    assert (await process(services, eid)).state == "FINISHED"
 
 
 async def test_default_format_goes_by_content(services, poses_found):

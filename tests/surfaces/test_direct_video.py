@@ -128,6 +128,37 @@ def test_role_rules_are_refused_with_clear_errors(client, layout, files, code):
     assert r.json()["error"]["message"]
 
 
+def test_file_names_and_the_title_follow_the_naming_rule(client):
+    video, audio, subtitle = os.urandom(300), os.urandom(200), b"1\n00:00:00,000 --> 00:00:01,000\nhi\n"
+    r = create(client, "Mono", [("video", "trip\u202egpj.mov", len(video)), ("audio", "../../a\x00b.m4a", len(audio)),
+                                ("subtitle", "\u2066" + "é" * 120 + ".srt\u2069", len(subtitle))],
+               title="Trip\u202e to\x07 the sea ")
+    assert r.status_code == 201, r.text
+    group = r.json()
+    assert group["title"] == "Trip to the sea"
+    names = [f["filename"] for f in group["files"]]
+    assert sorted(names) == sorted(["tripgpj.mov", "ab.m4a", "é" * 120 + ".srt"])  # 244 bytes: kept whole
+    assert sorted(f["filename"] for f in client.get(f"{BASE}/{group['uploadSessionId']}").json()["files"]) == sorted(names)
+    sid = group["uploadSessionId"]
+    data = {"video": video, "audio": audio, "subtitle": subtitle}
+    for f in group["files"]:
+        parts = upload_file(client, sid, f, data[f["role"]])
+        client.post(f"{BASE}/{sid}/files/{f['uploadId']}/complete", json={"parts": parts}).raise_for_status()
+        got = client.get(f"{BASE}/{sid}/files/{f['uploadId']}/url")  # its download URL works
+        assert got.status_code == 200 and httpx.get(got.json()["url"]).content == data[f["role"]]
+
+
+@pytest.mark.parametrize(("filename", "code"), [
+    ("..", "invalid_filename"),  # nothing usable left: the client picks another name
+    ("\u202e\u200b", "invalid_filename"),
+    ("é" * 200 + ".mp4", "invalid_filename"),  # 404 bytes, past 255
+    ("a" * 4996 + ".mp4", "invalid_request"),  # 5000 characters: past the field's 255
+])
+def test_unusable_file_names_are_refused(client, filename, code):
+    r = create(client, "Mono", [("video", filename, 10)])
+    assert error(r) == (400, code) and r.json()["error"]["message"]
+
+
 def test_app_key_roles(server):
     url = f"{server.url}{BASE}"
     body = {"layout": "Mono", "files": [{"role": "video", "filename": "a.mp4", "size": 1}]}

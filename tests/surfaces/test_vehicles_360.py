@@ -165,6 +165,41 @@ def test_invalid_file_type_by_name_and_by_content(live, headers, mp4):
     assert uploaded_blobs(live) == before  # nothing kept
 
 
+def raw_form_upload(live, headers, video: bytes, filename: bytes) -> httpx.Response:
+    """POST /360/upload with the file name's bytes exactly as given (httpx would escape a NUL)."""
+    boundary = os.urandom(8).hex()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"side\"\r\n\r\nOUTSIDE\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"video\"; filename=\"").encode()
+    body += filename + b"\"\r\nContent-Type: video/mp4\r\n\r\n" + video + f"\r\n--{boundary}--\r\n".encode()
+    return httpx.post(f"{live.url}/360/upload", content=body, timeout=120,
+                      headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+
+@pytest.mark.parametrize(("filename", "stored"), [
+    ("car\u202egpj.mp4".encode(), "cargpj.mp4"),  # shown by many file managers as car4pm.jpg
+    (b"../../car.mp4", "car.mp4"),
+    (b"a\x00b.mp4", "ab.mp4"),
+    ("é".encode() * 1998 + b".mp4", "é" * 125 + ".mp4"),  # 4000 bytes: cut to 255, keeping the extension
+])
+def test_original_filename_follows_the_naming_rule(live, headers, mp4, filename, stored):
+    r = raw_form_upload(live, headers, mp4.read_bytes(), filename)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["original_filename"] == stored and body["key"].endswith("/video.mp4")
+    assert httpx.get(body["url"]).content == mp4.read_bytes()  # its download URL works
+    record = httpx.get(f"{live.url}/360/vehicles/{body['vehicle_uuid']}", headers=headers).json()
+    assert [x["original_filename"] for x in record["sides"]["OUTSIDE"]] == [stored]
+
+
+def test_a_name_with_nothing_usable_is_an_invalid_file_type(live, headers, mp4):
+    assert error(raw_form_upload(live, headers, mp4.read_bytes(), b"..")) == (400, "INVALID_FILE_TYPE")
+    assert error(raw_form_upload(live, headers, mp4.read_bytes(), b"\xe2\x80\xae.mp4")) == (400, "INVALID_FILE_TYPE")
+    # 5000 bytes: past the form parser's 4 KiB header line, refused before anything is stored.
+    before = uploaded_blobs(live)
+    r = raw_form_upload(live, headers, mp4.read_bytes(), b"a" * 4996 + b".mp4")
+    assert error(r) == (400, "INVALID_REQUEST") and uploaded_blobs(live) == before
+
+
 def test_invalid_vehicle_uuid(live, headers, mp4):
     assert error(v.upload(live.url, headers, mp4, vehicle_uuid="car-1")) == (400, "INVALID_VEHICLE_UUID")
 

@@ -350,6 +350,28 @@ def test_a_linked_video_belongs_to_its_upload_object(live, site):
     assert read_blob(live, row.blob_key) == data
 
 
+def test_names_and_titles_lose_control_and_invisible_characters(live, site):
+    """Free text shown as names: the naming rule's cleaning (bidi overrides, NUL, other controls go) and
+    the columns' length, the words kept as given."""
+    r = new_upload(live, site, name="Office\u202e 20th\x07 July")
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "Office 20th July"
+    assert new_upload(live, site, name="n" * 5000).json()["name"] == "n" * 300
+    upload_id = r.json()["id"]
+    titles = {"inv\u202egpj.insv": "invgpj.insv", "..": "..", "a\x00b.insv": "ab.insv", "t" * 5000: "t" * 300}
+    urls = {tus_upload(live, os.urandom(100), site["auth"]): title for title in titles}
+    body = step5_body("", upload=[{"url": url, "title": title, "file_extension": "insv"}
+                                  for url, title in urls.items()])
+    r = httpx.put(f"{live.url}/360/{upload_id}/upload", json=body, headers=site["auth"])
+    assert r.status_code == 200, r.text
+    assert {v["url"]: v["title"] for v in r.json()["videos"]} == {url: titles[t] for url, t in urls.items()}
+    tus = {**site["auth"], "Tus-Resumable": "1.0.0"}
+    for url in urls:  # each video's URL still answers
+        assert httpx.head(url, headers=tus).status_code == 200
+    got = httpx.get(f"{live.url}/360/{upload_id}/upload", headers=site["auth"]).json()
+    assert sorted(v["title"] for v in got["videos"]) == sorted(titles.values())
+
+
 def test_another_owners_upload_object_is_not_found(live, site):
     upload_id = new_upload(live, site).json()["id"]
     r = httpx.get(f"{live.url}/360/{upload_id}/upload", headers=live.headers(owner="stranger"))

@@ -1,7 +1,7 @@
 import pytest
 
 from omnidrop.uploads.errors import ExtensionNotAllowed, InvalidFilename
-from omnidrop.uploads.names import check_extension, flatten_filename
+from omnidrop.uploads.names import check_extension, clean_text, flatten_filename
 
 ALLOWED = ["jpg", "e57", "tar.gz", "gz"]
 
@@ -102,3 +102,15 @@ def test_made_up_names_follow_the_same_rule_but_are_never_refused():
     long = safe_filename("x" * 5000 + ".e57")
     assert long.endswith(".e57") and len(long.encode()) == 200
     assert safe_filename("\u202e") == "file"
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("Office 20th July", "Office 20th July"),
+    ("  inv\u202eoice\u202c gpj.insv\x00 ", "invoice gpj.insv"),  # bidi and NUL go, the text stays
+    ("..", ".."),  # free text, never a path: punctuation stays
+    ("floor 1/east: a\u200bb", "floor 1/east: ab"),
+    ("e\u200b\u0301", "\u00e9"),  # NFC after the removal
+    ("é" * 400, "é" * 300),
+])
+def test_clean_text_keeps_the_words_and_drops_invisible_characters(raw, clean):
+    assert clean_text(raw, 300) == clean

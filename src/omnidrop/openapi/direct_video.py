@@ -34,7 +34,8 @@ class GroupFile(BaseModel):
     model_config = ConfigDict(extra="allow")
     uploadId: str  # noqa: N815
     role: str
-    filename: str
+    filename: str = Field(description="the name as stored: path separators, control and invisible characters "
+                                      "(bidi overrides) removed")
     size: int
     contentType: str | None  # noqa: N815
     partSize: int  # noqa: N815
@@ -102,7 +103,8 @@ SURFACE = Surface(
     operations={
         ("POST", "/api/videos/uploads"): Operation(
             ok=UploadGroup,
-            errors={**AUTH, 400: "invalid_layout, invalid_file_roles, unsupported_file_type, invalid_request"}),
+            errors={**AUTH, 400: "invalid_layout, invalid_file_roles, unsupported_file_type, invalid_filename, "
+                                 "invalid_request"}),
         ("GET", "/api/videos/uploads"): Operation(ok=UploadGroups, errors={**AUTH, **BAD}),
         ("GET", "/api/videos/uploads/{upload_session_id}"): Operation(ok=UploadGroup, errors={**AUTH, **GROUP}),
         ("POST", "/api/videos/uploads/{upload_session_id}/files/{upload_id}/part-urls"): Operation(

@@ -29,7 +29,9 @@ class VehicleUpload(BaseModel):
     job_id: str
     key: str
     url: str = Field(description="signed URL of the stored video")
-    original_filename: str | None
+    original_filename: str | None = Field(description="the form's file name as stored: path separators, control "
+                                                      "and invisible characters (bidi overrides) removed, at most "
+                                                      "255 bytes")
     size: int
     mime_type: str | None
     side: str

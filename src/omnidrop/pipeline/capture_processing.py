@@ -37,6 +37,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from omnidrop.auth.quotas import QuotaExceeded, QuotaMeter, Quotas
 from omnidrop.captures.service import (
     FAILED, FINISHED, GPU_QUEUE, PROCESSING, TRAIN_KIND, UPLOADED, CaptureService, outputs_prefix,
 )
@@ -57,12 +58,19 @@ from omnidrop.pipeline.video_frames import extract_video_frames
 
 FRAMES, STORE, PREVIEW = 0.35, 0.50, 0.55  # where each phase ends on the progress scale
 INVALID_INPUT, PROCESSING_ERROR = "INVALID_INPUT", "PROCESSING_ERROR"
+STORAGE_QUOTA = "STORAGE_QUOTA_EXCEEDED"  # the error_reason of a capture that ran out of the owner's quota
 SKIPPED_LISTED = 100  # skipped archive entries named in the outputs (the count is always given)
 
 
 def error_slug(code: str) -> str:
     """`unsupported_format` -> `unsupported-format`: the slug form of a job failure code."""
     return code.replace("_", "-")
+
+
+def error_reason(code: str) -> str:
+    if code == "processing_failed":
+        return PROCESSING_ERROR
+    return STORAGE_QUOTA if code == QuotaExceeded.code else INVALID_INPUT
 
 
 async def run(ctx: JobContext) -> None:
@@ -118,9 +126,8 @@ async def _finish_and_queue_training(ctx: JobContext, eid: str, outputs: dict, s
 
 
 async def failed(ctx: JobContext, code: str, message: str) -> None:
-    reason = PROCESSING_ERROR if code == "processing_failed" else INVALID_INPUT
-    await _set(ctx, ctx.job.subject_id, state=FAILED, error_reason=reason, error_reason_slug=error_slug(code),
-               state_description=message)
+    await _set(ctx, ctx.job.subject_id, state=FAILED, error_reason=error_reason(code),
+               error_reason_slug=error_slug(code), state_description=message)
 
 
 async def _set(ctx: JobContext, eid: str, **values) -> None:
@@ -147,7 +154,7 @@ async def _frames(ctx: JobContext, capture: Capture, path: Path, workdir: Path, 
     if kind == "commonformat-ios":  # no fixed format: go by the content
         kind = "bulk-images" if await asyncio.to_thread(is_archive, path) else "video"
     if kind == "bulk-images":
-        return await _images(ctx, path, workdir, dest)
+        return await _images(ctx, capture, path, workdir, dest)
     return await _video(ctx, capture, path, dest)
 
 
@@ -169,26 +176,48 @@ async def _video(ctx: JobContext, capture: Capture, path: Path, dest: Path):
                     **({"decode_skipped": [span.as_dict() for span in result.corrupt]} if result.corrupt else {})}
 
 
-async def _images(ctx: JobContext, path: Path, workdir: Path, dest: Path):
+async def _images(ctx: JobContext, capture: Capture, path: Path, workdir: Path, dest: Path):
     s = ctx.settings
     limits = UnpackLimits(max_entries=s.archive_max_entries, max_total_bytes=s.archive_max_total_bytes,
                           max_ratio=s.archive_max_ratio, max_depth=s.archive_max_depth)
     unpacked = workdir / "unpacked"
+    # Unpacked bytes count against the owner's quota as they are written, as a project's do (docs/
+    # hardening-inputs.md): a small zip that unpacks past what the owner has left stops there.
+    async with ctx.services.db.read() as session:
+        meter = await _quotas(ctx).meter(session, capture.owner_id)
     try:
-        files = await asyncio.to_thread(unpack, path, unpacked, limits)
+        files = await asyncio.to_thread(unpack, path, unpacked, limits, meter)
     except ArchiveRejected as exc:
         code = "not_a_zip" if exc.code == "not_archive" else f"archive_{exc.code}"
         raise JobFailed(code, f"the bulk-images capture's zip was refused: {exc.reason}") from None
+    except QuotaExceeded as exc:  # unpack removed what it wrote; the runner drops the outputs (OUTPUTS)
+        raise JobFailed(exc.code, f"the bulk-images capture's zip unpacks past the storage quota: {exc}") from None
     await ctx.progress(FRAMES / 3)
     found = await asyncio.to_thread(frames_from_files, files, dest, s.capture_frame_quality)
     await asyncio.to_thread(shutil.rmtree, unpacked, True)  # the frames are copies: free the disk now
     if not found.frames:
         raise JobFailed("no_images", f"the zip holds no usable images ({len(files)} files, none an image "
                                      "that decodes)")
+    _charge_frames(meter, dest, found.frames)
     await ctx.progress(FRAMES)
     frames = [(f.name, f.width, f.height, f.source, f.gps) for f in found.frames]
     return frames, {"format": "bulk-images", "images": len(found.frames), "skipped_count": len(found.skipped),
                     "skipped": list(found.skipped[:SKIPPED_LISTED])}
+
+
+def _quotas(ctx: JobContext) -> Quotas:
+    return ctx.services.uploads.quotas or Quotas(ctx.settings.default_storage_quota_bytes)
+
+
+def _charge_frames(meter: QuotaMeter, dest: Path, frames) -> None:
+    """The frames are what stays stored of the zip's images, and they are re-encoded copies: a PNG,
+    WebP or HEIC can give a larger JPEG, so the unpacked bytes do not bound them. The unpacked entries
+    are gone by now; the meter gives their bytes back and takes the frames', before any is stored."""
+    meter.refund(meter.charged)
+    try:
+        meter.charge(sum((dest / f.name).stat().st_size for f in frames))
+    except QuotaExceeded as exc:
+        raise JobFailed(exc.code, f"the bulk-images capture's frames would pass the storage quota: {exc}") from None
 
 
 # -- outputs -----------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 """Filenames: one rule for every name omnidrop stores, whatever brought it (an upload, an archive
-entry, a download's Content-Disposition or URL, a presigned-upload form), plus the allowed extensions.
+entry, a download's Content-Disposition or URL, a presigned-upload form, a direct video's file, a
+vehicle video's form field), plus the allowed extensions.
 
 The rule: NFC; path separators, characters Windows and shells trip over, and every control and
 invisible formatting character (C0/C1 controls, bidi overrides and isolates such as U+202E,
 zero-width characters, line/paragraph separators, lone surrogates) are removed, not interpreted;
 leading dots (hidden files, `..`) and surrounding spaces, trailing dots go; at most 255 UTF-8 bytes.
+A free-text title shown as a file's name (`clean_text`) gets the same character cleaning and a
+length bound, but keeps its punctuation.
 """
 
 from __future__ import annotations
@@ -27,11 +30,23 @@ _UNSAFE = re.compile(r'[/\\:*?"<>|]')
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
+def _visible(text: str) -> str:
+    # NFC after the removal too: an accent split from its letter by a zero-width space joins it again.
+    return unicodedata.normalize("NFC", "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE))
+
+
 def _clean(raw: str) -> str:
-    text = _UNSAFE.sub("", unicodedata.normalize("NFC", raw))
-    text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE)
+    text = _UNSAFE.sub("", _visible(raw))
     # Leading dots would hide the file or spell `..`; trailing dots and spaces vanish on Windows.
     return text.strip().lstrip(".").rstrip(". ")
+
+
+def clean_text(raw: str, max_chars: int) -> str:
+    """The rule's character cleaning for free text shown as a name (a video's title, an upload's
+    name): NFC, every control and invisible formatting character removed, surrounding spaces
+    stripped, cut to `max_chars` characters (what the column holds). Never refused; punctuation
+    (`/`, `:`) stays."""
+    return _visible(raw).strip()[:max_chars].rstrip()
 
 
 def flatten_filename(raw: str) -> str:

@@ -16,6 +16,7 @@ from omnidrop.protocols.multipart_form import FormStream, Part
 from omnidrop.storage.base import BlobStore
 from omnidrop.telemetry.context import body_counted
 from omnidrop.telemetry.metrics import STORAGE_ERRORS
+from omnidrop.uploads.names import MAX_NAME_BYTES, safe_filename
 from omnidrop.vehicles.errors import FileTooLarge, InvalidFileType, MissingVideoFile, UploadFailed, VehicleError
 from omnidrop.vehicles.sides import VIDEO_EXTENSIONS, parse_side, parse_vehicle_uuid, video_extension
 
@@ -73,9 +74,13 @@ def _check_early(fields: dict[str, str]) -> None:
 
 
 async def _store_video(part: Part, store: BlobStore, max_bytes: int, key_prefix: str) -> StoredVideo:
-    ext = video_extension(part.filename or "")
+    # The one naming rule (uploads/names.py): the form's file name is what original_filename echoes,
+    # cleaned and cut to 255 bytes (keeping the extension) but never refused, since the spec has no
+    # error for a name; the extension is judged on the cleaned name.
+    name = safe_filename(part.filename or "", fallback="", max_bytes=MAX_NAME_BYTES)
+    ext = video_extension(name)
     if ext is None:
-        raise InvalidFileType(f"{part.filename!r} is not a supported video; accepted: {' '.join(VIDEO_EXTENSIONS)}")
+        raise InvalidFileType(f"{name!r} is not a supported video; accepted: {' '.join(VIDEO_EXTENSIONS)}")
     key = f"{key_prefix}/video{ext}"
 
     async def checked() -> AsyncIterator[bytes]:
@@ -104,7 +109,7 @@ async def _store_video(part: Part, store: BlobStore, max_bytes: int, key_prefix:
         raise UploadFailed(f"storing the video failed: {type(exc).__name__}: {exc}") from exc
     body_counted(size, size)
     mime = mimetypes.guess_type(f"x{ext}")[0] or part.content_type or "application/octet-stream"
-    return StoredVideo(key, part.filename or "", size, "video/quicktime" if ext == ".qt" else mime)
+    return StoredVideo(key, name, size, "video/quicktime" if ext == ".qt" else mime)
 
 
 def _sniff(head: bytes) -> None:

@@ -15,7 +15,7 @@ import logging
 import math
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
@@ -29,6 +29,7 @@ from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
 from omnidrop.storage.multipart import MAX_PARTS, MiB
 from omnidrop.uploads.errors import UploadError
+from omnidrop.uploads.names import clean_text, flatten_filename
 from omnidrop.uploads.parts import InvalidPartNumber, PartsCore
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ EXTENSIONS = {
     "fcpxmld": {"zip", "fcpxmld"},
 }
 ROLES = tuple(EXTENSIONS)
+TITLE_CHARS = 500  # what the title column holds
 
 
 class VideoUploadError(UploadError):
@@ -167,6 +169,11 @@ class VideoUploads:
         self.dispatch = dispatch
 
     async def create(self, owner_id: str, title: str | None, layout: str, specs: list[FileSpec]) -> GroupView:
+        # The one naming rule (uploads/names.py): a file name the client chose is flattened, or refused
+        # with invalid_filename (nothing usable left, over 255 bytes) so the client can pick another; the
+        # title is free text and only loses invisible and control characters.
+        specs = [replace(spec, filename=flatten_filename(spec.filename)) for spec in specs]
+        title = clean_text(title, TITLE_CHARS) if title is not None else None
         check_roles(layout, specs)
         # The 5 days run on the database's clock, the same for every node (DESIGN.md, invariant 9).
         group = VideoUploadGroup(id=secrets.token_hex(16), owner_id=owner_id, title=title, layout=layout,

@@ -28,6 +28,7 @@ from omnidrop.jobs.store import add_job
 from omnidrop.storage.base import BlobStore
 from omnidrop.telemetry.context import body_counted
 from omnidrop.uploads.ids import new_id
+from omnidrop.uploads.names import clean_text
 from omnidrop.uploads.resumable import ResumableInfo, ResumableUploads, UploadGone, UploadNotFound
 from omnidrop.walkthrough.errors import (
     DrawingNotFound,
@@ -46,6 +47,7 @@ QUEUED = "queued"  # videos linked; the walkthrough job picks it up from here
 PROCESSING, DONE, FAILED = "processing", "done", "failed"
 PROCESS_KIND = "walkthrough.points"  # the job: panoramas and their placement (pipeline/walkthrough_points.py)
 MAX_DRAWING_IMAGE = 200 * 1024 * 1024
+NAME_CHARS = 300  # what the name and title columns hold
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/tiff", "image/svg+xml", "application/pdf"}
 
 
@@ -188,10 +190,13 @@ class WalkthroughService:
         drawing = await self.drawing(owner_id, drawing_id)
         if drawing.project_id != project.id:
             raise DrawingNotFound(f"drawing {drawing_id} is not in project {project_id!r}")
-        if not name.strip():
+        # Free text shown as the upload's name: the naming rule's cleaning (uploads/names.py) drops
+        # control and invisible characters (bidi overrides such as U+202E) and bounds its length.
+        name = clean_text(name, NAME_CHARS)
+        if not name:
             raise InvalidInput("name must not be empty")
         now = db_time(0)  # lists order by it: one clock for every node
-        row = WalkthroughUpload(owner_id=owner_id, project_id=project.id, floor_id=drawing_id, name=name.strip(),
+        row = WalkthroughUpload(owner_id=owner_id, project_id=project.id, floor_id=drawing_id, name=name,
                                 date=day, processing_status=CREATED, uploaded_by=uploaded_by, is_timelapse=False,
                                 inserted_at=now, updated_at=now)
         async with self.db.write() as s:
@@ -257,8 +262,11 @@ class WalkthroughService:
                     if link.resumable_id in already:
                         continue  # the same link again: step 5 may be retried
                     new_videos = True
+                    # The title (the spec's "{filename}") is shown as the video's name and names it in
+                    # processing errors: the naming rule's cleaning, as for the upload's name.
                     s.add(WalkthroughVideo(upload_id=upload_id, resumable_id=link.resumable_id, url=link.url,
-                                           title=link.title, file_extension=link.file_extension,
+                                           title=clean_text(link.title, NAME_CHARS),
+                                           file_extension=link.file_extension,
                                            size=info.length or 0, blob_key=info.blob_key, created_at=now))
                 unchanged = (not new_videos and row.job_id is not None and row.processing_status != FAILED
                              and (row.start_lat, row.start_lng, row.end_lat, row.end_lng) == (*start, *end)
