@@ -11,7 +11,12 @@ from prometheus_client import REGISTRY
 from sqlalchemy import update
 
 from omnidrop.auth.keys import KeyService
-from omnidrop.auth.rate_limits import LoginThrottle, RateLimited, SqlStorage, open_limiter
+from omnidrop.auth.rate_limits import (
+    LoginThrottle,
+    RateLimited,
+    SqlStorage,
+    open_limiter,
+)
 from omnidrop.db.models import UploadFile
 from omnidrop.storage.local import LocalBlobStore
 from omnidrop.uploads.core import UploadCore, UploadLimits
