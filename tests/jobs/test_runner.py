@@ -144,10 +144,22 @@ async def test_an_attempt_that_lost_its_lease_ends_nothing(db, settings, kind, m
     registry.register(kind, handler(paused_then, seen))
     async with db.write() as s:
         job_id = await add_job(s, kind, kind, max_attempts=1 if ending == "last_crash" else 2)
+    takeovers = _sample("omnidrop_lease_takeovers_total", lease="job")
     await run_job(job_id, settings)
     job = await JobStore(db, 30).get(job_id)
     assert (job.state, job.lease_owner, job.attempts) == ("running", "the-other-worker", 2)
     assert [e for e in seen if e[0] == "failed"] == [] and sent == []
+    # The attempt that lost its lease counts the takeover, and its own ending as lease_lost.
+    assert _sample("omnidrop_lease_takeovers_total", lease="job") == takeovers + 1
+    assert _sample("omnidrop_job_duration_seconds_count", kind=kind, outcome="lease_lost") == 1
+    for other in ("done", "failed", "retried"):
+        assert _sample("omnidrop_job_duration_seconds_count", kind=kind, outcome=other) == 0
+
+
+def _sample(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_work_on_a_thread_reports_its_progress_onto_the_jobs_range(db, settings, kind, monkeypatch):

@@ -1,4 +1,5 @@
-"""Real `omnidrop worker` processes: a worker killed mid-job, and the queue on Redis."""
+"""Real `omnidrop worker` processes: a worker killed mid-job, the queue on Redis, and a worker's own
+metrics port."""
 
 import io
 import signal
@@ -7,8 +8,10 @@ import uuid
 
 import httpx
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import projects
+from tests.support.server import free_port
 
 
 def photos(n: int) -> dict[str, bytes]:
@@ -83,6 +86,32 @@ def test_queue_on_redis_with_a_separate_worker(servers, db_url, tmp_path):
     assert projects.create(live.api, headers, upload_id=sid).status_code == 201
     assert projects.wait(live.api, headers, sid)["status"] == 100
     assert not (live.data_dir / "queue.db").exists()  # nothing went through the embedded SQLite queue
+    worker.send_signal(signal.SIGINT)
+    assert worker.wait(timeout=30) == 0
+    live.stop()
+
+
+def test_a_standalone_worker_serves_its_job_metrics_on_its_metrics_port(servers, databases, tmp_path):
+    live = servers.start(database_url=databases("postgresql"), data_dir=tmp_path / "metrics-port",
+                         embedded_worker=False)
+    port = free_port()
+    worker = servers.start_worker(live, cli_args=["--metrics-port", str(port)], worker_threads=1)
+    headers = live.headers()
+    sid = projects.upload(live.api, headers, photos(3))
+    assert projects.create(live.api, headers, upload_id=sid).status_code == 201
+    assert projects.wait(live.api, headers, sid)["status"] == 100
+    # The job ran in the worker process: its duration is on the worker's port (the attempt is observed
+    # just after the job is marked done, so give it a moment).
+    deadline = time.monotonic() + 10
+    while True:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        samples = [s for family in text_string_to_metric_families(text) for s in family.samples
+                   if s.name == "omnidrop_job_duration_seconds_count"
+                   and s.labels == {"kind": "project.process", "outcome": "done"}]
+        if samples or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert [s.value for s in samples] == [1.0], text
     worker.send_signal(signal.SIGINT)
     assert worker.wait(timeout=30) == 0
     live.stop()

@@ -1,9 +1,11 @@
 """A Python client generated from the served /openapi.json (openapi-python-client, pinned in
 codegen-requirements.txt) runs one flow per surface against a live server, through its typed models
-and each surface's own credentials."""
+and each surface's own credentials: the five APIs, Companion's S3 multipart routes, and tus and the
+IETF draft on /files/ (whose appends go through httpx: see NOT_GENERATED)."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import io
 import subprocess
@@ -11,6 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support import vehicles as v
@@ -144,3 +147,92 @@ def test_direct_video_group_create_and_part_urls(api, live, all_scopes_key):
     bad = create.sync(client=c, body=models.CreateGroup(layout="Hologram", files=[
         models.FileIn(role="video", filename="x.mp4", size=1)]))
     assert isinstance(bad, models.DirectVideoError) and bad.error.code == "invalid_layout"
+
+
+def test_companion_s3_multipart_create_sign_put_complete_and_list(api, live, all_scopes_key):
+    create = module(api, "api.companion_s3.companion_create")
+    sign = module(api, "api.companion_s3.companion_sign_part")
+    complete = module(api, "api.companion_s3.companion_complete")
+    listing = module(api, "api.companion_s3.companion_list_parts")
+    models = module(api, "models")
+    c = client(api, live, all_scopes_key)
+    made = create.sync(client=c, body=models.CreateIn(filename="courtyard.ply", type_="application/octet-stream"))
+    assert isinstance(made, models.MultipartCreated), made
+    assert made.key.endswith("/courtyard.ply") and made.bucket == "local"
+    signed = sign.sync(made.upload_id, 1, client=c, key=made.key)
+    assert isinstance(signed, models.PresignedUrl) and signed.expires > 0
+    # The part URL is a signed URL, not an operation of the document: any HTTP client PUTs to it, as to S3.
+    data = b"ply\n" + bytes(range(256)) * 40
+    put = httpx.put(signed.url, content=data)
+    assert put.status_code == 200, put.text
+    etag = put.headers["ETag"]
+    done = complete.sync(made.upload_id, client=c, key=made.key,
+                         body=models.CompanionS3CompleteIn(parts=[models.CompanionS3PartIn(part_number=1, e_tag=etag)]))
+    assert isinstance(done, models.MultipartCompleted), done
+    assert (done.key, done.bucket) == (made.key, "local")
+    parts = listing.sync(made.upload_id, client=c, key=made.key)
+    assert [(p.part_number, p.e_tag, p.size) for p in parts] == [(1, etag, len(data))]
+    unknown = listing.sync("no-such-upload", client=c, key=made.key)
+    assert isinstance(unknown, models.CompanionError)
+
+
+def _patch(location: str, token: str, offset: int, data: bytes, headers: dict[str, str]) -> httpx.Response:
+    """The append, sent with httpx: its body is application/offset+octet-stream (tus) or
+    application/partial-upload (IETF draft), which openapi-python-client cannot send (NOT_GENERATED)."""
+    return httpx.patch(location, content=data, headers={
+        "Authorization": f"Bearer {token}", "Upload-Offset": str(offset), **headers})
+
+
+def test_tus_create_offset_append_and_terminate(api, live, all_scopes_key):
+    create = module(api, "api.resumable_uploads_tus_ietf_draft.resumable_create")
+    offset = module(api, "api.resumable_uploads_tus_ietf_draft.resumable_offset")
+    terminate = module(api, "api.resumable_uploads_tus_ietf_draft.resumable_terminate")
+    models = module(api, "models")
+    c = client(api, live, all_scopes_key)
+    data = bytes(range(256)) * 20
+    made = create.sync_detailed(client=c, tus_resumable=models.ResumableCreateTusResumable("1.0.0"),
+                                upload_length=len(data),
+                                upload_metadata="filename " + base64.b64encode(b"walk.e57").decode())
+    assert made.status_code == 201, made.content
+    location = made.headers["Location"]
+    upload_id = location.rstrip("/").rsplit("/", 1)[1]
+    tus = models.ResumableOffsetTusResumable("1.0.0")
+    held = offset.sync_detailed(upload_id, client=c, tus_resumable=tus)
+    assert held.status_code == 200
+    assert (held.headers["Upload-Offset"], held.headers["Upload-Length"]) == ("0", str(len(data)))
+    appended = _patch(location, all_scopes_key, 0, data[:3000], {
+        "Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"})
+    assert appended.status_code == 204, appended.text
+    assert offset.sync_detailed(upload_id, client=c, tus_resumable=tus).headers["Upload-Offset"] == "3000"
+    gone = terminate.sync_detailed(upload_id, client=c, tus_resumable=models.ResumableTerminateTusResumable("1.0.0"))
+    assert gone.status_code == 204, gone.content
+    assert offset.sync_detailed(upload_id, client=c, tus_resumable=tus).status_code in (404, 410)
+
+
+def test_ietf_draft_create_offset_append_and_terminate(api, live, all_scopes_key):
+    create = module(api, "api.resumable_uploads_tus_ietf_draft.resumable_create")
+    offset = module(api, "api.resumable_uploads_tus_ietf_draft.resumable_offset")
+    terminate = module(api, "api.resumable_uploads_tus_ietf_draft.resumable_terminate")
+    types, models = module(api, "types"), module(api, "models")
+    c = client(api, live, all_scopes_key)
+    data = bytes(range(256)) * 20
+    # Creation with the first 2000 bytes and Upload-Complete: ?0; the rest comes in an append.
+    made = create.sync_detailed(client=c, body=types.File(payload=io.BytesIO(data[:2000])),
+                                upload_draft_interop_version=models.ResumableCreateUploadDraftInteropVersion("6"),
+                                upload_complete="?0", upload_length=len(data),
+                                content_disposition='attachment; filename="draft.e57"')
+    assert made.status_code == 201, made.content
+    assert (made.headers["Upload-Offset"], made.headers["Upload-Complete"]) == ("2000", "?0")
+    location = made.headers["Location"]
+    upload_id = location.rstrip("/").rsplit("/", 1)[1]
+    draft = models.ResumableOffsetUploadDraftInteropVersion("6")
+    held = offset.sync_detailed(upload_id, client=c, upload_draft_interop_version=draft)
+    assert held.status_code == 204 and held.headers["Upload-Offset"] == "2000", held.headers
+    appended = _patch(location, all_scopes_key, 2000, data[2000:4000], {
+        "Upload-Draft-Interop-Version": "6", "Upload-Complete": "?0", "Content-Type": "application/partial-upload"})
+    assert appended.status_code == 204, appended.text
+    assert offset.sync_detailed(upload_id, client=c, upload_draft_interop_version=draft).headers["Upload-Offset"] == "4000"
+    gone = terminate.sync_detailed(upload_id, client=c, upload_draft_interop_version=(
+        models.ResumableTerminateUploadDraftInteropVersion("6")))
+    assert gone.status_code == 204, gone.content
+    assert offset.sync_detailed(upload_id, client=c, upload_draft_interop_version=draft).status_code in (404, 410)

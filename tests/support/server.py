@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,14 +133,14 @@ class ServerFactory:
         for proc in self.workers:
             stop_process(proc)
 
-    def start_worker(self, live: LiveServer, **settings: object) -> subprocess.Popen:
+    def start_worker(self, live: LiveServer, *, cli_args: Sequence[str] = (), **settings: object) -> subprocess.Popen:
         """A standalone `omnidrop worker` for `live`'s database and queue (for servers started with
-        embedded_worker=False)."""
+        embedded_worker=False); `cli_args` go after `worker` (e.g. ["--metrics-port", "9101"])."""
         env = dict(live.env)
         for name, value in settings.items():
             env[f"OMNIDROP_{name.upper()}"] = _env_value(value)
         log = open(live.data_dir / f"worker-{len(self.workers)}.log", "ab")
-        proc = subprocess.Popen([*OMNIDROP, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([*OMNIDROP, "worker", *cli_args], env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.workers.append(proc)
         return proc

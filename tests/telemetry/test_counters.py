@@ -1,4 +1,5 @@
-"""The counters recorded where things happen, on both databases: a rate limit's refusal, a blob store
+"""The counters recorded where things happen, on both databases: a rate limit's refusal (a route's or a
+login's), a blob store
 that fails under an upload (and not a client's own bad body), a writer whose lease is taken over."""
 
 import errno
@@ -10,7 +11,12 @@ from prometheus_client import REGISTRY
 from sqlalchemy import update
 
 from omnidrop.auth.keys import KeyService
-from omnidrop.auth.rate_limits import RateLimited, open_limiter
+from omnidrop.auth.rate_limits import (
+    LoginThrottle,
+    RateLimited,
+    SqlStorage,
+    open_limiter,
+)
 from omnidrop.db.models import UploadFile
 from omnidrop.storage.local import LocalBlobStore
 from omnidrop.uploads.core import UploadCore, UploadLimits
@@ -52,6 +58,21 @@ async def test_a_rate_limit_refusal_is_counted_for_its_route(db):
     with pytest.raises(RateLimited):
         await limiter.hit(route, key)
     assert sample("omnidrop_rate_limit_refusals_total", route=route) == before + 1
+
+
+async def test_a_login_throttle_refusal_is_counted_under_the_limit_that_refused_it(db):
+    throttle = LoginThrottle(SqlStorage(db), per_user="1/hour", per_address="1/hour")
+    name, address = f"user-{uuid.uuid4().hex}", f"192.0.2.1-{uuid.uuid4().hex}"  # fresh counters per run
+    before = {scope: sample("omnidrop_rate_limit_refusals_total", route=scope) for scope in ("login:user", "login:address")}
+    await throttle.hit(name, address)
+    with pytest.raises(RateLimited):  # the same user again: the per-user limit refuses
+        await throttle.hit(name, address)
+    assert sample("omnidrop_rate_limit_refusals_total", route="login:user") == before["login:user"] + 1
+    assert sample("omnidrop_rate_limit_refusals_total", route="login:address") == before["login:address"]
+    with pytest.raises(RateLimited):  # another user from the same address, whose one attempt is spent
+        await throttle.hit(f"other-{uuid.uuid4().hex}", address)
+    assert sample("omnidrop_rate_limit_refusals_total", route="login:address") == before["login:address"] + 1
+    assert sample("omnidrop_rate_limit_refusals_total", route="login:user") == before["login:user"] + 1
 
 
 async def test_a_failing_store_is_a_storage_error_and_a_bad_body_is_not(db, tmp_path, owner):

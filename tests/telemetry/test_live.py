@@ -1,9 +1,13 @@
 """/metrics and JSON logs on a real `omnidrop serve` (HTTP server and embedded job worker in separate
-processes): an upload and its project job are counted, and the upload's request id reaches the job's
+processes): an upload and its project job are counted, uploads through tus, the IETF draft and S3-style
+parts are counted under their own surface and protocol, and the upload's request id reaches the job's
 log lines on the worker."""
 
+import base64
 import json
+import threading
 import time
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -65,6 +69,78 @@ def test_metrics_count_the_upload_and_the_worker_job(live, processed):
     assert value(latency, "omnidrop_http_request_duration_seconds_count", **chunk_route) == 3
     routes = {s.labels["route"] for s in latency}
     assert not any(processed["sid"] in route for route in routes), routes  # templates, never raw paths
+
+
+def in_flight(live, **labels: str) -> float:
+    return value(scrape(live)["omnidrop_uploads_in_flight"], "omnidrop_uploads_in_flight", **labels)
+
+
+def test_metrics_count_tus_ietf_and_part_uploads_per_surface_and_protocol(live, processed):
+    headers = live.headers()
+    tus_body, ietf_body, part_body = b"t" * 30_000, b"i" * 20_000, b"p" * 10_000
+    resumable = {"surface": "resumable", "protocol": "tus"}
+
+    # tus: created empty, then one PATCH whose body is held open midway, an upload in flight meanwhile.
+    created = httpx.post(f"{live.url}/files/", headers={
+        **headers, "Tus-Resumable": "1.0.0", "Upload-Length": str(len(tus_body)),
+        "Upload-Metadata": "filename " + base64.b64encode(b"walk.e57").decode()})
+    assert created.status_code == 201, created.text
+    release = threading.Event()
+    answer: dict = {}
+
+    def held_body():
+        yield tus_body[:10_000]
+        release.wait(30)
+        yield tus_body[10_000:]
+
+    def patch() -> None:
+        answer["r"] = httpx.patch(created.headers["Location"], content=held_body(), timeout=60, headers={
+            **headers, "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream"})
+
+    sender = threading.Thread(target=patch)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 20
+        while in_flight(live, **resumable) != 1:
+            assert time.monotonic() < deadline, "the held PATCH never showed as an upload in flight"
+            time.sleep(0.05)
+    finally:
+        release.set()
+        sender.join(60)
+    assert answer["r"].status_code == 204, answer["r"].text
+    assert answer["r"].headers["Upload-Offset"] == str(len(tus_body))
+
+    # The IETF draft: one creation carrying the whole body.
+    ietf = httpx.post(f"{live.url}/files/", content=ietf_body, headers={
+        **headers, "Upload-Draft-Interop-Version": "6", "Upload-Complete": "?1",
+        "Content-Disposition": 'attachment; filename="draft.e57"'})
+    assert ietf.status_code == 201, ietf.text
+
+    # Companion's S3 multipart routes: the part PUT goes to omnidrop's own part URL (local disk).
+    s3 = httpx.post(f"{live.url}/s3/multipart", json={"filename": "cloud.ply"}, headers=headers)
+    assert s3.status_code == 200, s3.text
+    upload_id, key = s3.json()["uploadId"], s3.json()["key"]
+    where = f"{live.url}/s3/multipart/{quote(upload_id, safe='')}"
+    signed = httpx.get(f"{where}/1", params={"key": key}, headers=headers)
+    assert signed.status_code == 200, signed.text
+    put = httpx.put(signed.json()["url"], content=part_body)
+    assert put.status_code == 200, put.text
+    done = httpx.post(f"{where}/complete", params={"key": key}, headers=headers,
+                      json={"parts": [{"PartNumber": 1, "ETag": put.headers["ETag"]}]})
+    assert done.status_code == 200, done.text
+
+    families = scrape(live)
+    expected = {("resumable", "tus"): len(tus_body), ("resumable", "ietf_resumable"): len(ietf_body),
+                # Parts PUT to omnidrop's own part URLs count under that surface, whichever API made them.
+                ("part_urls", "parts"): len(part_body),
+                ("file_upload", "content_range"): processed["sent"]}
+    for metric in ("omnidrop_upload_received_bytes", "omnidrop_upload_stored_bytes"):
+        series = {(s.labels["surface"], s.labels["protocol"]): s.value
+                  for s in families[metric] if s.name == metric + "_total"}
+        assert series == expected, (metric, series)
+    gauge = {(s.labels["surface"], s.labels["protocol"]): s.value for s in families["omnidrop_uploads_in_flight"]}
+    assert gauge[("resumable", "tus")] == 0 and set(gauge.values()) == {0}, gauge
 
 
 def test_the_queue_is_read_at_scrape_time_and_is_empty_once_the_job_is_done(live, processed):

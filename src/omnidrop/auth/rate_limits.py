@@ -138,6 +138,7 @@ class LoginThrottle:
             if item is None or not key:
                 continue
             if not await self._limiter.hit(item, scope, key):
+                RATE_LIMIT_REFUSALS.labels(scope).inc()  # `login:user` or `login:address`: which limit refused
                 stats = await self._limiter.get_window_stats(item, scope, key)
                 raise RateLimited(str(item), max(1, math.ceil(stats.reset_time - time.time())))
 

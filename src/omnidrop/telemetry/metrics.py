@@ -51,7 +51,7 @@ STORAGE_ERRORS = Counter(
     ["operation"])
 RATE_LIMIT_REFUSALS = Counter(
     "omnidrop_rate_limit_refusals",
-    "Requests refused by a rate limit, per limited route.",
+    "Requests refused by a rate limit, per limited route (logins: login:user or login:address).",
     ["route"])
 
 
