@@ -92,6 +92,15 @@ def empty_db_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
+def own_db_url(empty_db_url) -> str:
+    """A migrated database of this test's own, for tests that run servers and workers of their own and
+    let job leases lapse (a killed worker). On the session's shared database, the shared live servers'
+    sweep would take such a job over into their own queue and blob store, where its inputs are not."""
+    upgrade(empty_db_url)
+    return empty_db_url
+
+
+@pytest.fixture
 async def db(db_url) -> AsyncIterator[Database]:
     database = Database(db_url)
     try:

@@ -7,6 +7,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -43,8 +44,8 @@ def job_attempts(live, project_name: str) -> int:
     return asyncio.run(read())
 
 
-def test_worker_killed_mid_job_is_rerun_to_the_same_result(servers, db_url, tmp_path):
-    live = servers.start(database_url=db_url, data_dir=tmp_path / "kill", embedded_worker=False, job_lease_seconds=3)
+def test_worker_killed_mid_job_is_rerun_to_the_same_result(servers, own_db_url, tmp_path):
+    live = servers.start(database_url=own_db_url, data_dir=tmp_path / "kill", embedded_worker=False, job_lease_seconds=3)
     headers = live.headers()
     files = photos(80)
     sid = projects.upload(live.api, headers, files)
@@ -77,9 +78,9 @@ def test_worker_killed_mid_job_is_rerun_to_the_same_result(servers, db_url, tmp_
     live.stop()
 
 
-def test_queue_on_redis_with_a_separate_worker(servers, db_url, tmp_path):
+def test_queue_on_redis_with_a_separate_worker(servers, own_db_url, tmp_path):
     queue = {"queue_url": "redis://127.0.0.1:6379/14", "queue_name": f"omnidrop-test-{uuid.uuid4().hex[:8]}"}
-    live = servers.start(database_url=db_url, data_dir=tmp_path / "redis", embedded_worker=False, **queue)
+    live = servers.start(database_url=own_db_url, data_dir=tmp_path / "redis", embedded_worker=False, **queue)
     worker = servers.start_worker(live, **queue)
     headers = live.headers()
     sid = projects.upload(live.api, headers, photos(3))
@@ -91,8 +92,9 @@ def test_queue_on_redis_with_a_separate_worker(servers, db_url, tmp_path):
     live.stop()
 
 
-def test_a_standalone_worker_serves_its_job_metrics_on_its_metrics_port(servers, databases, tmp_path):
-    live = servers.start(database_url=databases("postgresql"), data_dir=tmp_path / "metrics-port",
+@pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
+def test_a_standalone_worker_serves_its_job_metrics_on_its_metrics_port(servers, own_db_url, tmp_path):
+    live = servers.start(database_url=own_db_url, data_dir=tmp_path / "metrics-port",
                          embedded_worker=False)
     port = free_port()
     worker = servers.start_worker(live, cli_args=["--metrics-port", str(port)], worker_threads=1)
