@@ -200,6 +200,9 @@ class Settings(BaseSettings):
     # Splat training (GPU workers): steps (gsplat's simple_trainer default); the sogs-sh0 profile is written
     # by the same splat-transform as the project job's (splat_transform).
     capture_splat_steps: int = 30_000
+    # The turntable MP4 the GPU worker renders from a trained splat (`video_url`): frames in its one
+    # full turn, at 30 fps (0: no turntable).
+    capture_turntable_frames: int = Field(120, ge=0)
     # Direct video: how far (seconds) the left and right eyes of a Separate group may differ in length.
     video_eye_duration_tolerance_seconds: float = 0.1
 

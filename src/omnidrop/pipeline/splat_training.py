@@ -11,7 +11,11 @@ says so. The job:
 2. writes the standard 3DGS `.ply` and `.spz` (gsply) and the `sogs-sh0` profile (splat-transform);
 3. stores them under `captures/{eid}/splat/` (fixed names: a re-run overwrites) and records them as the
    capture's `models` (profile, size, aabb) and its `splat` (held-out PSNR, steps, Gaussians, the focus
-   crop's account, notes: among them what became of the focus_area).
+   crop's account, notes: among them what became of the focus_area);
+4. stores the turntable video the trainer rendered (`turntable.mp4`, unless
+   `capture_turntable_frames` is 0) and records its key as `video_key` (the Captures API's `video_url`
+   and `share_video_url`); a turntable that could not be rendered leaves the splat as it is, with a note
+   saying why.
 
 The capture stays FINISHED throughout; its `state_description` follows the splat (training, trained,
 or why training failed).
@@ -37,6 +41,7 @@ from omnidrop.pipeline.child import run_step
 from omnidrop.pipeline.reconstruction import TEXT_FILES
 from omnidrop.pipeline.training.focus import FocusCrop, focus_crop
 from omnidrop.pipeline.training.options import TrainOptions, focus_note, training_options
+from omnidrop.pipeline.training.turntable import TURNTABLE
 from omnidrop.pipeline.training.writers import splat_transform_command, write_sogs_sh0
 
 SOG_ZIP = "sogs-sh0.zip"
@@ -44,7 +49,8 @@ SOG_ZIP = "sogs-sh0.zip"
 
 def splat_keys(eid: str) -> dict[str, str]:
     prefix = f"{outputs_prefix(eid)}/splat"
-    return {"ply": f"{prefix}/splat.ply", "spz": f"{prefix}/splat.spz", "sogs-sh0": f"{prefix}/{SOG_ZIP}"}
+    return {"ply": f"{prefix}/splat.ply", "spz": f"{prefix}/splat.spz", "sogs-sh0": f"{prefix}/{SOG_ZIP}",
+            "video": f"{prefix}/{TURNTABLE}"}
 
 
 async def run(ctx: JobContext) -> None:
@@ -59,7 +65,8 @@ async def run(ctx: JobContext) -> None:
     if recon.get("state") != "done":
         raise JobFailed("no_poses", "the capture has no camera poses to train a splat from")
     try:  # before the CUDA check: parameters no worker can use fail for good on any worker
-        options = training_options(capture.training_parameters, ctx.settings.capture_splat_steps)
+        options = training_options(capture.training_parameters, ctx.settings.capture_splat_steps,
+                                   ctx.settings.capture_turntable_frames)
     except ValueError as exc:
         raise JobFailed("invalid_training_parameters", str(exc)) from None
     crop = planned_crop(recon, options)
@@ -91,9 +98,13 @@ async def run(ctx: JobContext) -> None:
         command = splat_transform_command(ctx.settings.splat_transform)
         await asyncio.to_thread(write_sogs_sh0, out / PLY, out / SOG_ZIP, command)
         files = {"ply": out / PLY, "spz": out / SPZ, "sogs-sh0": out / SOG_ZIP}
+        if stats.get("turntable"):
+            files["video"] = out / stats["turntable"]
         for profile, path in files.items():
             await put_file(store, keys[profile], path)
-        await keep_only(store, f"{outputs_prefix(eid)}/splat", set(keys.values()))
+        # What this run wrote, and nothing else: a turntable this run could not render does not survive
+        # from an earlier one.
+        await keep_only(store, f"{outputs_prefix(eid)}/splat", {keys[name] for name in files})
         sizes = {profile: path.stat().st_size for profile, path in files.items()}
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
@@ -108,10 +119,14 @@ async def run(ctx: JobContext) -> None:
                "aabb": stats["aabb"], "lod": False} for profile in ("ply", "sogs-sh0")]
     note = focus_note(options, stats.get("focus"), recon.get("geo_reason"))
     notes = [*options.notes, *([note] if note else [])]
-    splat = {**stats, "spz_key": keys["spz"], "spz_size": sizes["spz"], "notes": notes}
+    if stats.get("turntable_error"):
+        notes.append(f"turntable video not rendered: {stats['turntable_error']}")
+    splat = {k: v for k, v in stats.items() if k not in ("turntable", "turntable_error")}
+    splat.update({"spz_key": keys["spz"], "spz_size": sizes["spz"], "notes": notes})
+    video_key = keys["video"] if "video" in files else None
     psnr = f", held-out PSNR {stats['psnr']:.2f} dB" if stats.get("psnr") is not None else ""
     await _record(ctx, eid, models, splat,
-                  f"{posed_summary(recon)}; splat trained ({stats['gaussians']} Gaussians{psnr})")
+                  f"{posed_summary(recon)}; splat trained ({stats['gaussians']} Gaussians{psnr})", video_key)
     await ctx.progress(1.0)
 
 
@@ -141,12 +156,16 @@ async def _describe(ctx: JobContext, eid: str, description: str) -> None:
                         .values(state_description=description))
 
 
-async def _record(ctx: JobContext, eid: str, models: list, splat: dict, description: str) -> None:
+async def _record(ctx: JobContext, eid: str, models: list, splat: dict, description: str,
+                  video_key: str | None = None) -> None:
+    """The splat's models and account, and its turntable video's key (`video_key`, dropped when this run
+    rendered none)."""
     async with ctx.services.db.write() as s:
         capture = await s.get(Capture, eid)
         if capture is None:
             return
-        outputs = {**(capture.outputs or {}), "models": models, "splat": splat}
+        outputs = {k: v for k, v in (capture.outputs or {}).items() if k != "video_key"}
+        outputs.update({"models": models, "splat": splat, **({"video_key": video_key} if video_key else {})})
         await s.execute(update(Capture).where(Capture.eid == eid)
                         .values(outputs=outputs, state_description=description))
 

@@ -42,16 +42,25 @@ class TrainOptions:
     refine_every: int = 100
     focus_area: FocusArea | None = None
     notes: list[str] = field(default_factory=list)
+    # The turntable video rendered after training (pipeline/training/turntable.py): one full turn in
+    # `turntable_frames` frames (0: none) at `turntable_fps`, its short side at most `turntable_short_side`.
+    turntable_frames: int = 120
+    turntable_fps: int = 30
+    turntable_short_side: int = 720
 
     def strategy_kwargs(self) -> dict[str, Any]:
         return {"refine_start_iter": self.refine_start_iter, "refine_stop_iter": self.refine_stop_iter,
                 "reset_every": self.reset_every, "refine_every": self.refine_every}
 
 
-def training_options(parameters: dict[str, Any] | None, steps: int = DEFAULT_STEPS) -> TrainOptions:
-    """`training_parameters` as stored with the capture (None, or {"focus_area": {...}})."""
+def training_options(parameters: dict[str, Any] | None, steps: int = DEFAULT_STEPS,
+                     turntable_frames: int = 120) -> TrainOptions:
+    """`training_parameters` as stored with the capture (None, or {"focus_area": {...}}); `steps` and
+    `turntable_frames` (0: no turntable video) come from the server's settings."""
     if steps < 1:
         raise ValueError("splat training needs at least one step")
+    if turntable_frames < 0:
+        raise ValueError("the turntable video's frame count cannot be negative")
     scale = min(1.0, steps / DEFAULT_STEPS)  # a shorter run densifies over the same share of its steps
     notes: list[str] = []
     focus = None
@@ -75,6 +84,7 @@ def training_options(parameters: dict[str, Any] | None, steps: int = DEFAULT_STE
         refine_start_iter=max(1, round(500 * scale)), refine_stop_iter=max(1, round(15_000 * scale)),
         reset_every=max(1, round(3000 * scale)), refine_every=max(1, round(100 * scale)),
         sh_degree_interval=max(1, round(1000 * scale)), focus_area=focus, notes=notes,
+        turntable_frames=turntable_frames,
     )
 
 

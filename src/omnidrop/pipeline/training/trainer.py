@@ -7,6 +7,9 @@ steps up to `sh_degree`), optimised with Adam on 0.8 x L1 + 0.2 x (1 - SSIM), an
 gsplat's `DefaultStrategy`. Every `test_every`-th view is held out and scored by PSNR at the end.
 With a focus crop (a geo-registered capture's focus_area, pipeline/training/focus.py) it starts only from
 the points inside it and writes only the Gaussians inside it; the result's `focus` says what was kept.
+Then, unless the options turn it off, gsplat renders one full turn around the written Gaussians as
+`turntable.mp4` (pipeline/training/turntable.py); a failure there leaves the splat as it is and is
+returned as `turntable_error`.
 
 torch and gsplat come from the optional `[gpu]` extra and are imported only inside these functions,
 so nothing else in omnidrop needs them. This module cannot run without CUDA; its CPU-testable parts
@@ -15,6 +18,7 @@ so nothing else in omnidrop needs them. This module cannot run without CUDA; its
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -25,9 +29,11 @@ import numpy as np
 
 from omnidrop.pipeline.training.focus import FocusCrop, crop_points, crop_splat
 from omnidrop.pipeline.training.options import TrainOptions
+from omnidrop.pipeline.training.turntable import TURNTABLE, orbit_cameras, render_turntable, video_size
 from omnidrop.pipeline.training.writers import Splat, write_ply, write_spz
 
 PLY, SPZ = "splat.ply", "splat.spz"
+log = logging.getLogger(__name__)
 
 
 def cuda_problem() -> str | None:
@@ -165,10 +171,59 @@ def train_splat(model_dir: Path, images_dir: Path, out_dir: Path, options: Train
     out_dir.mkdir(parents=True, exist_ok=True)
     write_ply(splat, out_dir / PLY)
     write_spz(splat, out_dir / SPZ)
+    turntable, turntable_error = write_turntable_of(splat, views, points, options, out_dir, device)
     report(1.0)
     return {"psnr": round(float(np.mean(scores)), 3) if scores else None,
             "held_out": [views[i]["name"] for i in test_ids], "steps": options.steps, "gaussians": len(splat),
-            "aabb": splat.aabb(), "seconds": round(time.monotonic() - started, 1), "focus": focus}
+            "aabb": splat.aabb(), "seconds": round(time.monotonic() - started, 1), "focus": focus,
+            "turntable": turntable, "turntable_error": turntable_error}
+
+
+def write_turntable_of(splat: Splat, views: list[dict[str, Any]], points: np.ndarray, options: TrainOptions,
+                       out_dir: Path, device) -> tuple[str | None, str | None]:
+    """One full turn around the trained splat (the Gaussians as written), rendered by gsplat, as
+    `out_dir/turntable.mp4`: (its name, None). The splat stands without it: a failure is logged and
+    answered (None, why), never raised; (None, None) when the options turn the turntable off."""
+    if options.turntable_frames <= 0:
+        return None, None
+    path = out_dir / TURNTABLE
+    try:
+        width, height = video_size(views[0]["width"], views[0]["height"], options.turntable_short_side)
+        cameras = orbit_cameras([v["viewmat"] for v in views], [v["K"] for v in views],
+                                [(v["width"], v["height"]) for v in views], options.turntable_frames, width, height,
+                                points=points)
+        render_turntable(_splat_renderer(splat, options.sh_degree, device), cameras, path, options.turntable_fps)
+    except Exception as exc:
+        log.warning("the turntable video was not rendered", exc_info=True)
+        path.unlink(missing_ok=True)
+        return None, f"{type(exc).__name__}: {exc}"
+    return TURNTABLE, None
+
+
+def _splat_renderer(splat: Splat, sh_degree: int, device) -> Callable[[np.ndarray, np.ndarray, int, int], np.ndarray]:
+    """render(viewmat, K, width, height) -> (H, W, 3) uint8: gsplat's rasterization of `splat` (activated
+    as in training: exp scales, sigmoid opacities, SH up to `sh_degree`) over a black background."""
+    import torch
+    from gsplat import rasterization
+
+    def tensor(array: np.ndarray):
+        return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32, device=device)
+
+    means, quats, scales = tensor(splat.means), tensor(splat.quats), torch.exp(tensor(splat.scales))
+    opacities = torch.sigmoid(tensor(splat.opacities).reshape(-1))
+    colours = torch.cat([tensor(splat.sh0)[:, None, :], tensor(splat.shN)], 1)
+    black = torch.zeros((1, 3), device=device)
+
+    @torch.no_grad()
+    def render(viewmat: np.ndarray, K: np.ndarray, width: int, height: int) -> np.ndarray:
+        out, _alpha, _info = rasterization(
+            means=means, quats=quats, scales=scales, opacities=opacities, colors=colours,
+            viewmats=tensor(viewmat)[None], Ks=tensor(K)[None], width=width, height=height, sh_degree=sh_degree,
+            packed=False, backgrounds=black,
+        )
+        return (out[0].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+
+    return render
 
 
 def _knn_sq_dist(points, k: int, chunk: int = 4096):
