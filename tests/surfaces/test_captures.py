@@ -381,3 +381,31 @@ def test_metadata_shows_where_the_model_stands_and_what_the_focus_crop_kept():
     recorded = {"gaussians": 40, "focus": {"applied": True, "kept": 40, "of": 100}, "notes": ["focus_area applied"]}
     answer = splat(SimpleNamespace(state="done", progress=1.0, error=None), recorded, str)
     assert answer["focus"] == {"applied": True, "kept": 40, "of": 100} and answer["notes"] == ["focus_area applied"]
+
+
+def test_the_turntable_video_is_answered_once_it_exists_and_shared_only_while_public():
+    """`video_url` signs the stored turntable (`outputs["video_key"]`, written by the GPU worker after
+    training); `share_video_url` is the share link's `/share/{sid}/video.mp4`, for a public capture only.
+    No turntable: both null, whatever stray URL the outputs hold."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from omnidrop.surfaces.captures import output
+
+    def capture(outputs, is_public):
+        return SimpleNamespace(eid="e1", sid="s1", name="n", created_at=datetime.now(UTC), uploaded_at=None,
+                               state="FINISHED", error_reason=None, state_description=None, error_reason_slug=None,
+                               outputs=outputs, is_public=is_public)
+
+    def sign(key):
+        return None if key is None else f"https://signed.test/{key}?sig=1"
+
+    base, key = "https://omnidrop.test/", "captures/e1/splat/turntable.mp4"
+    public = output(capture({"video_key": key}, True), sign=sign, base_url=base)
+    assert public.video_url == f"https://signed.test/{key}?sig=1"
+    assert public.share_video_url == "https://omnidrop.test/share/s1/video.mp4"
+    private = output(capture({"video_key": key}, False), sign=sign, base_url=base)
+    assert (private.video_url, private.share_video_url) == (f"https://signed.test/{key}?sig=1", None)
+    for is_public in (True, False):
+        none = output(capture({"video_url": "stray", "share_video_url": "stray"}, is_public), sign=sign, base_url=base)
+        assert (none.video_url, none.share_video_url) == (None, None)

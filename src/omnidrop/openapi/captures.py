@@ -1,7 +1,8 @@
-"""The Captures API (`/api/v1/captures`, `/share/{sid}/metadata`) in the document.
+"""The Captures API (`/api/v1/captures`, `/share/{sid}/metadata`, `/share/{sid}/video.mp4`) in the document.
 
-The routes already declare their answers (`response_model`); this adds the share metadata, the
-errors in FastAPI's shapes and the two ways to send the key.
+The routes already declare their answers (`response_model`); this adds the share metadata, the turntable
+video, the errors in FastAPI's shapes, the two ways to send the key, and what `video_url` and
+`share_video_url` of CaptureOutput hold.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from omnidrop.openapi import security
-from omnidrop.openapi.operation import Operation, Surface
+from omnidrop.openapi.operation import BINARY, Operation, Surface, header
 
 
 class ValidationProblem(BaseModel):
@@ -70,14 +71,28 @@ class CaptureMetadata(BaseModel):
     frames: list[ShareFrame] = Field(description="added by omnidrop: empty until processing finished")
 
 
+VIDEO_FIELDS = {
+    "video_url": "the turntable MP4 (H.264, one full turn around the splat) that a GPU worker rendered with "
+                 "gsplat after training, as a signed download URL that expires; null while the capture has no "
+                 "trained splat, or when its turntable could not be rendered (the splat's notes in "
+                 "/share/{sid}/metadata say why)",
+    "share_video_url": "the same video at /share/{sid}/video.mp4, which opens without a key while the capture "
+                       "is public (it is checked on every request); null for a private capture and while there "
+                       "is no turntable",
+}
+
+
 def naive_times(schemas: dict[str, Any]) -> None:
     """CaptureOutput's times are naive UTC unless `time_zone=true` (as the hosted API answers), which
-    RFC 3339's `date-time` format does not allow: say so instead of claiming that format."""
+    RFC 3339's `date-time` format does not allow: say so instead of claiming that format. Also says what
+    the turntable video's fields hold."""
     for field in ("created", "uploaded"):
         prop = schemas["CaptureOutput"]["properties"][field]
         for schema in [prop, *prop.get("anyOf", [])]:
             if schema.pop("format", None) == "date-time":
                 schema["description"] = "ISO 8601, UTC: naive unless time_zone=true, then with +00:00"
+    for field, description in VIDEO_FIELDS.items():
+        schemas["CaptureOutput"]["properties"][field]["description"] = description
 
 
 AUTH = {401: "Not authenticated / invalid key", 403: "the key lacks the captures scope"}
@@ -101,6 +116,14 @@ SURFACE = Surface(
         ("POST", "/api/v1/captures/{eid}/create-upload-url/{part_no}"): Operation(
             errors={**AUTH, **INVALID, **NOT_FOUND, 409: "the capture is already uploaded"}),
         ("POST", "/api/v1/captures/{eid}/uploaded"): Operation(errors={**AUTH, **INVALID, **NOT_FOUND}),
+        ("GET", "/share/{sid}/video.mp4"): Operation(
+            ok_media={"video/mp4": BINARY}, security=[{}, *security.captures()],
+            parameters=[header("Range", "bytes=START-END to read part of the video (206 Partial Content)")],
+            extra_ok={206: "the requested range"},
+            errors={401: "a key was sent for a private capture and is not valid",
+                    403: "a key was sent for a private capture and lacks the captures scope",
+                    404: "Capture not found (unknown, private and not the owner's key, or no turntable video)",
+                    416: "range not satisfiable"}),
         ("GET", "/share/{sid}/metadata"): Operation(
             ok=CaptureMetadata, security=[{}, *security.captures()],
             errors={**INVALID, 401: "a key was sent for a private capture and is not valid",

@@ -9,10 +9,11 @@ FastAPI's own error shapes: invalid input (including a part list S3 would refuse
 `{"detail": [{"loc", "msg", "type"}]}`; anything else is `{"detail": "<message>"}` with its status.
 A key goes in `Authorization: Bearer <key>` or, as the hosted API's clients send it,
 `Authorization: luma-api-key=<key>`; it needs the `captures` scope.
-Processing's outputs (preview, GIF, frames and their thumbnails) are stored as blob keys and turned
-into signed URLs when a response is made; `/share/{sid}/metadata` adds `state`, `reconstruction` (camera
-poses, COLMAP export downloads), `splat` (training state), `frame_count` and `frames` to the document's
-CaptureMetadata.
+Processing's outputs (preview, GIF, frames and their thumbnails, the splat's turntable video) are stored
+as blob keys and turned into signed URLs when a response is made; `/share/{sid}/metadata` adds `state`,
+`reconstruction` (camera poses, COLMAP export downloads), `splat` (training state), `frame_count` and
+`frames` to the document's CaptureMetadata, and omnidrop adds `GET /share/{sid}/video.mp4` (the turntable
+behind the share link, opened as the metadata is: `share_video_url`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from omnidrop.auth.keys import Principal
 from omnidrop.auth.scopes import CAPTURES
 from omnidrop.captures.service import CaptureNotFound, CaptureNotUploadable, CaptureService, NewCapture
 from omnidrop.db.models import Capture
+from omnidrop.protocols.downloads import blob_response
 from omnidrop.protocols.presigned_parts import part_url
 from omnidrop.protocols.signed_urls import blob_url
 from omnidrop.surfaces.common import Int64, Refusal, authenticate, error_route, validation_errors
@@ -196,6 +198,7 @@ def signer_for(request: Request):
 
 
 SHARE_QUERY = "lod=false&profiles=ply&profiles=sogs-sh0&quality=high"
+VIDEO_NAME = "video.mp4"
 
 
 def output(c: Capture, time_zone: bool = False, sign=lambda key: None, base_url: str | None = None) -> CaptureOutput:
@@ -203,13 +206,18 @@ def output(c: Capture, time_zone: bool = False, sign=lambda key: None, base_url:
     so they are always fresh). `viewer_url`: the web app's page of the shared capture (its point cloud
     and cameras), once it has camera poses. `share_url` (that page) and `share_link` (its share metadata,
     both models' profiles) are what opens without a key: set for a public capture with a share id,
-    null for a private one."""
+    null for a private one. `video_url`: the turntable MP4 the GPU worker rendered from the splat (a
+    signed URL, like the GIF's); `share_video_url`: the same video at the share link's
+    `/share/{sid}/video.mp4`, which opens without a key while the capture is public. Both null while
+    there is no turntable."""
     outputs = c.outputs or {}
     posed = (outputs.get("reconstruction") or {}).get("state") == "done"
     viewer = f"{base_url}app/#/capture/{c.sid}" if base_url and posed and c.sid else outputs.get("viewer_url")
     shared = bool(base_url and c.sid and c.is_public)
     share_url = f"{base_url}app/#/capture/{c.sid}" if shared else None
     share_link = f"{base_url}share/{c.sid}/metadata?{SHARE_QUERY}" if shared else None
+    video_key = outputs.get("video_key")
+    share_video = f"{base_url}share/{c.sid}/{VIDEO_NAME}" if shared and video_key else None
     preview, gif = sign(outputs.get("preview_key")), sign(outputs.get("gif_key"))
     previews = {name: url for name, url in (("preview", preview), ("gif", gif)) if url}
     return CaptureOutput(
@@ -217,8 +225,8 @@ def output(c: Capture, time_zone: bool = False, sign=lambda key: None, base_url:
         uploaded=_when(c.uploaded_at, time_zone), state=c.state, error_reason=c.error_reason,
         state_description=c.state_description, error_reason_slug=c.error_reason_slug,
         preview_urls={**outputs.get("preview_urls", {}), **previews}, preview_url=preview or outputs.get("preview_url"),
-        viewer_url=viewer, share_url=share_url, share_link=share_link, gif_url=gif or outputs.get("gif_url"), video_url=outputs.get("video_url"),
-        share_video_url=outputs.get("share_video_url"), is_public=c.is_public,
+        viewer_url=viewer, share_url=share_url, share_link=share_link, gif_url=gif or outputs.get("gif_url"),
+        video_url=sign(video_key), share_video_url=share_video, is_public=c.is_public,
     )
 
 
@@ -299,6 +307,16 @@ async def complete_upload(eid: str, body: CaptureUploadedInput, request: Request
                   base_url=str(request.base_url))
 
 
+def _viewer(request: Request):
+    """Who is looking at a shared capture: asked only for a private one, whose owner's key opens it."""
+    async def viewer() -> str | None:
+        if not request.headers.get("authorization"):
+            return None
+        return (await captures_key(request)).owner_id
+
+    return viewer
+
+
 def reconstruction(recon: dict | None, sign) -> dict | None:
     """Camera poses as metadata shows them: counts, error, each registered frame's name and intrinsics
     (in the order of `cameras`), signed downloads of the COLMAP text export and `sparse.ply`, and the model's
@@ -354,12 +372,7 @@ async def share_metadata(
             "loc": ("query", "profiles"), "msg": f"unknown profile(s) {', '.join(unknown)}; use {' or '.join(PROFILES)}",
             "type": "enum",
         }])
-    async def viewer() -> str | None:  # asked only for a private capture: its owner's key opens it
-        if not request.headers.get("authorization"):
-            return None
-        return (await captures_key(request)).owner_id
-
-    capture = await service(request).shared(sid, viewer)
+    capture = await service(request).shared(sid, _viewer(request))
     outputs = capture.outputs or {}
     frames, sign = outputs.get("frames", []), signer_for(request)
     models = [{**m, "url": sign(m["key"]) if "key" in m else m["url"]} for m in outputs.get("models", [])
@@ -384,3 +397,16 @@ async def share_metadata(
             **({"gps": f["gps"]} if "gps" in f else {}),
         } for i, f in enumerate(frames, 1)],
     }
+
+
+@router.get("/share/{sid}/" + VIDEO_NAME, summary="Turntable video", response_class=Response)
+async def share_video(sid: str, request: Request) -> Response:
+    """Added by omnidrop (`share_video_url`): the splat's turntable MP4, checked against the share link on
+    every request like the metadata: without a key while the capture is public, with its owner's key
+    while it is private, 404 otherwise or while it has no turntable. Range requests are answered (206)."""
+    capture = await service(request).shared(sid, _viewer(request))
+    key = (capture.outputs or {}).get("video_key")
+    if key is None:
+        raise CaptureNotFound("Capture not found")
+    return await blob_response(request.app.state.services.store, key, request.headers.get("range"),
+                               media_type="video/mp4")
