@@ -294,3 +294,28 @@ async def test_no_turntable_is_rendered_when_the_settings_turn_it_off(gpu_servic
     capture, job = await read(services, eid, job_id)
     assert job.state == "done" and "video_key" not in capture.outputs
     assert not any("turntable" in note for note in capture.outputs["splat"]["notes"])
+
+
+async def test_a_training_that_fails_after_an_earlier_splat_forgets_it(gpu_services, fake_gpu):
+    """An attempt recorded its splat and died before the job was marked done; the next attempt fails for
+    good (here: bad parameters). No models, splat or turntable stay recorded: their files are removed, so
+    nothing may still point at them (video_url would sign a missing file)."""
+    services = gpu_services
+    eid, job_id = await finished_capture(services, TRAINED)
+    await run_job(job_id, services.settings)
+    capture, _ = await read(services, eid, job_id)
+    assert {"models", "splat", "video_key"} <= set(capture.outputs)
+    async with services.db.write() as s:
+        await s.execute(update(Capture).where(Capture.eid == eid).values(
+            training_parameters={"focus_area": {"min_lat": 2, "min_lng": 0, "max_lat": 1, "max_lng": 1}}))
+        await s.execute(update(Job).where(Job.id == job_id).values(state="queued", attempts=1))  # as if it died
+    await run_job(job_id, services.settings)
+    capture, job = await read(services, eid, job_id)
+    assert job.state == "failed" and job.error.startswith("invalid_training_parameters")
+    assert not {"models", "splat", "video_key"} & set(capture.outputs)
+    assert capture.outputs["reconstruction"] == TRAINED["reconstruction"]  # the poses stay
+    assert [b.key async for b in services.store.list(f"captures/{eid}/splat")] == []
+    from omnidrop.surfaces.captures import output
+
+    answer = output(capture, sign=signed, base_url="http://omnidrop.test/")
+    assert (answer.video_url, answer.share_video_url) == (None, None)

@@ -137,16 +137,23 @@ def planned_crop(recon: dict, options: TrainOptions) -> FocusCrop | None:
     return focus_crop(options.focus_area, recon["geo"])
 
 
+SPLAT_OUTPUTS = ("models", "splat", "video_key")  # what a capture records of its splat
+
+
 async def failed(ctx: JobContext, code: str, message: str) -> None:
-    """The capture keeps its frames and poses (it stays FINISHED); its description says the splat failed."""
+    """The capture keeps its frames and poses (it stays FINISHED); its description says the splat failed.
+    An earlier run's splat is forgotten first, then its files go (rows before blobs: no URL is ever
+    signed for a removed file)."""
     eid = ctx.job.subject_id
-    async with ctx.services.db.read() as s:
+    async with ctx.services.db.write() as s:
         capture = await s.get(Capture, eid)
-    if capture is None:
-        return
-    recon = (capture.outputs or {}).get("reconstruction") or {}
-    summary = posed_summary(recon) if recon.get("state") == "done" else "no camera poses"
-    await _describe(ctx, eid, f"{summary}; splat training failed ({code}): {message}")
+        if capture is None:
+            return
+        recon = (capture.outputs or {}).get("reconstruction") or {}
+        summary = posed_summary(recon) if recon.get("state") == "done" else "no camera poses"
+        outputs = {k: v for k, v in (capture.outputs or {}).items() if k not in SPLAT_OUTPUTS}
+        await s.execute(update(Capture).where(Capture.eid == eid, Capture.state == FINISHED).values(
+            outputs=outputs, state_description=f"{summary}; splat training failed ({code}): {message}"))
     await ctx.services.store.delete_prefix(f"{outputs_prefix(eid)}/splat")
 
 
