@@ -36,6 +36,12 @@ EXHAUSTIVE_MAX = 150  # photo sets up to this size are matched every pair with e
 SEQUENTIAL_OVERLAP = 10
 LARGE_SET_OVERLAP = 20
 MAX_IMAGE_SIZE = 1600  # SIFT runs on frames downscaled to this longest edge (poses are in full-size pixels)
+# RANSAC's cap on trials when two frames' matches are verified. COLMAP's 10 000 is spent almost only on
+# pairs that do not overlap (a few dozen chance matches, no model ever reaches the inlier ratio that ends
+# the search early), which made verification ~90 % of the pipeline's CPU time. Pairs that do overlap
+# stop after a few hundred trials. Measured on the 40-view orbit: 141 -> 35 CPU s, 247 -> 248 verified
+# pairs (bench/reconstruction/run.py; docs/benchmarks.md).
+VERIFY_MAX_TRIALS = 2000
 PLY_NAME = "sparse.ply"
 TEXT_FILES = ("cameras.txt", "images.txt", "points3D.txt")
 
@@ -93,19 +99,20 @@ def reconstruct(frames_dir: Path, names: list[str], workdir: Path, *, video: boo
     matcher = choose_matcher(len(names), video, vocab_tree)
     matching = pycolmap.FeatureMatchingOptions()
     matching.num_threads = threads
+    verification = pycolmap.TwoViewGeometryOptions()
+    verification.ransac.max_num_trials = VERIFY_MAX_TRIALS
+    common = {"matching_options": matching, "verification_options": verification, "device": pycolmap.Device.cpu}
     if matcher == "exhaustive":
-        pycolmap.match_exhaustive(database, matching_options=matching, device=pycolmap.Device.cpu)
+        pycolmap.match_exhaustive(database, **common)
     elif matcher == "vocab_tree":
         pairing = pycolmap.VocabTreePairingOptions()
         pairing.vocab_tree_path = str(vocab_tree)
-        pycolmap.match_vocabtree(database, matching_options=matching, pairing_options=pairing,
-                                 device=pycolmap.Device.cpu)
+        pycolmap.match_vocabtree(database, pairing_options=pairing, **common)
     else:
         pairing = pycolmap.SequentialPairingOptions()
         pairing.overlap = SEQUENTIAL_OVERLAP if video else LARGE_SET_OVERLAP
         pairing.quadratic_overlap = True
-        pycolmap.match_sequential(database, matching_options=matching, pairing_options=pairing,
-                                  device=pycolmap.Device.cpu)
+        pycolmap.match_sequential(database, pairing_options=pairing, **common)
     report(0.6)
     with pycolmap.Database.open(database) as db:
         _, geometries = db.read_two_view_geometries()
