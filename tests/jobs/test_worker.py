@@ -7,7 +7,6 @@ import time
 import uuid
 
 import httpx
-import pytest
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -78,32 +77,19 @@ def test_worker_killed_mid_job_is_rerun_to_the_same_result(servers, own_db_url, 
     live.stop()
 
 
-def test_queue_on_redis_with_a_separate_worker(servers, own_db_url, tmp_path):
+def test_queue_on_redis_with_a_separate_worker_that_serves_its_metrics(servers, own_db_url, tmp_path):
+    """The queue on Redis, consumed by a standalone `omnidrop worker --metrics-port`: the job runs in the
+    worker process, and its duration is on the worker's own port."""
     queue = {"queue_url": "redis://127.0.0.1:6379/14", "queue_name": f"omnidrop-test-{uuid.uuid4().hex[:8]}"}
     live = servers.start(database_url=own_db_url, data_dir=tmp_path / "redis", embedded_worker=False, **queue)
-    worker = servers.start_worker(live, **queue)
+    port = free_port()
+    worker = servers.start_worker(live, cli_args=["--metrics-port", str(port)], **queue)
     headers = live.headers()
     sid = projects.upload(live.api, headers, photos(3))
     assert projects.create(live.api, headers, upload_id=sid).status_code == 201
     assert projects.wait(live.api, headers, sid)["status"] == 100
     assert not (live.data_dir / "queue.db").exists()  # nothing went through the embedded SQLite queue
-    worker.send_signal(signal.SIGINT)
-    assert worker.wait(timeout=30) == 0
-    live.stop()
-
-
-@pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
-def test_a_standalone_worker_serves_its_job_metrics_on_its_metrics_port(servers, own_db_url, tmp_path):
-    live = servers.start(database_url=own_db_url, data_dir=tmp_path / "metrics-port",
-                         embedded_worker=False)
-    port = free_port()
-    worker = servers.start_worker(live, cli_args=["--metrics-port", str(port)], worker_threads=1)
-    headers = live.headers()
-    sid = projects.upload(live.api, headers, photos(3))
-    assert projects.create(live.api, headers, upload_id=sid).status_code == 201
-    assert projects.wait(live.api, headers, sid)["status"] == 100
-    # The job ran in the worker process: its duration is on the worker's port (the attempt is observed
-    # just after the job is marked done, so give it a moment).
+    # The attempt is observed just after the job is marked done, so give it a moment.
     deadline = time.monotonic() + 10
     while True:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
