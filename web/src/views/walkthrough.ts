@@ -98,7 +98,8 @@ export async function walkthroughView(id: string, q: URLSearchParams): Promise<V
         points = got.points
         drawMarkers()
       }
-      status.textContent = `${o.name} · ${o.processing_status} · ${points.length} points`
+      // The points answer is read after the upload's: its status is the newer (the last poll must not show 'processing').
+      status.textContent = `${o.name} · ${got.processing_status} · ${points.length} points`
       settled = FINAL.has(String(got.processing_status).toLowerCase())
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 404)) throw err
