@@ -4,10 +4,11 @@
     python bench/splat_training/run.py train --scene DIR/scene --out DIR/out [--steps 7000 --steps 30000]
                                              [--budget-s 480]
 
-`prepare` needs no GPU: it renders the scene of the poses benchmark (tests/support/scene3d.py: a
-textured box in a textured room seen from a full orbit), runs omnidrop's camera poses on it
+`prepare` needs no GPU: it renders (and caches) the scene of the poses benchmark with that benchmark's
+`render` (bench/reconstruction/run.py), runs omnidrop's camera poses on it
 (`pipeline.reconstruction.reconstruct`) and undistorts the model and frames to the PINHOLE scene the
-GPU worker trains from (as `pipeline/splat_training.py` does), so the GPU machine needs only the result.
+GPU worker trains from (with the worker's own `pipeline.splat_training._undistort`), so the GPU machine
+needs only the result.
 
 `train` runs `pipeline.training.trainer.train_splat` once per `--steps`, with the options a capture
 without `training_parameters` gets (`training_options(None, steps)`: gsplat's defaults, densification
@@ -33,18 +34,16 @@ sys.path.insert(0, str(REPO / "src"))
 def prepare(workdir: Path, views: int, size: tuple[int, int]) -> None:
     import pycolmap
 
+    from bench.reconstruction.run import render
     from omnidrop.pipeline.reconstruction import reconstruct
-    from tests.support.scene3d import orbit
+    from omnidrop.pipeline.splat_training import _undistort
 
-    images = workdir / "frames"
-    images.mkdir(parents=True, exist_ok=True)
-    for view in orbit(views, size=size):
-        view.image.save(images / view.name, quality=92)
+    images, _truth = render(workdir, views, size)
     names = sorted(p.name for p in images.glob("*.jpg"))
     started = time.monotonic()
     result = reconstruct(images, names, workdir / "poses", video=False)
     scene = workdir / "scene"
-    pycolmap.undistort_images(scene, workdir / "poses" / "sparse", images)
+    _undistort(workdir / "poses" / "sparse", images, scene)
     model = pycolmap.Reconstruction(scene / "sparse")
     print(json.dumps({"scene": str(scene), "views": views, "registered": model.num_reg_images(),
                       "points": model.num_points3D(), "matcher": result["matcher"],
