@@ -214,7 +214,9 @@ def _process_rss(pgid: int) -> dict[int, int]:
             status = Path(f"/proc/{pid}/status").read_text()
         except (OSError, IndexError):
             continue
-        peaks[int(pid)] = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+        peak = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")), None)
+        if peak is not None:  # a zombie (a child that exited, not yet reaped) holds no memory and has no VmHWM
+            peaks[int(pid)] = int(peak)
     return peaks
 
 
