@@ -39,7 +39,12 @@ class Splat:
         return len(self.means)
 
     def aabb(self) -> dict[str, list[float]]:
-        return {"min": [float(v) for v in self.means.min(0)], "max": [float(v) for v in self.means.max(0)]}
+        """The 1st to 99th percentile of the centres per axis, as the sparse cloud's `aabb`: a trained
+        splat's floaters lie far outside the scene, and a box around all of them says little about it."""
+        if not len(self):
+            return {"min": [0.0, 0.0, 0.0], "max": [0.0, 0.0, 0.0]}
+        low, high = np.percentile(self.means, [1, 99], axis=0)
+        return {"min": [float(v) for v in low], "max": [float(v) for v in high]}
 
     def finite(self) -> Splat:
         """Without Gaussians that have a NaN or infinite value anywhere (a diverged optimisation's)."""
