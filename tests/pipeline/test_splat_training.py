@@ -18,7 +18,9 @@ from omnidrop.pipeline.training.options import training_options
 from omnidrop.services import Services
 from omnidrop.settings import Settings
 from omnidrop.worker import compose
+from tests.support import cpu_trainer
 from tests.support.captures import images_zip, uploaded_capture
+from tests.support.cpu_trainer import points_splat, splat_renderer
 
 POSED = {"reconstruction": {"state": "done", "registered": 3, "total": 3, "mean_reprojection_error": 0.4,
                             "points": 100, "frames": [], "keys": {}}, "cameras": []}
@@ -123,14 +125,9 @@ TRAINED = {"reconstruction": {**POSED["reconstruction"], "keys": {name: f"test/s
 
 
 def box_splat():
-    from omnidrop.pipeline.training.writers import Splat
     from tests.support.point_render import box_points
 
-    points, colours = box_points(1500)
-    n = len(points)
-    return Splat(points.astype(np.float32), np.full((n, 3), np.log(0.02), np.float32),
-                 np.tile(np.array([1.0, 0, 0, 0], np.float32), (n, 1)), np.full(n, 3.0, np.float32),
-                 ((colours / 255.0 - 0.5) / 0.28209479177387814).astype(np.float32), np.zeros((n, 0, 3), np.float32))
+    return points_splat(*box_points(1500), scale=0.02)
 
 
 def scene_views() -> list[dict]:
@@ -150,15 +147,8 @@ def fake_gpu(monkeypatch):
     from omnidrop.pipeline import splat_training
     from omnidrop.pipeline.training import trainer
     from omnidrop.pipeline.training.writers import write_ply, write_spz
-    from tests.support.point_render import point_renderer
 
     seen: dict = {"renderer": None}
-
-    def renderer(splat, sh_degree, device):
-        if seen["renderer"] is not None:
-            return seen["renderer"]
-        colours = np.clip((splat.sh0 * 0.28209479177387814 + 0.5) * 255, 0, 255).astype(np.uint8)
-        return point_renderer(splat.means, colours)
 
     def train_splat(model_dir, images_dir, out_dir, options, progress=None, crop=None):
         seen["options"] = options
@@ -174,9 +164,9 @@ def fake_gpu(monkeypatch):
     def write_sogs_sh0(ply, dest, command):
         dest.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: splat-transform is tested elsewhere
 
-    monkeypatch.setattr(trainer, "cuda_problem", lambda: None)
-    monkeypatch.setattr(trainer, "train_splat", train_splat)
-    monkeypatch.setattr(trainer, "_splat_renderer", renderer)
+    cpu_trainer.install(monkeypatch, train_splat)
+    monkeypatch.setattr(trainer, "_splat_renderer",
+                        lambda splat, sh_degree, device: seen["renderer"] or splat_renderer(splat, sh_degree, device))
     monkeypatch.setattr(splat_training, "_undistort", lambda sparse, frames, dest: None)
     monkeypatch.setattr(splat_training, "write_sogs_sh0", write_sogs_sh0)
     return seen

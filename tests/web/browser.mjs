@@ -38,6 +38,32 @@ async function signedIn(hash = '#/') {
   await page.goto(`${cfg.base}/app/${hash}`)
 }
 
+async function captureStagePixels() {
+  // What the capture page's canvas shows: pixels off its background (0x111318), the frustums' orange
+  // (0xffb020, after colour management) and how many distinct colours (4 bits a channel).
+  return page.evaluate(() => {
+    const gl = document.querySelector('.capture-stage canvas')
+    const c = document.createElement('canvas')
+    c.width = gl.width
+    c.height = gl.height
+    const ctx = c.getContext('2d')
+    ctx.drawImage(gl, 0, 0)
+    const data = ctx.getImageData(0, 0, c.width, c.height).data
+    let lit = 0
+    let orange = 0
+    const colours = new Set()
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]]
+      if (Math.abs(r - 0x11) + Math.abs(g - 0x13) + Math.abs(b - 0x18) > 30) {
+        lit++
+        colours.add(((r >> 4) << 8) | ((g >> 4) << 4) | (b >> 4))
+      }
+      if (r > 200 && g > 140 && r - b > 70) orange++
+    }
+    return { lit, orange, colours: colours.size, total: data.length / 4 }
+  })
+}
+
 async function uploader({ multipartFromMiB = 100, tusChunkMiB = 50 } = {}) {
   await page.addInitScript((s) => localStorage.setItem('omnidrop.upload-settings', JSON.stringify(s)), { multipartFromMiB, tusChunkMiB })
   await signedIn('#/upload?target=project')
@@ -261,29 +287,38 @@ const scenarios = {
     await stage.waitFor()
     await page.waitForTimeout(500) // a few animation frames after the cloud arrived
     await shot('viewer')
-    const drawn = await page.evaluate(() => {
-      const gl = document.querySelector('.capture-stage canvas')
-      const c = document.createElement('canvas')
-      c.width = gl.width
-      c.height = gl.height
-      const ctx = c.getContext('2d')
-      ctx.drawImage(gl, 0, 0)
-      const data = ctx.getImageData(0, 0, c.width, c.height).data
-      let lit = 0
-      let orange = 0
-      for (let i = 0; i < data.length; i += 4) {
-        const [r, g, b] = [data[i], data[i + 1], data[i + 2]]
-        if (Math.abs(r - 0x11) + Math.abs(g - 0x13) + Math.abs(b - 0x18) > 30) lit++
-        if (r > 200 && g > 140 && r - b > 70) orange++ // the frustums (0xffb020, after colour management)
-      }
-      return { lit, orange, total: data.length / 4 }
-    })
     const el = page.locator('.capture-stage')
     return {
       points: Number(await el.getAttribute('data-points')), cameras: Number(await el.getAttribute('data-cameras')),
       facts: await page.locator('.capture3d .facts').textContent(), splat: await page.locator('.splat-state').textContent(),
-      signedIn: await page.evaluate(() => localStorage.getItem('omnidrop.credential') !== null), ...drawn,
+      signedIn: await page.evaluate(() => localStorage.getItem('omnidrop.credential') !== null), ...(await captureStagePixels()),
     }
+  },
+
+  async captureSplat() {
+    // A shared capture with a trained splat opens on the splat (Spark); the button switches to the sparse
+    // cloud and the cameras, and back.
+    await page.goto(`${cfg.base}/app/#/capture/${cfg.sid}`)
+    const el = page.locator('.capture-stage')
+    await page.locator('.capture-stage[data-splats]').waitFor()
+    await page.waitForTimeout(1500) // Spark sorts and uploads the splats over a few frames
+    await shot('splat')
+    const splat = { splats: Number(await el.getAttribute('data-splats')), view: await el.getAttribute('data-view'),
+      status: await page.locator('.capture-status').textContent(), splatLine: await page.locator('.splat-state').textContent(),
+      button: await page.locator('#capture-view-toggle').textContent(), ...(await captureStagePixels()) }
+    await page.click('#capture-view-toggle')
+    await page.locator('.capture-stage[data-points]').waitFor()
+    await page.waitForTimeout(500)
+    await shot('cloud')
+    const cloud = { points: Number(await el.getAttribute('data-points')), cameras: Number(await el.getAttribute('data-cameras')),
+      view: await el.getAttribute('data-view'), canvases: await page.locator('.capture-stage canvas').count(),
+      button: await page.locator('#capture-view-toggle').textContent(), ...(await captureStagePixels()) }
+    await page.click('#capture-view-toggle')
+    await page.locator('.capture-stage[data-splats]').waitFor()
+    await page.waitForTimeout(1500)
+    const again = { splats: Number(await el.getAttribute('data-splats')), canvases: await page.locator('.capture-stage canvas').count(),
+      ...(await captureStagePixels()) }
+    return { splat, cloud, again, signedIn: await page.evaluate(() => localStorage.getItem('omnidrop.credential') !== null) }
   },
 
   async projectTour() {

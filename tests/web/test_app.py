@@ -312,14 +312,13 @@ def test_one_gib_through_the_browser_keeps_the_page_heap_flat(live, key, auth, t
     assert p["files"][0]["size"] == 1024 * MiB
 
 
-def test_a_shared_capture_shows_its_point_cloud_and_cameras_without_signing_in(live, key):
-    """The rendered orbit through the Captures API; its share page (#/capture/<sid>) draws the sparse
-    cloud and a frustum per posed frame, with no credential in the browser, and says the splat waits."""
+def orbit_capture(live, key: str, name: str = "orbit") -> dict:
+    """The rendered orbit (12 photos) through the Captures API's four steps, once the server FINISHED it."""
     from tests.support.scene3d import shared_orbit, views_zip
 
     data = views_zip(shared_orbit())
     with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
-        created = c.post("/api/v1/captures", json={"name": "orbit", "bytesize": len(data),
+        created = c.post("/api/v1/captures", json={"name": name, "bytesize": len(data),
                                                    "input_data_format": "bulk-images"}).json()
         eid = created["eid"]
         url = c.post(f"/api/v1/captures/{eid}/create-upload-url/1", json={"eid": eid, "bytesize": len(data)}).json()
@@ -330,11 +329,83 @@ def test_a_shared_capture_shows_its_point_cloud_and_cameras_without_signing_in(l
         while (found := next(x for x in c.get("/api/v1/captures").json() if x["eid"] == eid))["state"] != "FINISHED":
             assert found["state"] in ("UPLOADED", "PROCESSING") and time.monotonic() < deadline, found
             time.sleep(0.3)
+    return found
+
+
+def train_here(live, eid: str, monkeypatch) -> None:
+    """This process joins as a GPU worker and runs the capture's queued training job: the real job (frames
+    fetched, undistorted, the SOG written by splat-transform, all stored and recorded) around a CPU
+    trainer that puts one Gaussian on each sparse point (tests/support/cpu_trainer.py)."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from omnidrop.captures.service import TRAIN_KIND
+    from omnidrop.db.engine import Database
+    from omnidrop.db.models import Job
+    from omnidrop.jobs.runner import run_job
+    from omnidrop.settings import Settings
+    from omnidrop.worker import compose
+    from tests.support import cpu_trainer
+
+    cpu_trainer.install(monkeypatch)
+    compose()
+    settings = Settings(data_dir=live.data_dir, database_url=live.env.get("OMNIDROP_DATABASE_URL"),
+                        storage_url=live.env.get("OMNIDROP_STORAGE_URL"), media_child_process=False,
+                        capture_turntable_frames=8)
+
+    async def train() -> tuple[str, str | None]:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.read() as s:
+                job_id = await s.scalar(select(Job.id).where(Job.kind == TRAIN_KIND, Job.subject_id == eid))
+            await run_job(job_id, settings)
+            async with db.read() as s:
+                job = await s.get(Job, job_id)
+                return job.state, job.error
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(train()) == ("done", None)
+
+
+def test_a_shared_capture_shows_its_point_cloud_and_cameras_without_signing_in(live, key):
+    """The rendered orbit through the Captures API; its share page (#/capture/<sid>) draws the sparse
+    cloud and a frustum per posed frame, with no credential in the browser, and says the splat waits."""
+    found = orbit_capture(live, key)
     got = browse(live, key, "capture3d", sid=found["sid"])
     assert got["ok"] and not got["pageErrors"] and not got["signedIn"]
     assert got["cameras"] == 12 and got["points"] > 100
     assert "12 of 12 frames posed" in got["facts"] and "waits for a GPU worker" in got["splat"]
     assert got["lit"] > 0.005 * got["total"] and got["orange"] > 100  # the cloud and the frustums drew
+
+
+def test_a_shared_capture_with_a_trained_splat_opens_on_the_splat(live, key, monkeypatch):
+    """Once a GPU worker has trained the capture's splat, its share page draws the splat (Spark, from the
+    SPZ copy), framed on the cameras, with no credential in the browser; its button switches to the sparse
+    cloud and the frustums and back, one canvas at a time."""
+    found = orbit_capture(live, key, "trained orbit")
+    train_here(live, found["eid"], monkeypatch)
+    meta = httpx.get(f"{live.url}/share/{found['sid']}/metadata",
+                     params={"lod": "false", "profiles": ["ply", "sogs-sh0"], "quality": "high"}).json()
+    assert meta["splat"]["state"] == "done" and [m["id"] for m in meta["models"]] == ["splat-ply", "splat-sogs-sh0"]
+    gaussians = meta["splat"]["gaussians"]
+    assert gaussians == meta["reconstruction"]["points"] > 100
+
+    got = browse(live, key, "captureSplat", sid=found["sid"])
+    assert not got["signedIn"]
+    splat, cloud, again = got["splat"], got["cloud"], got["again"]
+    assert (splat["view"], splat["splats"]) == ("splat", gaussians), splat
+    assert f"{gaussians:,} Gaussians" in splat["status"] and "(SPZ)" in splat["status"]
+    assert "Splat trained (held-out PSNR 21.50 dB)" in splat["splatLine"]
+    assert splat["button"] == "Show cameras and points"
+    assert 0.01 * splat["total"] < splat["lit"] < 0.9 * splat["total"], splat  # drawn, framed, not a smear
+    assert splat["colours"] >= 8, splat  # in the points' colours, not a flat silhouette
+    assert (cloud["view"], cloud["cameras"], cloud["canvases"]) == ("cloud", 12, 1), cloud
+    assert cloud["points"] == gaussians and cloud["orange"] > 100 and cloud["button"] == "Show the splat"
+    assert (again["splats"], again["canvases"]) == (gaussians, 1) and again["lit"] > 0.01 * again["total"], again
+
+
 def test_uploader_says_nothing_when_empty_keeps_the_title_and_resumes_with_a_button(live, key, auth, tmp_path):
     source = random_file(tmp_path / "survey.e57", 5 * MiB + 5)
     got = browse(live, key, "uploaderUx", file=str(source), title="Quay wall survey")

@@ -1,19 +1,22 @@
 // A shared capture in 3D: #/capture/<sid>. Public (no sign-in): it reads /share/<sid>/metadata like any
-// client and draws the sparse point cloud (sparse.ply) with a frustum per registered camera (three.js).
-// A trained splat is linked to the splat viewer; until one exists the page says where training stands.
+// client. Once a splat is trained the page draws it (Spark, from its SPZ copy, else its SOG); a button
+// switches to the sparse point cloud (sparse.ply) with a frustum per registered camera (three.js), which
+// is all it draws before or without a splat. Until one exists the page says where training stands.
 import * as THREE from 'three'
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js'
 import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js'
-import { bearer } from '../api'
+import { bearer, bytes } from '../api'
 import { h } from '../dom'
 import type { View } from '../main'
+import { sourceBytes, stage } from '../stage'
+import { addSplat, coreBox } from './splat'
 
 type Frame = { name: string; width: number; height: number; K: number[][] }
 type Meta = {
   name: string
   state: string
   cameras: { matrix: number[] }[]
-  models: { url: string; size: number }[]
+  models: { url: string; size: number; id?: string | null }[]
   reconstruction: null | {
     state: string
     registered?: number
@@ -24,7 +27,7 @@ type Meta = {
     frames?: Frame[]
     downloads?: Record<string, string>
   }
-  splat: { state: string; progress: number; psnr?: number | null }
+  splat: { state: string; progress: number; psnr?: number | null; spz?: { url: string; size: number } }
 }
 
 const SPLAT_TEXT: Record<string, string> = {
@@ -40,7 +43,7 @@ export async function captureView(sid: string): Promise<View> {
   if (!r.ok) throw new Error(r.status === 404 ? 'This capture is private or does not exist.' : `metadata: HTTP ${r.status}`)
   const meta = (await r.json()) as Meta
   const recon = meta.reconstruction
-  const stage = h('div', { class: 'capture-stage', role: 'img', 'aria-label': `Sparse point cloud and cameras of ${meta.name}` })
+  const stageEl = h('div', { class: 'capture-stage', role: 'img', 'aria-label': `3D view of ${meta.name}` })
   const splat = meta.splat
   const splatLine =
     splat.state === 'done'
@@ -54,25 +57,88 @@ export async function captureView(sid: string): Promise<View> {
           h('a', { href: recon.downloads!.colmap_text_zip }, 'COLMAP text'), ' · ',
           h('a', { href: recon.downloads!.sparse_ply }, 'sparse.ply'))
       : h('p', { class: 'facts' }, recon ? `No 3D model: ${recon.message}` : `The capture is ${meta.state}: no 3D model yet.`)
+  const sog = meta.models.find((m) => m.id === 'splat-sogs-sh0')
+  const splatSource = splat.state !== 'done' ? null
+    : splat.spz ? { url: splat.spz.url, format: 'spz' } : sog ? { url: sog.url, format: 'sog' } : null
+  const matrices = meta.cameras.map((c) => c.matrix)
+  const status = h('p', { class: 'muted capture-status', 'aria-live': 'polite' })
+  const toggle = h('button', { type: 'button', id: 'capture-view-toggle', hidden: !(splatSource && recon?.state === 'done') })
   const el = h('section', { class: 'capture3d' },
-    h('div', { class: 'titlebar' }, h('h1', {}, meta.name)), facts, h('p', { class: 'splat-state' }, splatLine), stage)
+    h('div', { class: 'titlebar' }, h('h1', {}, meta.name)), facts, h('p', { class: 'splat-state' }, splatLine),
+    stageEl, h('div', { class: 'actions' }, toggle), status)
+
   let dispose = () => {}
-  const mounted = () => {
-    if (recon?.state !== 'done') return
-    dispose = draw(stage, recon.downloads!.sparse_ply, meta.cameras.map((c) => c.matrix), recon.frames ?? [])
+  const show = (what: 'splat' | 'cloud') => {
+    dispose()
+    stageEl.replaceChildren()
+    for (const a of ['data-points', 'data-cameras', 'data-splats', 'data-failed']) stageEl.removeAttribute(a)
+    stageEl.dataset.view = what
+    status.textContent = ''
+    if (what === 'splat' && splatSource) {
+      toggle.textContent = 'Show cameras and points'
+      dispose = drawSplat(stageEl, splatSource, matrices, status)
+    } else if (recon?.state === 'done') {
+      toggle.textContent = 'Show the splat'
+      dispose = draw(stageEl, recon.downloads!.sparse_ply, matrices, recon.frames ?? [])
+    }
   }
+  toggle.addEventListener('click', () => show(stageEl.dataset.view === 'splat' ? 'cloud' : 'splat'))
+  const mounted = () => show(splatSource ? 'splat' : 'cloud')
   return { el, mounted, destroy: () => dispose() }
+}
+
+// The trained splat in Spark, turned over as the cloud is (COLMAP axes, y down), framed on where most of
+// it is, kept near the cameras: the splat's floaters can reach far beyond the scene.
+function drawSplat(stageEl: HTMLElement, source: { url: string; format: string }, matrices: number[][],
+                   status: HTMLElement): () => void {
+  const st = stage(stageEl, { background: 0x111318 })
+  let mesh: { dispose: () => void } | null = null
+  let gone = false
+  void (async () => {
+    try {
+      const data = await sourceBytes(source.url, false, (done, total) => {
+        status.textContent = `Loading splat… ${bytes(done)}${total ? ` of ${bytes(total)}` : ''}`
+      })
+      if (gone) return
+      const splat = await addSplat(st, data, { format: source.format, flip: true })
+      mesh = splat
+      st.frame(framing(coreBox(splat), matrices, splat.matrixWorld))
+      const count = splat.packedSplats?.numSplats ?? 0
+      stageEl.setAttribute('data-splats', String(count))
+      status.textContent = `${count.toLocaleString()} Gaussians · ${bytes(data.byteLength)} (${source.format.toUpperCase()})`
+    } catch (err) {
+      status.textContent = `Could not show the splat: ${(err as Error).message ?? err}`
+      status.className = 'error capture-status'
+      stageEl.setAttribute('data-failed', 'true')
+    }
+  })()
+  return () => {
+    gone = true
+    mesh?.dispose()
+    st.destroy()
+  }
+}
+
+// The splat's core, cut to the cameras' box grown by half its size on every side (the scene a capture
+// looked at lies within reach of its cameras); the core alone where that leaves nothing or there are no
+// cameras to go by.
+function framing(core: THREE.Box3, matrices: number[][], toWorld: THREE.Matrix4): THREE.Box3 {
+  if (matrices.length < 2) return core
+  const cameras = new THREE.Box3().setFromPoints(matrices.map((m) => new THREE.Vector3(m[3], m[7], m[11]))).applyMatrix4(toWorld)
+  const reach = cameras.expandByVector(cameras.getSize(new THREE.Vector3()).multiplyScalar(0.5))
+  const cut = core.clone().intersect(reach)
+  return cut.isEmpty() ? core : cut
 }
 
 // COLMAP/OpenCV camera axes (x right, y down, z forward) in a world whose y points down: three.js shows
 // the scene turned over (x by 180°) so "up" is up on screen.
-function draw(stage: HTMLElement, plyUrl: string, matrices: number[][], frames: Frame[]): () => void {
-  const width = stage.clientWidth || 800
-  const height = stage.clientHeight || 500
+function draw(box: HTMLElement, plyUrl: string, matrices: number[][], frames: Frame[]): () => void {
+  const width = box.clientWidth || 800
+  const height = box.clientHeight || 500
   const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true })
   renderer.setPixelRatio(window.devicePixelRatio)
   renderer.setSize(width, height)
-  stage.appendChild(renderer.domElement)
+  box.appendChild(renderer.domElement)
   const scene = new THREE.Scene()
   scene.background = new THREE.Color(0x111318)
   const world = new THREE.Group()
@@ -82,13 +148,13 @@ function draw(stage: HTMLElement, plyUrl: string, matrices: number[][], frames: 
   const controls = new OrbitControls(camera, renderer.domElement)
 
   const centres = matrices.map((m) => new THREE.Vector3(m[3], m[7], m[11]))
-  const box = new THREE.Box3().setFromPoints(centres.length ? centres : [new THREE.Vector3()])
-  const size = Math.max(box.getSize(new THREE.Vector3()).length(), 1e-3)
+  const bounds = new THREE.Box3().setFromPoints(centres.length ? centres : [new THREE.Vector3()])
+  const size = Math.max(bounds.getSize(new THREE.Vector3()).length(), 1e-3)
   world.add(frustums(matrices, frames, size * 0.06))
 
-  const fit = (bounds: THREE.Box3) => {
-    const centre = bounds.getCenter(new THREE.Vector3()).applyMatrix4(world.matrixWorld)
-    const radius = Math.max(bounds.getSize(new THREE.Vector3()).length(), size) * 0.55
+  const fit = (b: THREE.Box3) => {
+    const centre = b.getCenter(new THREE.Vector3()).applyMatrix4(world.matrixWorld)
+    const radius = Math.max(b.getSize(new THREE.Vector3()).length(), size) * 0.55
     camera.position.copy(centre).add(new THREE.Vector3(radius * 0.6, radius * 0.5, radius))
     camera.near = radius / 1000
     camera.far = radius * 100
@@ -97,16 +163,18 @@ function draw(stage: HTMLElement, plyUrl: string, matrices: number[][], frames: 
     controls.update()
   }
   world.updateMatrixWorld()
-  fit(box)
+  fit(bounds)
 
+  let gone = false
   new PLYLoader().load(plyUrl, (geometry) => {
+    if (gone) return
     const material = new THREE.PointsMaterial({ size: size * 0.012, vertexColors: geometry.hasAttribute('color') })
     world.add(new THREE.Points(geometry, material))
     geometry.computeBoundingBox()
-    const all = box.clone().union(geometry.boundingBox!)
+    const all = bounds.clone().union(geometry.boundingBox!)
     world.updateMatrixWorld()
     fit(all)
-    stage.setAttribute('data-points', String(geometry.getAttribute('position').count))
+    box.setAttribute('data-points', String(geometry.getAttribute('position').count))
   })
 
   let frame = 0
@@ -116,16 +184,17 @@ function draw(stage: HTMLElement, plyUrl: string, matrices: number[][], frames: 
     frame = requestAnimationFrame(loop)
   }
   loop()
-  stage.setAttribute('data-cameras', String(matrices.length))
+  box.setAttribute('data-cameras', String(matrices.length))
   const onResize = () => {
-    const w = stage.clientWidth || width
-    const hh = stage.clientHeight || height
+    const w = box.clientWidth || width
+    const hh = box.clientHeight || height
     renderer.setSize(w, hh)
     camera.aspect = w / hh
     camera.updateProjectionMatrix()
   }
   window.addEventListener('resize', onResize)
   return () => {
+    gone = true
     cancelAnimationFrame(frame)
     window.removeEventListener('resize', onResize)
     controls.dispose()

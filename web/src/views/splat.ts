@@ -24,7 +24,7 @@ export async function splatView(q: URLSearchParams): Promise<View> {
   let s: Stage | null = null
   let mesh: SplatMesh | null = null
   const flip = h('button', { type: 'button', title: 'Turn the splat upside down (captures trained in OpenCV axes)',
-    onclick: () => { if (mesh) { mesh.rotateX(Math.PI); s?.frame(worldBox(mesh)) } } }, 'Flip')
+    onclick: () => { if (mesh) { mesh.rotateX(Math.PI); s?.frame(coreBox(mesh)) } } }, 'Flip')
   const full = h('button', { type: 'button', onclick: () => s?.fullscreen() }, 'Fullscreen')
   const el = h('section', { class: 'viewer3d' },
     h('div', { class: 'titlebar' }, h('h1', {}, title), h('a', { href: 'javascript:history.back()' }, 'Back')),
@@ -33,18 +33,13 @@ export async function splatView(q: URLSearchParams): Promise<View> {
   const mounted = () => {
     s = stage(box)
     const st = s
-    st.scene.add(new SparkRenderer({ renderer: st.renderer }))
     void (async () => {
       try {
         const data = await sourceBytes(src, q.get('auth') === '1', (done, total) => {
           status.textContent = `Loading splat… ${bytes(done)}${total ? ` of ${bytes(total)}` : ''}`
         })
-        const fmt = q.get('format') ?? ''
-        mesh = new SplatMesh({ fileBytes: data, ...(FILE_TYPES[fmt] ? { fileType: FILE_TYPES[fmt] } : {}) })
-        if (q.get('flip') === '1') mesh.rotateX(Math.PI)
-        st.scene.add(mesh)
-        await mesh.initialized
-        st.frame(worldBox(mesh))
+        mesh = await addSplat(st, data, { format: q.get('format') ?? '', flip: q.get('flip') === '1' })
+        st.frame(coreBox(mesh))
         status.textContent = `${mesh.packedSplats?.numSplats?.toLocaleString() ?? '?'} splats · ${bytes(data.byteLength)}`
         box.setAttribute('data-loaded', 'true')
       } catch (err) {
@@ -55,6 +50,37 @@ export async function splatView(q: URLSearchParams): Promise<View> {
     })()
   }
   return { el, mounted, destroy: () => { mesh?.dispose(); s?.destroy() } }
+}
+
+/** A splat's bytes as a Spark mesh on `st`, drawn once it resolves. `format` as the page's query (needed
+ * for .splat/.ksplat only); `flip` turns it upside down (COLMAP/OpenCV axes, Y down). */
+export async function addSplat(st: Stage, data: ArrayBuffer, opts: { format?: string; flip?: boolean } = {}): Promise<SplatMesh> {
+  st.scene.add(new SparkRenderer({ renderer: st.renderer }))
+  const fileType = FILE_TYPES[opts.format ?? '']
+  const mesh = new SplatMesh({ fileBytes: data, ...(fileType ? { fileType } : {}) })
+  if (opts.flip) mesh.rotateX(Math.PI)
+  st.scene.add(mesh)
+  await mesh.initialized
+  return mesh
+}
+
+/** Where most of a splat is, in world coordinates: per axis, the 1st to 99th percentile of the Gaussians'
+ * centres. A trained splat has floaters (Gaussians that drifted where few views constrain them) far beyond
+ * the scene; a view fitted to all of them shows the scene as a speck. */
+export function coreBox(mesh: SplatMesh): THREE.Box3 {
+  const n = mesh.packedSplats?.numSplats ?? 0
+  if (n < 50) return worldBox(mesh)
+  const axes = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
+  mesh.forEachSplat((i, c) => { axes[0][i] = c.x; axes[1][i] = c.y; axes[2][i] = c.z })
+  const lo = new THREE.Vector3()
+  const hi = new THREE.Vector3()
+  axes.forEach((values, k) => {
+    values.sort()
+    lo.setComponent(k, values[Math.floor(0.01 * (n - 1))])
+    hi.setComponent(k, values[Math.ceil(0.99 * (n - 1))])
+  })
+  mesh.updateMatrixWorld(true)
+  return new THREE.Box3(lo, hi).applyMatrix4(mesh.matrixWorld)
 }
 
 function worldBox(mesh: SplatMesh): THREE.Box3 {
