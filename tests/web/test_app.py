@@ -382,7 +382,7 @@ def test_a_shared_capture_shows_its_point_cloud_and_cameras_without_signing_in(l
 
 def test_a_shared_capture_with_a_trained_splat_opens_on_the_splat(live, key, monkeypatch):
     """Once a GPU worker has trained the capture's splat, its share page draws the splat (Spark, from the
-    SPZ copy), framed on the cameras, with no credential in the browser; its button switches to the sparse
+    SPZ copy), framed on its core, with no credential in the browser; its button switches to the sparse
     cloud and the frustums and back, one canvas at a time."""
     found = orbit_capture(live, key, "trained orbit")
     train_here(live, found["eid"], monkeypatch)

@@ -101,6 +101,7 @@ function drawSplat(stageEl: HTMLElement, source: { url: string; format: string }
       })
       if (gone) return
       const splat = await addSplat(st, data, { format: source.format, flip: true })
+      if (gone) { splat.dispose(); return } // switched away while Spark read it
       mesh = splat
       st.frame(framing(coreBox(splat), matrices, splat.matrixWorld))
       const count = splat.packedSplats?.numSplats ?? 0
