@@ -83,3 +83,5 @@ def test_the_aabb_leaves_out_floaters(splat):
     inner = np.percentile(far.means, [1, 99], axis=0)
     assert np.allclose(aabb["min"], inner[0]) and np.allclose(aabb["max"], inner[1])
     assert np.all(np.abs(aabb["min"]) < 50) and np.all(np.abs(aabb["max"]) < 50)
+    empty = Splat(*(a[:0] for a in (splat.means, splat.scales, splat.quats, splat.opacities, splat.sh0, splat.shN)))
+    assert empty.aabb() is None  # the spec's null, not a made-up box at the origin

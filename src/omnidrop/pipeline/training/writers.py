@@ -38,11 +38,12 @@ class Splat:
     def __len__(self) -> int:
         return len(self.means)
 
-    def aabb(self) -> dict[str, list[float]]:
+    def aabb(self) -> dict[str, list[float]] | None:
         """The 1st to 99th percentile of the centres per axis, as the sparse cloud's `aabb`: a trained
-        splat's floaters lie far outside the scene, and a box around all of them says little about it."""
+        splat's floaters lie far outside the scene, and a box around all of them says little about it.
+        None (the spec's null) for a splat with no Gaussians, which has no box."""
         if not len(self):
-            return {"min": [0.0, 0.0, 0.0], "max": [0.0, 0.0, 0.0]}
+            return None
         low, high = np.percentile(self.means, [1, 99], axis=0)
         return {"min": [float(v) for v in low], "max": [float(v) for v in high]}
 
