@@ -3,7 +3,6 @@
 // switches to the sparse point cloud (sparse.ply) with a frustum per registered camera (three.js), which
 // is all it draws before or without a splat. Until one exists the page says where training stands.
 import * as THREE from 'three'
-import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js'
 import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js'
 import { bearer, bytes } from '../api'
 import { h } from '../dom'
@@ -134,36 +133,17 @@ function framing(core: THREE.Box3, matrices: number[][], toWorld: THREE.Matrix4)
 // COLMAP/OpenCV camera axes (x right, y down, z forward) in a world whose y points down: three.js shows
 // the scene turned over (x by 180°) so "up" is up on screen.
 function draw(box: HTMLElement, plyUrl: string, matrices: number[][], frames: Frame[]): () => void {
-  const width = box.clientWidth || 800
-  const height = box.clientHeight || 500
-  const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true })
-  renderer.setPixelRatio(window.devicePixelRatio)
-  renderer.setSize(width, height)
-  box.appendChild(renderer.domElement)
-  const scene = new THREE.Scene()
-  scene.background = new THREE.Color(0x111318)
+  const st = stage(box, { background: 0x111318 })
   const world = new THREE.Group()
   world.rotation.x = Math.PI
-  scene.add(world)
-  const camera = new THREE.PerspectiveCamera(55, width / height, 0.01, 10000)
-  const controls = new OrbitControls(camera, renderer.domElement)
+  world.updateMatrixWorld()
+  st.scene.add(world)
 
   const centres = matrices.map((m) => new THREE.Vector3(m[3], m[7], m[11]))
   const bounds = new THREE.Box3().setFromPoints(centres.length ? centres : [new THREE.Vector3()])
   const size = Math.max(bounds.getSize(new THREE.Vector3()).length(), 1e-3)
   world.add(frustums(matrices, frames, size * 0.06))
-
-  const fit = (b: THREE.Box3) => {
-    const centre = b.getCenter(new THREE.Vector3()).applyMatrix4(world.matrixWorld)
-    const radius = Math.max(b.getSize(new THREE.Vector3()).length(), size) * 0.55
-    camera.position.copy(centre).add(new THREE.Vector3(radius * 0.6, radius * 0.5, radius))
-    camera.near = radius / 1000
-    camera.far = radius * 100
-    camera.updateProjectionMatrix()
-    controls.target.copy(centre)
-    controls.update()
-  }
-  world.updateMatrixWorld()
+  const fit = (b: THREE.Box3) => st.frame(b.clone().applyMatrix4(world.matrixWorld))
   fit(bounds)
 
   let gone = false
@@ -172,34 +152,13 @@ function draw(box: HTMLElement, plyUrl: string, matrices: number[][], frames: Fr
     const material = new THREE.PointsMaterial({ size: size * 0.012, vertexColors: geometry.hasAttribute('color') })
     world.add(new THREE.Points(geometry, material))
     geometry.computeBoundingBox()
-    const all = bounds.clone().union(geometry.boundingBox!)
-    world.updateMatrixWorld()
-    fit(all)
+    fit(bounds.clone().union(geometry.boundingBox!))
     box.setAttribute('data-points', String(geometry.getAttribute('position').count))
   })
-
-  let frame = 0
-  const loop = () => {
-    controls.update()
-    renderer.render(scene, camera)
-    frame = requestAnimationFrame(loop)
-  }
-  loop()
   box.setAttribute('data-cameras', String(matrices.length))
-  const onResize = () => {
-    const w = box.clientWidth || width
-    const hh = box.clientHeight || height
-    renderer.setSize(w, hh)
-    camera.aspect = w / hh
-    camera.updateProjectionMatrix()
-  }
-  window.addEventListener('resize', onResize)
   return () => {
     gone = true
-    cancelAnimationFrame(frame)
-    window.removeEventListener('resize', onResize)
-    controls.dispose()
-    renderer.dispose()
+    st.destroy()
   }
 }
 
